@@ -1,0 +1,16 @@
+"""A local replica of the Federal Court "Court Files" portal, for tests, benchmarks and demos.
+
+    from casescraper.democourt import DemoCourt, Knobs
+    with DemoCourt(year=2025, last_number=200, seed=0, knobs=Knobs(latency_ms=50)) as court:
+        court.url            # http://127.0.0.1:<port>/en/court-files-and-decisions/court-files
+        court.query_count    # searches received so far
+        court.records()      # what a correct crawl must produce
+
+Command line: `python -m casescraper.democourt serve|dump ...` (see __main__.py).
+Served on 127.0.0.1 only; the data is fictional and deterministic (data.py).
+"""
+
+from .data import record, records
+from .server import PAGE_PATH, DemoCourt, Knobs
+
+__all__ = ["DemoCourt", "Knobs", "PAGE_PATH", "record", "records"]

@@ -1,0 +1,141 @@
+"""Command line of the demo court.
+
+    python -m casescraper.democourt serve [--port 8000] [--year 2025] [--last-number N]
+        [--seed 0] [--latency-ms 0] [--forbid-after N] [--hang-on CASE[,CASE]]
+        [--sticky-modal-on CASE[,...]] [--slow-modal-on CASE[,...]] [--slow-modal-ms 2000]
+        [--layout v2] [--consent-banner] [--error-rate P] [--nodata-after N]
+    python -m casescraper.democourt dump --year 2025 [--last-number N] [--seed 0]
+
+`serve` prints one line, the page URL, then serves until Ctrl-C or SIGTERM.
+`dump` prints the records a correct crawl produces, as one JSON array.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+from typing import Optional
+
+from . import data
+from .server import DemoCourt, Knobs
+
+_CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}: {text!r}")
+        return value
+    return parse
+
+
+def _port(text: str) -> int:
+    value = _int_at_least(0)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return value
+
+
+def _year(text: str) -> int:
+    value = _int_at_least(1000)(text)
+    if value > 9999:
+        raise argparse.ArgumentTypeError(f"not a four-digit year: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _cases(text: str) -> frozenset[str]:
+    items = [t.strip() for t in text.split(",")]
+    bad = [t for t in items if not _CASE.fullmatch(t)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"not a case number like IMM-12-25: {bad[0]!r}")
+    return frozenset(t.upper() for t in items)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m casescraper.democourt",
+                                description="Local replica of the Federal Court court-files portal.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser, year_required: bool) -> None:
+        sp.add_argument("--year", type=_year, default=2025, required=year_required)
+        sp.add_argument("--last-number", type=_int_at_least(1), default=2000)
+        sp.add_argument("--seed", type=int, default=0)
+
+    serve = sub.add_parser("serve", help="serve the portal on 127.0.0.1",
+                           usage="%(prog)s [--port 8000] [options]")
+    serve.add_argument("--port", type=_port, default=8000, help="0 picks a free port")
+    common(serve, year_required=False)
+    serve.add_argument("--latency-ms", type=_int_at_least(0), default=0)
+    serve.add_argument("--forbid-after", type=_int_at_least(0), default=None)
+    serve.add_argument("--hang-on", type=_cases, default=frozenset())
+    serve.add_argument("--sticky-modal-on", type=_cases, default=frozenset())
+    serve.add_argument("--slow-modal-on", type=_cases, default=frozenset())
+    serve.add_argument("--slow-modal-ms", type=_int_at_least(0), default=2000)
+    serve.add_argument("--layout", choices=("v1", "v2"), default="v1")
+    serve.add_argument("--consent-banner", action="store_true")
+    serve.add_argument("--error-rate", type=_rate, default=0.0)
+    serve.add_argument("--nodata-after", type=_int_at_least(0), default=None)
+
+    dump = sub.add_parser("dump", help="print the expected records as a JSON array",
+                          usage="%(prog)s --year YEAR [--last-number N] [--seed S]")
+    common(dump, year_required=True)
+    return p
+
+
+def _serve(args: argparse.Namespace) -> int:
+    knobs = Knobs(latency_ms=args.latency_ms, forbid_after=args.forbid_after,
+                  hang_on=args.hang_on, sticky_modal_on=args.sticky_modal_on,
+                  slow_modal_on=args.slow_modal_on, slow_modal_ms=args.slow_modal_ms,
+                  layout=args.layout, consent_banner=args.consent_banner,
+                  error_rate=args.error_rate, nodata_after=args.nodata_after)
+    court = DemoCourt(year=args.year, last_number=args.last_number, seed=args.seed,
+                      knobs=knobs, port=args.port)
+    try:
+        url = court.start()
+    except OSError as exc:
+        print(f"democourt: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(url, flush=True)
+    try:
+        while not done.wait(0.5):  # a timed wait keeps Ctrl-C responsive
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        court.stop()
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    out = data.records(args.year, args.last_number, args.seed)
+    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
