@@ -1,0 +1,1 @@
+"""Command overrides (COMMANDS_MODULE)."""

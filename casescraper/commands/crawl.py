@@ -1,0 +1,54 @@
+"""`scrapy crawl`, with casescraper's startup errors shown as one line.
+
+A bad argument, config value, output directory or missing browser raises a
+CasescraperError while the crawler starts, before any browser runs. Scrapy would print
+a traceback; an operator needs the one line that says what to fix, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
+
+from casescraper.errors import CasescraperError
+
+
+class Command(ScrapyCrawl):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider name: scrapy crawl cases -a year=2025")
+        assert self.crawler_process
+        started = self.crawler_process.crawl(self._create_crawler(args[0]), **opts.spargs)
+        if isinstance(started, asyncio.Future):
+            started.add_done_callback(self._report_task)
+        else:
+            started.addErrback(self._report_failure)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+
+    def _report_task(self, task: asyncio.Future) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so asyncio does not print it again
+        if exc is not None:
+            self._report(exc)
+
+    def _report_failure(self, failure):
+        if failure.check(CasescraperError):
+            self._report(failure.value)
+            return None
+        return failure
+
+    def _report(self, exc: BaseException) -> None:
+        if isinstance(exc, CasescraperError):
+            print(f"casescraper: error: {exc}", file=sys.stderr)
+        else:
+            # Not ours: keep Scrapy's full report.
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)

@@ -1,0 +1,329 @@
+"""The Selenium downloader middleware: browser lifecycle, pacing and recovery.
+
+One browser serves the whole crawl. It starts lazily on the first request, the page is
+set up once, and every case is one in-page script on that page. All Selenium calls
+run on one worker thread (a WebDriver is not thread-safe), never on the reactor.
+
+Because a middleware that returns a response skips Scrapy's download slot, this one
+applies DOWNLOAD_DELAY and its jitter itself (DOWNLOAD_DELAY_JITTER, or the older
+RANDOMIZE_DOWNLOAD_DELAY: the same rule as Scrapy's slot, measured from the previous query's start), plus a longer rest every
+CASESCRAPER_REST_EVERY queries.
+
+Recovery, by failure:
+- dead session (crash, hang, lost chromedriver): kill it, start a fresh browser, retry
+  the same case; more than CASESCRAPER_MAX_DRIVER_RESTARTS restarts without a
+  successful case in between stops the crawl (`driver_restarts_exhausted`);
+- stuck page (modal will not open, server error): reload and retry up to
+  CASESCRAPER_CASE_RETRIES times, then the case fails with `driver_error`;
+- layout change or block: stop the crawl at once (`layout_changed`, `blocked`).
+Every failure leaves a screenshot and the page HTML under diagnostics/<run_id>/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from scrapy import signals
+from scrapy.http import HtmlResponse, Request
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy_selenium import SeleniumRequest
+from selenium.webdriver.support.ui import WebDriverWait
+
+from .browser import Browser, BrowserConfig, RunDir
+from .errors import (
+    Blocked, BrowserError, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
+)
+from .page import CourtFilesPage, classify
+
+logger = logging.getLogger(__name__)
+
+# How often (in cases) the browser's memory is measured for memory-based recycling.
+MEMORY_CHECK_EVERY = 25
+
+
+def delay_jitter(settings) -> float:
+    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, unless the deprecated RANDOMIZE_DOWNLOAD_DELAY
+    was set at a higher priority (then +-50% or none)."""
+    randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
+    if randomize > SETTINGS_PRIORITIES["default"] and randomize > (
+        settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0
+    ):
+        return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
+    return settings.getfloat("DOWNLOAD_DELAY_JITTER")
+
+
+class SeleniumMiddleware:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        s = crawler.settings
+        executor_url = s.get("CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or ""
+        if s.get("SELENIUM_DRIVER_NAME", "chrome").lower() not in ("chrome", "chromium"):
+            raise BrowserError(
+                f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
+            )
+        script_timeout = s.getfloat("CASESCRAPER_SCRIPT_TIMEOUT")
+        self.config = BrowserConfig(
+            driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH"),
+            browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH"),
+            arguments=list(s.getlist("SELENIUM_DRIVER_ARGUMENTS")),
+            command_executor=executor_url,
+            page_load_timeout=s.getfloat("CASESCRAPER_PAGE_LOAD_TIMEOUT"),
+            script_timeout=script_timeout,
+            command_timeout=s.getfloat("CASESCRAPER_COMMAND_TIMEOUT"),
+            user_agent=s.get("USER_AGENT") or "",
+        )
+        self.config.check()
+        # The page's own deadline comes first, so a slow page is "stuck" (reload) and
+        # only a page that cannot answer at all hits Selenium's timeout (dead session).
+        self.case_timeout = max(1.0, script_timeout * 0.8)
+        self.max_restarts = s.getint("CASESCRAPER_MAX_DRIVER_RESTARTS")
+        self.case_retries = s.getint("CASESCRAPER_CASE_RETRIES")
+        self.recycle_after = s.getint("CASESCRAPER_RECYCLE_AFTER")
+        self.recycle_mb = s.getint("CASESCRAPER_RECYCLE_MEMORY_MB")
+        self.delay = s.getfloat("DOWNLOAD_DELAY")
+        self.jitter = delay_jitter(s)
+        self.rest_every = s.getint("CASESCRAPER_REST_EVERY")
+        self.rest_seconds = s.getfloat("CASESCRAPER_REST_SECONDS")
+        self.diagnostics_on = s.getbool("CASESCRAPER_DIAGNOSTICS")
+        self.output_dir = Path(s.get("CASESCRAPER_OUTPUT_DIR"))
+
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casescraper-browser")
+        self.lock: Optional[asyncio.Lock] = None
+        self.run_dir: Optional[RunDir] = None
+        self.browser: Optional[Browser] = None
+        self.page: Optional[CourtFilesPage] = None
+        self.starts = 0
+        self.restarts_in_a_row = 0
+        self.cases_on_browser = 0
+        self.queries = 0
+        self.last_query_at: Optional[float] = None
+        self.diagnostic_counts: dict[str, int] = {}
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    # --- signals -------------------------------------------------------------------
+
+    def spider_opened(self) -> None:
+        if not self.config.command_executor:
+            swept = RunDir.sweep()
+            if swept:
+                self.stats.set_value("casescraper/driver/orphans_killed", swept)
+
+    async def spider_closed(self) -> None:
+        await self._in_thread(self._shutdown)
+        self.thread.shutdown(wait=True)
+
+    def _shutdown(self) -> None:
+        if self.browser is not None:
+            self.browser.quit()
+            self.browser = self.page = None
+        if self.run_dir is not None:
+            self.run_dir.remove()
+            self.run_dir = None
+
+    # --- requests ------------------------------------------------------------------
+
+    async def process_request(self, request: Request):
+        meta = request.meta.get("casescraper")
+        if meta is None and not isinstance(request, SeleniumRequest):
+            return None
+        if self.lock is None:
+            self.lock = asyncio.Lock()
+        async with self.lock:
+            started = await self._pace()
+            if meta is None:
+                return await self._selenium_request(request)
+            meta["query_started"] = started
+            return await self._case(request, meta)
+
+    async def _pace(self) -> float:
+        """Wait as DOWNLOAD_DELAY and the rests say; returns when the query starts (epoch)."""
+        if self.last_query_at is not None and self.delay > 0:
+            gap = self.delay * random.uniform(1 - self.jitter, 1 + self.jitter)
+            wait = self.last_query_at + gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if self.rest_every and self.rest_seconds and self.queries and self.queries % self.rest_every == 0:
+            logger.info("resting %.0f s after %d queries", self.rest_seconds, self.queries)
+            self.stats.inc_value("casescraper/politeness/rests")
+            await asyncio.sleep(self.rest_seconds)
+        self.last_query_at = time.monotonic()
+        self.queries += 1
+        return time.time()
+
+    async def _case(self, request: Request, meta: dict[str, Any]) -> HtmlResponse:
+        case, court = meta["case"], meta["court"]
+        attempts = 0
+        while True:
+            try:
+                capture = await self._in_thread(self._search, request.url, court, case)
+            except DeadSession as exc:
+                attempts += 1
+                await self._record_failure(case, exc, screenshot=False)
+                await self._restart(case, exc, attempts)
+                continue
+            except PageStuck as exc:
+                attempts += 1
+                await self._record_failure(case, exc)
+                self.stats.inc_value("casescraper/page/stuck")
+                if attempts > self.case_retries:
+                    raise CaseFailed(f"{case}: gave up after {attempts} attempts: {exc}", exc.diagnostics) from exc
+                logger.warning("%s: %s; reloading the page (attempt %d)", case, exc, attempts + 1)
+                continue
+            except (LayoutChanged, Blocked) as exc:
+                await self._record_failure(case, exc)
+                reason = "layout_changed" if isinstance(exc, LayoutChanged) else "blocked"
+                logger.error("%s: %s; stopping the crawl (%s)", case, exc, reason)
+                self._close_spider(reason)
+                raise
+            break
+        self.restarts_in_a_row = 0
+        self.cases_on_browser += 1
+        if capture.stuck:
+            await self._record_failure(case, PageStuck(capture.stuck))
+            self.stats.inc_value("casescraper/page/stuck")
+        meta.update(
+            found=capture.found,
+            captured_at=datetime.now(timezone.utc).isoformat(),
+            driver_pid=self.browser.driver_pid if self.browser else None,
+        )
+        return HtmlResponse(request.url, body=capture.html, encoding="utf-8", request=request)
+
+    async def _restart(self, case: str, exc: DeadSession, attempts: int) -> None:
+        self.restarts_in_a_row += 1
+        self.stats.inc_value("casescraper/driver/restarts")
+        await self._in_thread(self._drop_browser)
+        if self.restarts_in_a_row > self.max_restarts:
+            logger.error("%s: %s; %d restarts without a successful case: stopping", case, exc,
+                         self.restarts_in_a_row - 1)
+            self._close_spider("driver_restarts_exhausted")
+            raise RestartsExhausted(f"{case}: browser restarts exhausted after: {exc}", exc.diagnostics)
+        if attempts > self.case_retries:
+            raise CaseFailed(f"{case}: the browser died {attempts} times on this case: {exc}", exc.diagnostics)
+        logger.warning("%s: %s; restarting the browser and retrying the case", case, exc)
+
+    def _close_spider(self, reason: str) -> None:
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
+
+    # --- worker-thread side --------------------------------------------------------
+
+    async def _in_thread(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.thread, fn, *args)
+
+    def _search(self, url: str, court: str, case: str):
+        self._maybe_recycle()
+        page = self._page(url, court)
+        if not page.ready:
+            self.stats.inc_value("casescraper/page/loads")
+            page.open()
+        return page.search(case)
+
+    def _page(self, url: str, court: str) -> CourtFilesPage:
+        if self.browser is None:
+            self._start_browser()
+        base = url.split("#", 1)[0]
+        if self.page is None or self.page.url != base or self.page.court != court:
+            self.page = CourtFilesPage(self.browser.driver, base, court, self.case_timeout)
+        return self.page
+
+    def _start_browser(self) -> None:
+        if self.run_dir is None and not self.config.command_executor:
+            self.run_dir = RunDir(self.crawler.spider.run_id)
+        self.starts += 1
+        browser = Browser(self.config, self.run_dir, self.starts)
+        try:
+            browser.start()
+        except Exception as exc:
+            browser.kill()
+            raise classify(exc) from exc
+        self.browser = browser
+        self.page = None
+        self.cases_on_browser = 0
+        self.stats.inc_value("casescraper/driver/starts")
+        logger.info("browser %d started (chromedriver pid %s)", self.starts, browser.driver_pid)
+
+    def _drop_browser(self) -> None:
+        if self.browser is not None:
+            self.browser.quit(deadline=5.0)
+        self.browser = self.page = None
+
+    def _maybe_recycle(self) -> None:
+        if self.browser is None or self.cases_on_browser == 0:
+            return
+        why = None
+        if self.recycle_after and self.cases_on_browser >= self.recycle_after:
+            why = f"{self.cases_on_browser} cases"
+        elif self.recycle_mb and self.cases_on_browser % MEMORY_CHECK_EVERY == 0:
+            used = self.browser.memory_mb()
+            self.stats.max_value("casescraper/driver/max_pss_mb", int(used))
+            if used > self.recycle_mb:
+                why = f"{used:.0f} MiB PSS > {self.recycle_mb} MiB"
+        if why:
+            logger.info("recycling the browser after %s", why)
+            self.stats.inc_value("casescraper/driver/recycles")
+            self._drop_browser()
+
+    def _diagnose(self, case: str, exc: Exception, screenshot: bool) -> str:
+        """Save a screenshot and the page HTML; returns the path stem relative to output."""
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", case).strip(".-") or "case"
+        n = self.diagnostic_counts[safe] = self.diagnostic_counts.get(safe, 0) + 1
+        folder = self.output_dir / "diagnostics" / self.crawler.spider.run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{safe}-{n}"
+        html = f"<!-- casescraper: {type(exc).__name__}: {exc} -->\n"
+        if screenshot and self.page is not None:
+            try:
+                stem.with_suffix(".png").write_bytes(self.page.screenshot_png())
+                html += self.page.page_html()
+            except BrowserError as page_exc:
+                html += f"<!-- page unavailable: {page_exc} -->\n"
+        stem.with_suffix(".html").write_text(html, encoding="utf-8")
+        return str(stem.relative_to(self.output_dir))
+
+    async def _record_failure(self, case: str, exc: BrowserError, screenshot: bool = True) -> None:
+        self.stats.inc_value(f"casescraper/failures/{type(exc).__name__}")
+        if self.diagnostics_on:
+            exc.diagnostics = await self._in_thread(self._diagnose, case, exc, screenshot)
+
+    # --- scrapy-selenium drop-in ---------------------------------------------------
+
+    async def _selenium_request(self, request: SeleniumRequest) -> HtmlResponse:
+        try:
+            return await self._in_thread(self._fetch_selenium, request)
+        except BrowserError:
+            await self._in_thread(self._drop_browser)
+            raise
+
+    def _fetch_selenium(self, request: SeleniumRequest) -> HtmlResponse:
+        """What scrapy-selenium documents: load, wait, screenshot, script, page source."""
+        if self.browser is None:
+            self._start_browser()
+        driver = self.browser.driver
+        if self.page is not None:
+            self.page.ready = False  # we navigate away: the court page needs setting up again
+        try:
+            driver.get(request.url)
+            if request.wait_until:
+                WebDriverWait(driver, request.wait_time).until(request.wait_until)
+            if request.screenshot:
+                request.meta["screenshot"] = driver.get_screenshot_as_png()
+            if request.script:
+                driver.execute_script(request.script)
+            body, url = driver.page_source, driver.current_url
+        except Exception as exc:
+            raise classify(exc) from exc
+        request.meta.update(driver=driver)
+        return HtmlResponse(url, body=body, encoding="utf-8", request=request)
