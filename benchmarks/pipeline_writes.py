@@ -1,0 +1,48 @@
+"""How many case files per second the storage layer publishes with fsync on.
+
+Not a test. Usage: python benchmarks/pipeline_writes.py [COUNT] [DIR]
+Each write is a full publish (temp, fsync, hard link, directory fsync) plus its ledger
+line (flock, append, fsync), as the pipeline does for a saved case.
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from casescraper.ledger import Ledger  # noqa: E402
+from casescraper.storage import CaseStore  # noqa: E402
+
+
+def record(n: int) -> dict:
+    return {
+        "case_number": f"T-{n}-25", "court": "t", "style_of_cause": f"Party {n} v. Canada",
+        "nature_of_proceeding": None, "case_type": None, "type_of_action": None,
+        "filing_date": "2025-01-15", "office": "Ottawa", "language": "English",
+        "parties": [{"name": f"Party {n}", "role": "Applicant", "representation": None}],
+        "docket_entries": [{"id": i, "date_filed": "2025-01-15", "office": "Ottawa",
+                            "summary": "Notice of application filed " * 4} for i in range(20)],
+        "source_url": None, "scraped_at": "2025-03-01T10:20:30+00:00", "file_path": None,
+    }
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    with tempfile.TemporaryDirectory(dir=sys.argv[2] if len(sys.argv) > 2 else None) as out:
+        store, ledger = CaseStore(out), Ledger(out)
+        store.probe()
+        records = [record(n) for n in range(1, count + 1)]
+        start = time.perf_counter()
+        for rec in records:
+            saved = store.write(rec)
+            ledger.record(rec["case_number"], "saved", run_id="bench", year=2025,
+                          file_path=saved.rel_path)
+        elapsed = time.perf_counter() - start
+        ledger.close()
+    print(f"{count} writes in {elapsed:.2f} s: {count / elapsed:.0f} writes/second (fsync on)")
+
+
+if __name__ == "__main__":
+    main()

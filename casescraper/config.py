@@ -1,0 +1,266 @@
+"""Every casescraper setting, its type, default and config-file key, in one table.
+
+`settings.py` takes the defaults from here; the config add-on (below) loads
+`config.toml`, the environment and validates the final values, so that a bad value
+stops the crawl at startup with one line naming the source, the key and the form.
+
+Precedence, lowest first: defaults (settings.py, priority "project"), per-site defaults
+set by the spider, config file, environment, `-s` on the command line / Scrapyd `setting=`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from scrapy.settings import default_settings as scrapy_default_settings
+
+from casescraper.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"
+
+
+@dataclass(frozen=True)
+class Spec:
+    type: type  # str, int, float, bool
+    default: Any
+    key: str  # key in the config file's [app] table
+    check: Optional[Callable[[Any], bool]] = None
+    form: str = ""  # the accepted form, for error messages
+
+
+def _nonneg(v: Any) -> bool:
+    return v >= 0
+
+
+def _positive(v: Any) -> bool:
+    return v > 0
+
+
+SPECS: dict[str, Spec] = {
+    # --- output and export
+    "CASESCRAPER_OUTPUT_DIR": Spec(
+        str, "output", "output_dir", lambda v: bool(v) and "\0" not in v, "a directory path"),
+    "CASESCRAPER_PER_CASE_SUBDIR": Spec(
+        str, "json", "per_case_subdir",
+        lambda v: bool(v) and not set(v) & set("/\\\0") and v not in (".", ".."),
+        "a plain directory name",
+    ),
+    "CASESCRAPER_WRITE_RETRIES": Spec(int, 3, "export_write_retries", _positive, "an integer >= 1"),
+    "CASESCRAPER_WRITE_BACKOFF_SECONDS": Spec(
+        float, 1.0, "export_write_backoff_seconds", _nonneg, "a number of seconds >= 0"),
+    "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": Spec(
+        int, 5, "max_consecutive_write_failures", _positive, "an integer >= 1"),
+    "CASESCRAPER_SUFFIX_LIMIT": Spec(int, 100, "suffix_limit", _positive, "an integer >= 1"),
+    "CASESCRAPER_FORCE_OVERWRITE": Spec(bool, False, "force_overwrite", None, "true or false"),
+    "CASESCRAPER_DRY_RUN": Spec(bool, False, "dry_run", None, "true or false"),
+    # --- the site
+    "CASESCRAPER_SITE_URL": Spec(
+        str, REAL_SITE_URL, "site_url",
+        lambda v: v.startswith(("http://", "https://")), "an http(s) URL of the court-files page"),
+    # --- the browser
+    "CASESCRAPER_MAX_DRIVER_RESTARTS": Spec(
+        int, 1, "max_driver_restarts", _nonneg, "an integer >= 0"),
+    "CASESCRAPER_CASE_RETRIES": Spec(int, 2, "case_retries", _nonneg, "an integer >= 0"),
+    "CASESCRAPER_PAGE_LOAD_TIMEOUT": Spec(
+        float, 30.0, "page_load_timeout", _positive, "a number of seconds > 0"),
+    "CASESCRAPER_SCRIPT_TIMEOUT": Spec(
+        float, 30.0, "script_timeout", _positive, "a number of seconds > 0"),
+    "CASESCRAPER_COMMAND_TIMEOUT": Spec(
+        float, 60.0, "command_timeout", _positive, "a number of seconds > 0"),
+    "CASESCRAPER_RECYCLE_AFTER": Spec(
+        int, 1000, "recycle_after", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_RECYCLE_MEMORY_MB": Spec(
+        int, 1500, "recycle_memory_mb", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_COMMAND_EXECUTOR": Spec(
+        str, "", "command_executor", None, "a WebDriver URL such as http://127.0.0.1:4444, or empty"),
+    "CASESCRAPER_DIAGNOSTICS": Spec(bool, True, "diagnostics", None, "true or false"),
+    # --- the year run
+    "CASESCRAPER_NO_DATA_STOP": Spec(int, 50, "no_data_stop", _positive, "an integer >= 1"),
+    "CASESCRAPER_REST_SECONDS": Spec(
+        float, 60.0, "rest_seconds", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
+    "CASESCRAPER_REST_EVERY": Spec(
+        int, 100, "rest_every", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_RUN_ID": Spec(
+        str, "", "run_id", lambda v: re.fullmatch(r"[A-Za-z0-9._-]{0,100}", v) is not None,
+        "letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
+    "CASESCRAPER_PROGRESS_INTERVAL": Spec(
+        float, 60.0, "progress_interval", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
+}
+
+
+def default_settings() -> dict[str, Any]:
+    return {name: spec.default for name, spec in SPECS.items()}
+
+
+# --- loading and validation: the config add-on -------------------------------------
+
+CONFIG_ENV = "CASESCRAPER_CONFIG"
+DEFAULT_CONFIG_FILE = "config.toml"
+FILE_PRIORITY = 21  # above "project" (20), below "spider" (30)
+ENV_PRIORITY = 22
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_NAME_BY_KEY = {spec.key: name for name, spec in SPECS.items()}
+_ORIGINS = {
+    0: "the defaults",
+    20: "settings.py",
+    30: "the spider's custom_settings",
+    40: "the command line (-s) or Scrapyd (setting=)",
+}
+
+
+def _show(value: Any) -> str:
+    """A value as TOML-like text on one line (strings quoted, booleans lower case)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def coerce(spec: Spec, value: Any, *, strict: bool = False) -> Any:
+    """The value in the spec's type, or ValueError. `strict` (TOML) refuses strings for non-strings."""
+    if isinstance(value, str) and spec.type is not str:
+        if strict:
+            raise ValueError(value)
+        text = value.strip()
+        if spec.type is bool:
+            if text.lower() not in _TRUE | _FALSE:
+                raise ValueError(value)
+            result: Any = text.lower() in _TRUE
+        else:
+            result = spec.type(text)
+    elif spec.type is bool:
+        # Python settings may say 0/1 as Scrapy's getbool allows; TOML has real booleans.
+        if not isinstance(value, bool) and (strict or value not in (0, 1)):
+            raise ValueError(value)
+        result = bool(value)
+    elif spec.type is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(value)
+        result = value
+    elif spec.type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(value)
+        result = float(value)
+    elif not isinstance(value, spec.type):
+        raise ValueError(value)
+    else:
+        result = value
+    if isinstance(result, float) and not math.isfinite(result):
+        raise ValueError(value)
+    if spec.check is not None and not spec.check(result):
+        raise ValueError(value)
+    return result
+
+
+def validate_settings(settings: Any, origins: Optional[dict[str, str]] = None) -> None:
+    """Coerce the final value of every SPECS setting in place, at its current priority."""
+    origins = origins or {}
+    for name, spec in SPECS.items():
+        priority = settings.getpriority(name)
+        if priority is None:
+            settings.set(name, spec.default, priority="default")
+            continue
+        value = settings[name]
+        try:
+            settings.set(name, coerce(spec, value), priority=priority)
+        except ValueError:
+            origin = origins.get(name) if priority in (FILE_PRIORITY, ENV_PRIORITY) else None
+            origin = origin or _ORIGINS.get(priority, f"settings priority {priority}")
+            raise ConfigError(
+                f"{name} = {_show(value)} (from {origin}): expected {spec.form}") from None
+
+
+def new_run_id(environ: Mapping[str, str]) -> str:
+    """Scrapyd's job id when run by Scrapyd (it sets SCRAPY_JOB), else a UTC timestamp."""
+    job = environ.get("SCRAPY_JOB", "")
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", job):
+        return job
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class ConfigAddon:
+    """Scrapy add-on: config file (priority 21), environment (22), then validation.
+
+    It reads files but never writes any; the pipeline checks the output dir at startup.
+    """
+
+    def __init__(self, environ: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None):
+        self.environ = os.environ if environ is None else environ
+        self.cwd = cwd
+
+    def update_settings(self, settings: Any) -> None:
+        origins: dict[str, str] = {}
+        path, shown = self._config_path()
+        if path is not None:
+            self._apply_file(settings, path, shown, origins)
+        for name in SPECS:
+            if name in self.environ:
+                settings.set(name, self.environ[name], priority=ENV_PRIORITY)
+                origins[name] = f"environment variable {name}"
+        unknown = sorted(k for k in self.environ
+                         if k.startswith("CASESCRAPER_") and k not in SPECS and k != CONFIG_ENV)
+        if unknown:
+            logger.warning("ignoring unknown environment variable(s): %s", ", ".join(unknown))
+        validate_settings(settings, origins)
+        if not settings.get("CASESCRAPER_RUN_ID"):
+            settings.set("CASESCRAPER_RUN_ID", new_run_id(self.environ),
+                         priority=settings.getpriority("CASESCRAPER_RUN_ID"))
+
+    def _config_path(self) -> tuple[Optional[str], str]:
+        explicit = self.environ.get(CONFIG_ENV)
+        if explicit:
+            if not os.path.isfile(explicit):
+                raise ConfigError(f"{CONFIG_ENV}={explicit}: no such config file; point it to a "
+                                  "TOML file (see config.example.toml) or unset it")
+            return explicit, explicit
+        default = os.path.join(self.cwd or os.getcwd(), DEFAULT_CONFIG_FILE)
+        return (default, DEFAULT_CONFIG_FILE) if os.path.isfile(default) else (None, "")
+
+    def _apply_file(self, settings: Any, path: str, shown: str, origins: dict[str, str]) -> None:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{shown}: malformed TOML: {exc}; fix the syntax") from None
+        except OSError as exc:
+            raise ConfigError(f"{shown}: cannot read the config file: {exc.strerror}") from None
+        for table, body in data.items():
+            if table not in ("app", "scrapy"):
+                raise ConfigError(f"{shown}: unknown table or key {table!r}: only the tables [app] "
+                                  "and [scrapy] are allowed (see config.example.toml)")
+            if not isinstance(body, dict):
+                raise ConfigError(f"{shown}: {table} = {_show(body)}: expected a table [{table}]")
+        for key, value in data.get("app", {}).items():
+            name = _NAME_BY_KEY.get(key)
+            if name is None:
+                raise ConfigError(f"{shown}: [app] {key}: unknown key; the keys are listed in "
+                                  "config.example.toml")
+            self._set_checked(settings, name, value, f"{shown}: [app] {key}", origins)
+        for key, value in data.get("scrapy", {}).items():
+            if key in SPECS:
+                self._set_checked(settings, key, value, f"{shown}: [scrapy] {key}", origins)
+            elif key.isupper() and hasattr(scrapy_default_settings, key):
+                settings.set(key, value, priority=FILE_PRIORITY)
+            else:
+                raise ConfigError(f"{shown}: [scrapy] {key}: not a Scrapy setting; use the name "
+                                  "of one, in upper case (e.g. DOWNLOAD_DELAY)")
+
+    @staticmethod
+    def _set_checked(settings: Any, name: str, value: Any, where: str,
+                     origins: dict[str, str]) -> None:
+        try:
+            settings.set(name, coerce(SPECS[name], value, strict=True), priority=FILE_PRIORITY)
+        except ValueError:
+            raise ConfigError(f"{where} = {_show(value)}: expected {SPECS[name].form}") from None
+        origins[name] = where

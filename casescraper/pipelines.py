@@ -1,0 +1,247 @@
+"""CaseFilesPipeline: case files, the ledger and the run manifest.
+
+A `CaseItem` becomes a JSON file (see `storage`) and a ledger line; a `CaseOutcome`
+becomes only a ledger line. Items are always returned, never dropped, so feed exports
+still see every item; whether a case was saved is in the ledger, the stats
+`casescraper/cases/<status>` and the run manifest `<output>/runs/<run_id>.json`.
+
+Disk work runs in a thread and retry backoff uses `asyncio.sleep`, so the reactor never
+blocks. Both are attributes (`run_in_thread`, `sleep`) that tests replace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Optional
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from casescraper import casenumbers
+from casescraper.errors import InvalidRecord, SuffixLimitReached, UnsafeCaseNumber
+from casescraper.items import STATUSES, CaseItem, CaseOutcome
+from casescraper.ledger import Ledger
+from casescraper.storage import (
+    CaseStore, case_year, safe_name, write_json_atomic,
+)
+
+logger = logging.getLogger(__name__)
+
+FAILED = ("failed_write", "parse_error", "driver_error", "blocked")
+
+
+async def defer_to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await maybe_deferred_to_future(deferToThread(fn, *args, **kwargs))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _serial(case_number: str) -> Optional[int]:
+    """The running number n of `IMM-<n>-25`; None for numbers of another shape."""
+    try:
+        return casenumbers.parse(case_number).n
+    except ValueError:
+        return None
+
+
+class CaseFilesPipeline:
+    def __init__(self, crawler: Any):
+        self.crawler = crawler
+        s = crawler.settings
+        self.output_dir = os.path.abspath(s.get("CASESCRAPER_OUTPUT_DIR"))
+        self.retries = s.getint("CASESCRAPER_WRITE_RETRIES")
+        self.backoff = s.getfloat("CASESCRAPER_WRITE_BACKOFF_SECONDS")
+        self.max_failures = s.getint("CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES")
+        self.dry_run = s.getbool("CASESCRAPER_DRY_RUN")
+        self.run_id = s.get("CASESCRAPER_RUN_ID")
+        self.store = CaseStore(
+            self.output_dir,
+            s.get("CASESCRAPER_PER_CASE_SUBDIR"),
+            s.getint("CASESCRAPER_SUFFIX_LIMIT"),
+            s.getbool("CASESCRAPER_FORCE_OVERWRITE"),
+        )
+        self.ledger = Ledger(self.output_dir)
+        self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+        self.run_in_thread: Callable[..., Awaitable[Any]] = defer_to_thread
+        self.consecutive_failures = 0
+        self.closing = None  # the Deferred closing the spider after too many failures
+        self.counts = dict.fromkeys(STATUSES, 0)
+        self.serials: dict[int, str] = {}  # n -> case number, for the first/last attempted
+        self.no_results: list[str] = []
+        self.failed: list[dict[str, Any]] = []
+        self.started_at: Optional[datetime] = None
+        self.finished_at: Optional[datetime] = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "CaseFilesPipeline":
+        pipeline = cls(crawler)
+        # The close reason is known only to the spider_closed signal, sent after the
+        # pipelines close, so the manifest is written there.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def _inc(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"casescraper/{key}")
+
+    # --- startup
+    async def open_spider(self) -> None:
+        self.started_at = _utc_now()
+        if self.dry_run:
+            logger.info("dry run: nothing will be written below %s", self.output_dir)
+            return
+        # Runs before the first request, hence before the (lazily started) browser.
+        await self.run_in_thread(self.store.probe)
+        swept = await self.run_in_thread(self.store.sweep)
+        if swept:
+            logger.info("removed %d temp file(s) left by killed writers", len(swept))
+            self.crawler.stats.set_value("casescraper/temps/swept", len(swept))
+
+    # --- items
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, CaseOutcome):
+            status = item.status
+            error = item.error
+            if status not in FAILED and status != "no_results":
+                logger.error("outcome %r for %s is not a spider status; recorded as parse_error",
+                             status, item.case_number)
+                status, error = "parse_error", f"spider reported unknown status {status!r}: {error}"
+            await self._finish(item.case_number, status, error=error, diagnostics=item.diagnostics)
+            return item
+        if not isinstance(item, CaseItem):
+            logger.warning("%s is neither CaseItem nor CaseOutcome; passed on untouched",
+                           type(item).__name__)
+            return item
+        adapter = ItemAdapter(item)
+        status, file_path, error = await self._save(adapter.asdict())
+        if status == "saved":
+            adapter["file_path"] = file_path
+        await self._finish(item.case_number, status, file_path=file_path, error=error)
+        return item
+
+    async def _save(self, record: dict[str, Any]) -> tuple[str, Optional[str], Optional[str]]:
+        """(status, file_path, error) once the record is saved or has finally failed."""
+        if self.dry_run:
+            try:
+                rel, exists = await self.run_in_thread(self.store.plan, record)
+            except (InvalidRecord, UnsafeCaseNumber) as exc:
+                return "parse_error", None, str(exc)
+            except (SuffixLimitReached, OSError) as exc:
+                return "failed_write", None, str(exc)
+            logger.info("%s %s", "would keep existing" if exists else "would write",
+                        os.path.join(self.output_dir, rel))
+            return "dry_run", None, None
+        delay = self.backoff
+        for attempt in range(1, self.retries + 1):
+            try:
+                saved = await self.run_in_thread(self.store.write, record)
+            except (InvalidRecord, UnsafeCaseNumber) as exc:
+                return "parse_error", None, str(exc)
+            except SuffixLimitReached as exc:
+                # Not a disk fault, so it neither retries nor counts towards write_failures.
+                return "failed_write", None, str(exc)
+            except OSError as exc:
+                self._inc("writes/errors")
+                if attempt == self.retries:
+                    logger.error("writing %s failed after %d attempt(s): %s",
+                                 record["case_number"], attempt, exc)
+                    self._write_failed()
+                    return "failed_write", None, f"{type(exc).__name__}: {exc}"
+                logger.warning("writing %s failed (attempt %d of %d): %s; retrying in %gs",
+                               record["case_number"], attempt, self.retries, exc, delay)
+                self._inc("writes/retries")
+                await self.sleep(delay)
+                delay *= 2
+                continue
+            self.consecutive_failures = 0
+            self._inc(f"files/{saved.outcome}")
+            return "saved", saved.rel_path, None
+        raise AssertionError("unreachable: CASESCRAPER_WRITE_RETRIES is at least 1")
+
+    def _write_failed(self) -> None:
+        """Count a failed write; a full or broken disk does not heal, so stop the crawl."""
+        self.consecutive_failures += 1
+        if self.consecutive_failures < self.max_failures or self.closing is not None:
+            return
+        logger.error("%d consecutive writes failed; closing the spider (write_failures)",
+                     self.consecutive_failures)
+        self.closing = deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason="write_failures"))
+        self.closing.addErrback(lambda f: logger.error("closing the spider failed: %s", f.value))
+
+    async def _finish(self, case_number: str, status: str, *, file_path: Optional[str] = None,
+                      error: Optional[str] = None, diagnostics: Optional[str] = None) -> None:
+        """Count the final outcome and append its one ledger line."""
+        self.counts[status] += 1
+        self._inc(f"cases/{status}")
+        serial = _serial(case_number)
+        if serial is not None:
+            self.serials.setdefault(serial, case_number)
+        if status == "no_results":
+            self.no_results.append(case_number)
+        elif status in FAILED:
+            self.failed.append({"case_number": case_number, "status": status, "error": error})
+        if self.dry_run:
+            return
+        now = _utc_now()
+        try:
+            await self.run_in_thread(
+                self.ledger.record, case_number, status, run_id=self.run_id,
+                year=case_year(case_number, now), file_path=file_path, error=error,
+                diagnostics=diagnostics, at=now.isoformat())
+        except OSError as exc:
+            logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
+            self._inc("ledger/errors")
+            self._write_failed()
+
+    # --- end of run
+    async def close_spider(self) -> None:
+        self.finished_at = _utc_now()
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.started_at is None:
+            return  # open_spider never ran or failed: nothing was attempted
+        manifest = self.manifest(spider, reason)
+        failed = len(self.failed)
+        logger.info(
+            "run %s: first number %s, last number %s, total %d, saved %d, no results %d, "
+            "failed %d%s", manifest["run_id"], manifest["first_number"], manifest["last_number"],
+            manifest["total"], self.counts["saved"], self.counts["no_results"], failed,
+            f", dry run {self.counts['dry_run']}" if self.dry_run else "")
+        if self.dry_run:
+            return
+        path = os.path.join(self.output_dir, "runs",
+                            f"{safe_name(self.run_id, what='run id')}.json")
+        try:
+            await self.run_in_thread(write_json_atomic, path, manifest)
+        except OSError as exc:
+            logger.error("run manifest %s could not be written: %s", path, exc)
+        await self.run_in_thread(self.ledger.close)
+
+    def manifest(self, spider: Any, reason: str) -> dict[str, Any]:
+        finished = self.finished_at or _utc_now()
+        first = self.serials[min(self.serials)] if self.serials else None
+        last = self.serials[max(self.serials)] if self.serials else None
+        return {
+            "run_id": self.run_id,
+            # Any spider can use this pipeline; only ours records its arguments.
+            "arguments": getattr(spider, "run_args", {}),
+            "requested_first": getattr(spider, "first_number", None),
+            "requested_last": getattr(spider, "last_number", None),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": finished.isoformat(),
+            "close_reason": reason,
+            "dry_run": self.dry_run,
+            "first_number": first,
+            "last_number": last,
+            "total": sum(self.counts.values()),
+            "counts": dict(self.counts),
+            "no_results": list(self.no_results),
+            "failed": list(self.failed),
+        }

@@ -1,0 +1,180 @@
+"""ConfigAddon: config file, environment, validation of the final values."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from scrapy import Spider
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from casescraper.config import SPECS, ConfigAddon, default_settings
+from casescraper.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_settings():
+    settings = Settings()
+    settings.setdict(default_settings(), priority="project")
+    return settings
+
+
+def apply(tmp_path, toml=None, env=None, settings=None):
+    """Run the add-on as Scrapy would, with tmp_path as the current directory."""
+    if toml is not None:
+        (tmp_path / "config.toml").write_text(toml)
+    settings = settings or project_settings()
+    ConfigAddon(environ=env or {}, cwd=str(tmp_path)).update_settings(settings)
+    return settings
+
+
+def error(tmp_path, toml=None, env=None, settings=None):
+    with pytest.raises(ConfigError) as info:
+        apply(tmp_path, toml, env, settings)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_precedence_defaults_file_env_cmdline(tmp_path):
+    name = "CASESCRAPER_WRITE_RETRIES"
+    assert apply(tmp_path)[name] == 3
+    toml = "[app]\nexport_write_retries = 4\n"
+    settings = apply(tmp_path, toml)
+    assert (settings[name], settings.getpriority(name)) == (4, 21)
+    settings = apply(tmp_path, toml, {name: "5"})
+    assert (settings[name], settings.getpriority(name)) == (5, 22)
+    cmdline = project_settings()
+    cmdline.set(name, "6", priority="cmdline")
+    settings = apply(tmp_path, toml, {name: "5"}, cmdline)
+    assert (settings[name], settings.getpriority(name)) == (6, 40)
+
+
+def test_spider_settings_beat_the_file(tmp_path):
+    settings = project_settings()
+    settings.set("CASESCRAPER_NO_DATA_STOP", 7, priority="spider")
+    assert apply(tmp_path, "[app]\nno_data_stop = 9\n", settings=settings)["CASESCRAPER_NO_DATA_STOP"] == 7
+
+
+def test_scrapy_table(tmp_path):
+    settings = apply(tmp_path, '[scrapy]\nDOWNLOAD_DELAY = 4.5\nUSER_AGENT = "me"\n'
+                               'CASESCRAPER_DRY_RUN = true\n')
+    assert settings.getfloat("DOWNLOAD_DELAY") == 4.5 and settings.getpriority("DOWNLOAD_DELAY") == 21
+    assert settings["USER_AGENT"] == "me" and settings["CASESCRAPER_DRY_RUN"] is True
+    message = error(tmp_path, "[scrapy]\nDOWNLOAD_DELAYS = 1\n")
+    assert message.startswith("config.toml: [scrapy] DOWNLOAD_DELAYS: not a Scrapy setting")
+
+
+@pytest.mark.parametrize("toml,expected", [
+    ("[app]\nexport_write_retries = -1\n",
+     "config.toml: [app] export_write_retries = -1: expected an integer >= 1"),
+    ('[app]\nexport_write_retries = "3"\n',
+     'config.toml: [app] export_write_retries = "3": expected an integer >= 1'),
+    ("[app]\nforce_overwrite = 1\n", "config.toml: [app] force_overwrite = 1: expected true or false"),
+    ("[app]\noutput_dir = 5\n", "config.toml: [app] output_dir = 5: expected a directory path"),
+    ('[app]\nper_case_subdir = "a/b"\n',
+     'config.toml: [app] per_case_subdir = "a/b": expected a plain directory name'),
+    ('[app]\nsite_url = "ftp://x"\n',
+     'config.toml: [app] site_url = "ftp://x": expected an http(s) URL of the court-files page'),
+    ("[app]\nrest_seconds = inf\n",
+     "config.toml: [app] rest_seconds = Infinity: expected a number of seconds >= 0 (0 turns it off)"),
+    ("[app]\nexport_write_retry = 3\n", "config.toml: [app] export_write_retry: unknown key"),
+    ("[ap]\nx = 1\n", "config.toml: unknown table or key 'ap'"),
+    ("output_dir = 'x'\n", "config.toml: unknown table or key 'output_dir'"),
+    ("[app]\nexport_write_retries = \n", "config.toml: malformed TOML: "),
+    ("[app\n", "config.toml: malformed TOML: "),
+])
+def test_bad_file(tmp_path, toml, expected):
+    assert error(tmp_path, toml).startswith(expected)
+
+
+@pytest.mark.parametrize("name,value,form", [
+    ("CASESCRAPER_WRITE_RETRIES", "x", "an integer >= 1"),
+    ("CASESCRAPER_WRITE_RETRIES", "0", "an integer >= 1"),
+    ("CASESCRAPER_WRITE_BACKOFF_SECONDS", "-1", "a number of seconds >= 0"),
+    ("CASESCRAPER_DRY_RUN", "maybe", "true or false"),
+    ("CASESCRAPER_PAGE_LOAD_TIMEOUT", "nan", "a number of seconds > 0"),
+])
+def test_bad_environment(tmp_path, name, value, form):
+    assert error(tmp_path, env={name: value}) == (
+        f'{name} = "{value}" (from environment variable {name}): expected {form}')
+
+
+def test_bad_cmdline_value(tmp_path):
+    settings = project_settings()
+    settings.set("CASESCRAPER_SUFFIX_LIMIT", "lots", priority="cmdline")
+    assert error(tmp_path, settings=settings) == (
+        'CASESCRAPER_SUFFIX_LIMIT = "lots" (from the command line (-s) or Scrapyd (setting=)): '
+        "expected an integer >= 1")
+
+
+def test_bad_project_value(tmp_path):
+    settings = project_settings()
+    settings.set("CASESCRAPER_OUTPUT_DIR", "", priority="project")
+    assert "(from settings.py)" in error(tmp_path, settings=settings)
+
+
+@pytest.mark.parametrize("name,raw,value", [
+    ("CASESCRAPER_WRITE_RETRIES", "3", 3), ("CASESCRAPER_WRITE_RETRIES", " 12 ", 12),
+    ("CASESCRAPER_WRITE_BACKOFF_SECONDS", "0.5", 0.5), ("CASESCRAPER_WRITE_BACKOFF_SECONDS", "2", 2.0),
+    *[("CASESCRAPER_DRY_RUN", raw, True) for raw in ("1", "true", "Yes", "ON")],
+    *[("CASESCRAPER_DRY_RUN", raw, False) for raw in ("0", "false", "no", "Off")],
+    ("CASESCRAPER_OUTPUT_DIR", "/data/out", "/data/out"),
+])
+def test_cmdline_strings_are_coerced(tmp_path, name, raw, value):
+    settings = project_settings()
+    settings.set(name, raw, priority="cmdline")
+    apply(tmp_path, settings=settings)
+    assert settings[name] == value and type(settings[name]) is type(value)
+    assert settings.getpriority(name) == 40
+
+
+def test_explicit_config_path(tmp_path):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text("[app]\nsuffix_limit = 7\n")
+    assert apply(tmp_path, env={"CASESCRAPER_CONFIG": str(path)})["CASESCRAPER_SUFFIX_LIMIT"] == 7
+    path.write_text("[app]\nsuffix_limit = 0\n")
+    assert error(tmp_path, env={"CASESCRAPER_CONFIG": str(path)}).startswith(f"{path}: [app] suffix_limit")
+    missing = tmp_path / "missing.toml"
+    assert error(tmp_path, env={"CASESCRAPER_CONFIG": str(missing)}).startswith(
+        f"CASESCRAPER_CONFIG={missing}: no such config file")
+
+
+def test_missing_settings_get_defaults(tmp_path):
+    settings = apply(tmp_path, settings=Settings())
+    generated = {"CASESCRAPER_RUN_ID"}
+    assert all(settings[name] == spec.default for name, spec in SPECS.items() if name not in generated)
+
+
+def test_run_id_is_scrapyd_job_or_a_timestamp(tmp_path):
+    assert apply(tmp_path, env={"SCRAPY_JOB": "abc123"})["CASESCRAPER_RUN_ID"] == "abc123"
+    generated = apply(tmp_path)["CASESCRAPER_RUN_ID"]
+    assert re.fullmatch(r"\d{8}T\d{6}Z-\d+-[0-9a-f]{4}", generated), generated
+    assert apply(tmp_path, env={"CASESCRAPER_RUN_ID": "mine"})["CASESCRAPER_RUN_ID"] == "mine"
+
+
+def test_example_file_lists_every_key_with_its_default(tmp_path):
+    text = (ROOT / "config.example.toml").read_text()
+    app = tomllib.loads(text)["app"]
+    assert {spec.key: spec.default for spec in SPECS.values()} == app
+    assert list(app)[:5] == ["output_dir", "per_case_subdir", "export_write_retries",
+                             "export_write_backoff_seconds", "max_driver_restarts"]
+    uncommented = text.replace("# [scrapy]", "[scrapy]").replace("# DOWNLOAD_DELAY", "DOWNLOAD_DELAY")
+    uncommented = uncommented.replace("# USER_AGENT", "USER_AGENT").replace("# LOG_LEVEL", "LOG_LEVEL")
+    settings = apply(tmp_path, uncommented)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 4.5
+    assert all(settings[name] == spec.default for name, spec in SPECS.items()
+               if name != "CASESCRAPER_RUN_ID")
+
+
+def test_scrapy_runs_the_addon(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[app]\ndry_run = true\n")
+    monkeypatch.setenv("CASESCRAPER_SUFFIX_LIMIT", "9")
+    crawler = get_crawler(Spider, {**default_settings(), "ADDONS": {ConfigAddon: 0},
+                                   "CASESCRAPER_WRITE_RETRIES": "2"})
+    assert crawler.settings["CASESCRAPER_DRY_RUN"] is True
+    assert crawler.settings["CASESCRAPER_SUFFIX_LIMIT"] == 9
+    assert crawler.settings["CASESCRAPER_WRITE_RETRIES"] == 2

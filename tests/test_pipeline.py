@@ -1,0 +1,292 @@
+"""CaseFilesPipeline through a real Scrapy crawler object, and one real crawl in a subprocess."""
+
+import asyncio
+import errno
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from scrapy import Spider, signals
+from scrapy.utils.test import get_crawler
+
+from casescraper.config import default_settings
+from casescraper.errors import OutputError
+from casescraper.items import STATUSES, CaseItem, CaseOutcome
+from casescraper.pipelines import CaseFilesPipeline
+
+SCRAPED_AT = "2025-03-01T10:20:30+00:00"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def case(number="IMM-12-25", summary="Notice of application", **changes):
+    fields = dict(
+        case_number=number, court="t", style_of_cause="A v. B", nature_of_proceeding=None,
+        case_type=None, type_of_action=None, filing_date="2025-01-15", office="Toronto",
+        language="English",
+        parties=[{"name": "A", "role": "Applicant", "representation": None}],
+        docket_entries=[{"id": 1, "date_filed": None, "office": None, "summary": summary}],
+        source_url=None, scraped_at=SCRAPED_AT, file_path=None)
+    fields.update(changes)
+    return CaseItem(**fields)
+
+
+class RunSpider(Spider):
+    name = "cases"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.run_args = {"year": "2025", "start": "12"}
+
+
+class FakeEngine:
+    def __init__(self):
+        self.reasons = []
+
+    def close_spider_async(self, *, reason):
+        self.reasons.append(reason)
+        return asyncio.sleep(0)
+
+
+class Harness:
+    """A pipeline built by Scrapy's own from_crawler, with instant sleeps and asyncio threads."""
+
+    def __init__(self, output_dir, **settings):
+        self.crawler = get_crawler(RunSpider, {
+            **default_settings(), "CASESCRAPER_OUTPUT_DIR": str(output_dir),
+            "CASESCRAPER_RUN_ID": "20250301T102030Z-abc", **settings})
+        self.crawler.spider = RunSpider.from_crawler(self.crawler)
+        self.crawler.engine = FakeEngine()
+        self.pipe = CaseFilesPipeline.from_crawler(self.crawler)
+        self.delays = []
+        self.pipe.sleep = self._sleep
+        self.pipe.run_in_thread = asyncio.to_thread
+
+    async def _sleep(self, seconds):
+        self.delays.append(seconds)
+
+    def run(self, items, reason="finished"):
+        async def go():
+            await self.pipe.open_spider()
+            results = [await self.pipe.process_item(item) for item in items]
+            await self.pipe.close_spider()
+            await self.crawler.signals.send_catch_log_async(
+                signal=signals.spider_closed, spider=self.crawler.spider, reason=reason)
+            return results
+        return asyncio.run(go())
+
+    def stat(self, key):
+        return self.crawler.stats.get_value(f"casescraper/{key}")
+
+
+def ledger_lines(out, year=2025):
+    path = Path(out) / "ledger" / f"{year}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_full_run_files_ledger_stats_manifest(tmp_path, caplog):
+    out = tmp_path / "out"
+    h = Harness(out)
+    items = [
+        case("IMM-12-25"),
+        CaseOutcome("IMM-13-25", "no_results"),
+        CaseOutcome("IMM-14-25", "driver_error", "session died", "diagnostics/IMM-14-25.png"),
+        case("IMM-15-25", court="x"),
+        CaseOutcome("IMM-9-25", "blocked", "HTTP 403"),
+    ]
+    with caplog.at_level(logging.INFO):
+        results = h.run(items)
+    assert results[0] is items[0] and items[0].file_path == "json/2025/IMM-12-25-20250301.json"
+    saved = json.loads((out / items[0].file_path).read_text())
+    assert saved["file_path"] == items[0].file_path and saved["case_number"] == "IMM-12-25"
+    assert items[3].file_path is None and len(list(out.rglob("*-20250301*.json"))) == 1
+    for status, count in [("saved", 1), ("no_results", 1), ("driver_error", 1),
+                          ("parse_error", 1), ("blocked", 1)]:
+        assert h.stat(f"cases/{status}") == count
+    lines = ledger_lines(out)
+    assert [(r["case_number"], r["status"]) for r in lines] == [
+        ("IMM-12-25", "saved"), ("IMM-13-25", "no_results"), ("IMM-14-25", "driver_error"),
+        ("IMM-15-25", "parse_error"), ("IMM-9-25", "blocked")]
+    assert lines[0]["file_path"] == items[0].file_path and lines[0]["run_id"] == "20250301T102030Z-abc"
+    assert lines[2]["diagnostics"] == "diagnostics/IMM-14-25.png" and "diagnostics" not in lines[1]
+    assert lines[3]["error"].startswith("$.court: 'x' is not one of")
+    manifest = json.loads((out / "runs" / "20250301T102030Z-abc.json").read_text())
+    assert manifest["run_id"] == "20250301T102030Z-abc"
+    assert manifest["arguments"] == {"year": "2025", "start": "12"}
+    assert manifest["close_reason"] == "finished"
+    assert manifest["started_at"] <= manifest["finished_at"] and manifest["started_at"].endswith("+00:00")
+    assert (manifest["first_number"], manifest["last_number"]) == ("IMM-9-25", "IMM-15-25")
+    assert manifest["total"] == 5 and manifest["counts"]["saved"] == 1
+    assert set(manifest["counts"]) == set(STATUSES)
+    assert manifest["no_results"] == ["IMM-13-25"]
+    assert [(f["case_number"], f["status"]) for f in manifest["failed"]] == [
+        ("IMM-14-25", "driver_error"), ("IMM-15-25", "parse_error"), ("IMM-9-25", "blocked")]
+    assert manifest["requested_first"] is None
+    assert ("first number IMM-9-25, last number IMM-15-25, total 5, saved 1, no results 1, "
+            "failed 3") in caplog.text
+
+
+def test_rerun_records_existing_file(tmp_path):
+    Harness(tmp_path).run([case()])
+    h = Harness(tmp_path)
+    item = case(scraped_at="2025-03-01T18:00:00+00:00")
+    h.run([item])
+    assert item.file_path == "json/2025/IMM-12-25-20250301.json"
+    assert h.stat("files/existing") == 1 and h.stat("cases/saved") == 1
+    assert len(list((tmp_path / "json").rglob("*.json"))) == 1
+    assert [r["status"] for r in ledger_lines(tmp_path)] == ["saved", "saved"]
+
+
+def failing_writes(h, failures, code=errno.ENOSPC):
+    """Make the store's write fail `failures` times, then work; returns the attempt log."""
+    attempts = []
+    real = h.pipe.store.write
+
+    def write(record):
+        attempts.append(record["case_number"])
+        if len(attempts) <= failures:
+            raise OSError(code, "No space left on device", "json/2025/x.json")
+        return real(record)
+    h.pipe.store.write = write
+    return attempts
+
+
+def test_retries_back_off_without_sleeping_then_fail(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_RETRIES=4, CASESCRAPER_WRITE_BACKOFF_SECONDS=1.0)
+    attempts = failing_writes(h, failures=10)
+    item = case()
+    h.run([item])
+    assert len(attempts) == 4 and h.delays == [1.0, 2.0, 4.0]
+    assert item.file_path is None and h.stat("cases/failed_write") == 1
+    assert h.stat("writes/retries") == 3 and h.stat("writes/errors") == 4
+    (line,) = ledger_lines(tmp_path)
+    assert line["status"] == "failed_write" and "No space left" in line["error"]
+    assert h.crawler.engine.reasons == []
+
+
+def test_retry_succeeds(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_BACKOFF_SECONDS=0.5)
+    attempts = failing_writes(h, failures=2)
+    item = case()
+    h.run([item])
+    assert len(attempts) == 3 and h.delays == [0.5, 1.0]
+    assert item.file_path and [r["status"] for r in ledger_lines(tmp_path)] == ["saved"]
+
+
+def test_consecutive_failures_close_the_spider(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_RETRIES=1)
+    failing_writes(h, failures=10**6)
+    h.run([case(f"T-{n}-25") for n in range(1, 5)])
+    assert h.crawler.engine.reasons == []
+    h.run([case("T-5-25"), case("T-6-25")], reason="write_failures")
+    assert h.crawler.engine.reasons == ["write_failures"]  # once, not again for T-6
+    manifest = json.loads((tmp_path / "runs" / "20250301T102030Z-abc.json").read_text())
+    assert manifest["close_reason"] == "write_failures"
+
+
+def test_success_resets_the_failure_count(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_RETRIES=1, CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES=3)
+    failing_writes(h, failures=2)
+    h.run([case("T-1-25"), case("T-2-25"), case("T-3-25")])  # fail, fail, saved
+    assert h.pipe.consecutive_failures == 0
+    failing_writes(h, failures=10**6)
+    h.run([case("T-4-25"), case("T-5-25")])
+    assert h.crawler.engine.reasons == []  # 2 + 2 failures, but not 3 in a row
+    h.run([case("T-6-25")])
+    assert h.crawler.engine.reasons == ["write_failures"]
+
+
+def test_probe_failure_stops_startup(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    h = Harness(tmp_path / "a-file" / "out")
+    with pytest.raises(OutputError) as info:
+        asyncio.run(h.pipe.open_spider())
+    assert "\n" not in str(info.value) and "a-file" in str(info.value)
+
+
+def test_dry_run_writes_nothing_anywhere(tmp_path, caplog):
+    out = tmp_path / "out"
+    h = Harness(out, CASESCRAPER_DRY_RUN=True)
+    with caplog.at_level(logging.INFO):
+        h.run([case(), CaseOutcome("IMM-13-25", "no_results"), case("IMM-15-25", court="x")])
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert h.stat("cases/dry_run") == 1 and h.stat("cases/no_results") == 1
+    assert h.stat("cases/parse_error") == 1
+    assert f"would write {out}/json/2025/IMM-12-25-20250301.json" in caplog.text
+
+
+def test_unknown_outcome_status_becomes_parse_error(tmp_path):
+    h = Harness(tmp_path)
+    h.run([CaseOutcome("T-1-25", "saved")])
+    (line,) = ledger_lines(tmp_path)
+    assert line["status"] == "parse_error" and "unknown status 'saved'" in line["error"]
+
+
+CRAWL = textwrap.dedent("""
+    import sys
+    from scrapy import Request, Spider
+    from scrapy.crawler import CrawlerProcess
+    from casescraper.config import default_settings
+    from casescraper.items import CaseItem, CaseOutcome
+
+    class Cases(Spider):
+        name = "cases"
+        run_args = {"mode": "test"}
+        first_number = 1
+
+        async def start(self):
+            # Items come from callbacks, as with the real spider; data: URLs need no network.
+            for n in range(1, 10):
+                yield Request(f"data:,{n}", callback=self.parse_case, cb_kwargs={"n": n})
+
+        def parse_case(self, response, n):
+            if n == 9:
+                yield CaseOutcome("T-9-25", "no_results")
+                return
+            yield CaseItem(case_number=f"T-{n}-25", court="t", style_of_cause=None,
+                nature_of_proceeding=None, case_type=None, type_of_action=None,
+                filing_date=None, office=None, language=None,
+                scraped_at="2025-03-01T10:20:30+00:00")
+
+    process = CrawlerProcess({
+        **default_settings(),
+        "ITEM_PIPELINES": {"casescraper.pipelines.CaseFilesPipeline": 300},
+        "ADDONS": {"casescraper.config.ConfigAddon": 0},
+        "CASESCRAPER_OUTPUT_DIR": sys.argv[1],
+        "CASESCRAPER_RUN_ID": "e2e",
+        "CASESCRAPER_WRITE_BACKOFF_SECONDS": 0,
+        "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": 3,
+        "LOG_LEVEL": "INFO",
+    })
+    process.crawl(Cases)
+    process.start()
+""")
+
+
+@pytest.mark.parametrize("blocked", [False, True], ids=["ok", "disk-broken"])
+def test_real_crawl(tmp_path, blocked):
+    """The real reactor path: deferToThread, the spider_closed signal, close_spider_async."""
+    out = tmp_path / "out"
+    if blocked:  # the probe passes, but every case file write fails
+        out.mkdir()
+        (out / "json").write_text("not a directory")
+    script = tmp_path / "crawl.py"
+    script.write_text(CRAWL)
+    proc = subprocess.run([sys.executable, str(script), str(out)], cwd=tmp_path, timeout=60,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((out / "runs" / "e2e.json").read_text())
+    assert manifest["arguments"] == {"mode": "test"} and manifest["requested_first"] == 1
+    if blocked:
+        assert manifest["close_reason"] == "write_failures"
+        assert manifest["counts"]["failed_write"] >= 3 and manifest["counts"]["saved"] == 0
+        assert "closing the spider (write_failures)" in proc.stderr
+    else:
+        assert manifest["close_reason"] == "finished"
+        assert manifest["counts"]["saved"] == 8 and manifest["no_results"] == ["T-9-25"]
+        assert len(list((out / "json" / "2025").glob("T-*-25-20250301.json"))) == 8
+        assert len(ledger_lines(out)) == 9
+        assert "total 9, saved 8, no results 1, failed 0" in proc.stderr
