@@ -95,6 +95,7 @@ class SeleniumMiddleware:
         self.rest_seconds = s.getfloat("CASESCRAPER_REST_SECONDS")
         self.diagnostics_on = s.getbool("CASESCRAPER_DIAGNOSTICS")
         self.output_dir = Path(s.get("CASESCRAPER_OUTPUT_DIR"))
+        self.run_id = s.get("CASESCRAPER_RUN_ID")
 
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casescraper-browser")
         self.lock: Optional[asyncio.Lock] = None
@@ -241,7 +242,7 @@ class SeleniumMiddleware:
 
     def _start_browser(self) -> None:
         if self.run_dir is None and not self.config.command_executor:
-            self.run_dir = RunDir(self.crawler.spider.run_id)
+            self.run_dir = RunDir(self.run_id)
         self.starts += 1
         browser = Browser(self.config, self.run_dir, self.starts)
         try:
@@ -280,7 +281,7 @@ class SeleniumMiddleware:
         """Save a screenshot and the page HTML; returns the path stem relative to output."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", case).strip(".-") or "case"
         n = self.diagnostic_counts[safe] = self.diagnostic_counts.get(safe, 0) + 1
-        folder = self.output_dir / "diagnostics" / self.crawler.spider.run_id
+        folder = self.output_dir / "diagnostics" / self.run_id
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{safe}-{n}"
         html = f"<!-- casescraper: {type(exc).__name__}: {exc} -->\n"

@@ -9,8 +9,6 @@ turns captures into items through the parser, and reports outcomes.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Optional
@@ -76,10 +74,8 @@ class CasesSpider(scrapy.Spider):
                 f"{', '.join(sorted(self.ARGUMENTS - {'_job'}))} and demo_* for site=demo"
             )
         super().__init__(*args, **kwargs)
+        # `_job` is Scrapyd's job id; the run id comes from it via SCRAPY_JOB (config.py).
         self.run_args = {k: v for k, v in kwargs.items() if not k.startswith("_")}
-        job = kwargs.get("_job")  # Scrapyd's job id names the run when there is one
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.run_id = str(job) if job else f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
 
         self.prefix = str(kwargs.get("prefix", "IMM")).strip().upper()
         if not casenumbers.PREFIX_RE.match(self.prefix):

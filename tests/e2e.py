@@ -1,0 +1,79 @@
+"""Helpers for end-to-end tests: real `scrapy crawl` / crawl_runner subprocesses driving
+real headless Chromium against the demo court on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casescraper.democourt import records
+
+from .conftest import ROOT
+
+needs_browser = pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("chromedriver")),
+    reason="Chromium and chromedriver are required (apt-get install chromium chromium-driver)",
+)
+
+ENV = {**os.environ, "SE_OFFLINE": "true", "PYTHONPATH": str(ROOT)}
+
+
+def settings_args(out: Path, **settings: Any) -> list[str]:
+    pairs = {"CASESCRAPER_OUTPUT_DIR": str(out), "LOG_LEVEL": "INFO", **settings}
+    return [x for k, v in pairs.items() for x in ("-s", f"{k}={v}")]
+
+
+def spider_args(**args: Any) -> list[str]:
+    return [x for k, v in args.items() for x in ("-a", f"{k}={v}")]
+
+
+def scrapy_crawl(out: Path, args: dict, settings: dict | None = None, timeout: float = 300,
+                 **popen: Any) -> subprocess.CompletedProcess:
+    """`scrapy crawl cases` exactly as an operator types it."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**args),
+           *settings_args(out, **(settings or {}))]
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def run_crawl(tmp: Path, args: dict, settings: dict | None = None, timeout: float = 300) -> dict:
+    """A crawl through tests/crawl_runner.py; returns its record (stats, responses, stall)."""
+    out = tmp / "output"
+    report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
+    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**args),
+           *settings_args(out, **(settings or {}))]
+    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert report.exists(), f"crawl did not report (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+    result = json.loads(report.read_text())
+    result["log"] = proc.stderr
+    result["returncode"] = proc.returncode
+    return result
+
+
+def saved_files(out: Path) -> dict[str, dict]:
+    files = {}
+    for path in sorted((out / "json").rglob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["case_number"] not in files, f"two files for {record['case_number']}"
+        files[record["case_number"]] = record
+    return files
+
+
+def expected(year: int, last_number: int, numbers: range, seed: int = 0) -> dict[str, dict]:
+    wanted = {f"IMM-{n}-{year % 100:02d}" for n in numbers}
+    return {r["case_number"]: r for r in records(year, last_number, seed) if r["case_number"] in wanted}
+
+
+def strip_run_fields(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in ("scraped_at", "source_url", "file_path")}
+
+
+def ledger_lines(out: Path, year: int = 2025) -> list[dict]:
+    path = out / "ledger" / f"{year}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []

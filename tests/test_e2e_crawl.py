@@ -1,0 +1,133 @@
+"""End to end: real headless Chromium through chromedriver against the demo court."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from casescraper.democourt import DemoCourt
+
+from .conftest import ROOT
+from .e2e import (
+    ENV, expected, ledger_lines, needs_browser, run_crawl, saved_files, scrapy_crawl,
+    strip_run_fields,
+)
+
+pytestmark = needs_browser
+LAST = 40  # the demo year's last file: numbers 1..20 include gaps
+
+
+def test_crawl_20_numbers_matches_the_dump(tmp_path):
+    result = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 20,
+                                  "demo_last_number": LAST})
+    out = tmp_path / "output"
+    assert result["reason"] == "finished", result["log"][-3000:]
+    want = expected(2025, LAST, range(1, 21))
+    assert 10 < len(want) < 20, "the demo year must have gaps within 1..20"
+    files = saved_files(out)
+    assert set(files) == set(want)  # no file for a number with no data
+    for case, record in files.items():
+        assert strip_run_fields(record) == want[case], case
+        assert record["source_url"].endswith(f"#{case}")
+        assert record["scraped_at"].endswith("+00:00")
+    stats = result["stats"]
+    assert stats["casescraper/driver/starts"] == 1
+    assert stats["casescraper/page/loads"] == 1  # set up once, no reload between cases
+    assert stats["casescraper/cases/saved"] == len(want)
+    assert stats["casescraper/cases/no_results"] == 20 - len(want)
+    pids = {r["driver_pid"] for r in result["responses"]}
+    assert len(result["responses"]) == 20 and len(pids) == 1 and None not in pids
+    statuses = {line["case_number"]: line["status"] for line in ledger_lines(out)}
+    assert len(statuses) == 20
+    # Selenium never runs on the reactor thread: a 20 ms heartbeat is never late by 200 ms.
+    assert result["max_stall"] < 0.2, result["max_stall"]
+
+
+def test_single_case_and_cases_file(tmp_path):
+    cases = tmp_path / "cases.txt"
+    cases.write_text("# a comment\nIMM-3-25\n\nimm-5-25\nIMM-999-25\n", encoding="utf-8")
+    result = run_crawl(tmp_path, {"site": "demo", "cases_file": cases, "demo_last_number": LAST})
+    assert result["reason"] == "finished"
+    assert [r["case"] for r in result["responses"]] == ["IMM-3-25", "IMM-5-25", "IMM-999-25"]
+    assert set(saved_files(tmp_path / "output")) == {"IMM-3-25", "IMM-5-25"} & set(
+        expected(2025, LAST, range(1, 6)))
+    one = run_crawl(tmp_path, {"site": "demo", "case": "IMM-5-25", "demo_last_number": LAST})
+    assert [r["case"] for r in one["responses"]] == ["IMM-5-25"]
+
+
+def _gaps(result) -> list[float]:
+    """Seconds between query starts, leaving out the first case (it starts the browser)."""
+    starts = [r["query_started"] for r in result["responses"]][1:]
+    return [b - a for a, b in zip(starts, starts[1:])]
+
+
+def test_download_delay_applies_to_browser_requests(tmp_path):
+    fixed = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 6, "demo_last_number": LAST},
+                      {"DOWNLOAD_DELAY": 0.6, "DOWNLOAD_DELAY_JITTER": 0})
+    gaps = _gaps(fixed)
+    assert len(gaps) == 4 and min(gaps) >= 0.6 and max(gaps) < 1.2, gaps
+
+
+def test_randomize_download_delay_spreads_the_gaps(tmp_path):
+    spread = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 9, "demo_last_number": LAST},
+                       {"DOWNLOAD_DELAY": 0.6, "RANDOMIZE_DOWNLOAD_DELAY": True})
+    gaps = _gaps(spread)
+    assert min(gaps) >= 0.3 and max(gaps) < 1.5, gaps  # 0.5x..1.5x, plus the case itself
+    assert statistics.pstdev(gaps) > 0.02, gaps
+    off = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 5, "demo_last_number": LAST},
+                    {"DOWNLOAD_DELAY": 0})
+    assert max(_gaps(off)) < 0.6
+
+
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        ({"year": "abc"}, "year"),
+        ({"year": "1850"}, "year"),
+        ({"year": "2025", "start": "0"}, "start"),
+        ({"year": "2025", "start": "5", "end": "2"}, "end"),
+        ({"case": "IMM-x-25"}, "IMM-12345-25"),
+        ({"cases_file": "/nonexistent/cases.txt"}, "cases_file"),
+        ({"year": "2025", "site": "moon"}, "site"),
+        ({"year": "2025", "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_arguments_stop_before_a_browser_with_one_line(tmp_path, args, names):
+    out = tmp_path / "output"
+    run = scrapy_crawl(out, args)
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("casescraper: error:")]
+    assert len(errors) == 1 and names in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert "browser 1 started" not in run.stderr
+    assert not out.exists()  # nothing written, not even the output dir
+
+
+def test_missing_browser_is_one_line(tmp_path):
+    run = scrapy_crawl(tmp_path / "output", {"site": "demo", "year": 2025, "max_cases": 2},
+                       {"SELENIUM_BROWSER_EXECUTABLE_PATH": "/nonexistent/chromium"})
+    assert run.returncode != 0
+    assert "casescraper: error: Chromium not found at '/nonexistent/chromium'" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_selenium_request_drop_in(tmp_path):
+    """A spider written for scrapy-selenium works unchanged on our middleware."""
+    report = tmp_path / "dropin.json"
+    with DemoCourt(year=2025, last_number=5) as court:
+        run = subprocess.run(
+            [sys.executable, "-m", "scrapy", "runspider", str(ROOT / "tests" / "spiders" / "dropin.py"),
+             "-a", f"url={court.url}", "-a", f"report={report}",
+             "-s", f"CASESCRAPER_OUTPUT_DIR={tmp_path / 'output'}", "-s", "DOWNLOAD_DELAY=0"],
+            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120,
+        )
+    assert report.exists(), run.stderr[-3000:]
+    seen = json.loads(report.read_text())
+    assert seen["title_after_script"] == "changed by script"  # `script` ran in the page
+    assert seen["screenshot_png"] is True  # meta['screenshot'] holds PNG bytes
+    assert seen["has_court_select"] is True  # response body is the driver's page source
+    assert seen["waited_for"] == "tab02Submit"  # wait_until was honoured
