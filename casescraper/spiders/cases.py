@@ -9,6 +9,7 @@ turns captures into items through the parser, and reports outcomes.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Optional
@@ -51,7 +52,7 @@ class CasesSpider(scrapy.Spider):
     # Arguments this spider understands; anything else is a typo worth stopping for.
     ARGUMENTS = {
         "year", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
-        "site", "dry_run", "force_overwrite", "_job",
+        "site", "dry_run", "force_overwrite", "shard", "_job",
     }
     DEMO_ARGUMENTS = {
         "demo_last_number", "demo_seed", "demo_latency_ms", "demo_forbid_after",
@@ -96,6 +97,7 @@ class CasesSpider(scrapy.Spider):
             _bool_arg("force_overwrite", kwargs["force_overwrite"]) if "force_overwrite" in kwargs else None
         )
         self.explicit = self._explicit_numbers(kwargs)
+        self.shard_index, self.shard_count = self._shard(kwargs.get("shard", "1/1"))
         self.year, self.start_n, self.end_n = self._range(kwargs)
         self.demo = None
         self.demo_court_args = self._demo_court_args()
@@ -119,6 +121,18 @@ class CasesSpider(scrapy.Spider):
                 raise ConfigError(f"argument cases_file={str(path)!r} lists no case numbers")
             return list(dict.fromkeys(numbers))
         return None
+
+    @staticmethod
+    def _shard(value: Any) -> tuple[int, int]:
+        """`I/N`: this job takes the numbers n with n % N == I - 1 (1-based I).
+
+        Interleaved rather than contiguous blocks: every shard advances through the year
+        at the same pace, so a year's open end is found by all shards together.
+        """
+        match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", str(value))
+        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+            raise ConfigError(f"argument shard={value!r} is invalid: use -a shard=I/N with 1 <= I <= N, e.g. 2/3")
+        return int(match.group(1)), int(match.group(2))
 
     @staticmethod
     def _case_arg(name: str, value: Any) -> str:
@@ -188,11 +202,13 @@ class CasesSpider(scrapy.Spider):
 
     def numbers(self) -> Iterable[str]:
         if self.explicit is not None:
-            yield from self.explicit
+            mine = (c for i, c in enumerate(self.explicit) if i % self.shard_count == self.shard_index - 1)
+            yield from mine
             return
         n = self.start_n
         while self.end_n is None or n <= self.end_n:
-            yield f"{self.prefix}-{n}-{self.year % 100:02d}"
+            if n % self.shard_count == self.shard_index - 1:
+                yield f"{self.prefix}-{n}-{self.year % 100:02d}"
             n += 1
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
