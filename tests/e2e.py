@@ -77,3 +77,47 @@ def strip_run_fields(record: dict) -> dict:
 def ledger_lines(out: Path, year: int = 2025) -> list[dict]:
     path = out / "ledger" / f"{year}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def start_crawl(tmp: Path, args: dict, settings: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start a crawl through crawl_runner in the background; returns (process, report path)."""
+    out = tmp / "output"
+    report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
+    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**args),
+           *settings_args(out, **(settings or {}))]
+    log = open(tmp / f"{report.stem}.log", "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return proc, report
+
+
+def wait_for_lines(out: Path, count: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Wait until the ledger holds `count` lines (the crawl is under way)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(ledger_lines(out)) < count:
+        assert proc.poll() is None, "the crawl ended before the ledger filled"
+        assert time.monotonic() < deadline, "the ledger did not fill in time"
+        time.sleep(0.05)
+
+
+def our_processes(run_id: str) -> list:
+    """Processes (chromedriver, Chromium) started for `run_id`, found by our marker."""
+    import psutil
+
+    from casescraper.browser import MARKER_ENV
+
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get(MARKER_ENV, "").endswith(f"/{run_id}") and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def final_statuses(out: Path) -> dict[str, str]:
+    """Latest ledger status per case number."""
+    return {line["case_number"]: line["status"] for line in ledger_lines(out)}
