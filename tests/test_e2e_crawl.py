@@ -131,3 +131,35 @@ def test_selenium_request_drop_in(tmp_path):
     assert seen["screenshot_png"] is True  # meta['screenshot'] holds PNG bytes
     assert seen["has_court_select"] is True  # response body is the driver's page source
     assert seen["waited_for"] == "tab02Submit"  # wait_until was honoured
+
+
+def test_same_crawl_twice_on_one_day_adds_nothing(tmp_path):
+    # One demo court for both runs, so source_url is the same, as with the real portal.
+    with DemoCourt(year=2025, last_number=LAST) as court:
+        args = {"year": 2025, "max_cases": 12}
+        settings = {"CASESCRAPER_SITE_URL": court.url, "DOWNLOAD_DELAY": 0, "CASESCRAPER_REST_SECONDS": 0}
+        first = run_crawl(tmp_path, args, settings)
+        out = tmp_path / "output"
+        before = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
+        second = run_crawl(tmp_path, args, settings)
+    after = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
+    assert after == before  # no overwritten file, no -1 file for identical content
+    assert first["stats"]["casescraper/files/created"] == len(before)
+    assert second["stats"]["casescraper/files/existing"] == len(before)
+    lines = ledger_lines(out)
+    assert len(lines) == 24 and len({l["run_id"] for l in lines}) == 2
+    assert all(l["file_path"] for l in lines if l["status"] == "saved")
+
+
+def test_dry_run_and_force_overwrite_arguments(tmp_path):
+    args = {"site": "demo", "year": 2025, "max_cases": 4, "demo_last_number": LAST}
+    dry = run_crawl(tmp_path, {**args, "dry_run": 1})
+    out = tmp_path / "output"
+    assert dry["stats"]["casescraper/cases/dry_run"] == 4 - sum(
+        1 for n in range(1, 5) if f"IMM-{n}-25" not in expected(2025, LAST, range(1, 5)))
+    assert not out.exists() or not list(out.rglob("*.json*"))
+    run_crawl(tmp_path, args)
+    files = sorted((out / "json").rglob("*.json"))
+    forced = run_crawl(tmp_path, {**args, "force_overwrite": 1})
+    assert sorted((out / "json").rglob("*.json")) == files  # replaced in place, no suffix
+    assert forced["stats"]["casescraper/files/replaced"] == len(files)

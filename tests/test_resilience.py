@@ -191,3 +191,13 @@ def test_kill_9_leftovers_are_removed_by_the_next_start(tmp_path):
     result = run_crawl(tmp_path, {**DEMO, "max_cases": 2}, {"CASESCRAPER_RUN_ID": "next"})
     assert result["stats"]["casescraper/driver/orphans_killed"] >= 1
     assert our_processes("killed") == []
+
+
+def test_recycling_by_memory(tmp_path):
+    # 1 MiB is always exceeded: the browser is replaced at each memory check (every 25 cases).
+    result = run_crawl(tmp_path, {**DEMO, "max_cases": 30},
+                       {"CASESCRAPER_RECYCLE_AFTER": 0, "CASESCRAPER_RECYCLE_MEMORY_MB": 1})
+    stats = _ok(result)
+    assert stats["casescraper/driver/recycles"] == 1 and stats["casescraper/driver/starts"] == 2
+    assert stats["casescraper/driver/max_pss_mb"] > 50
+    assert len(final_statuses(tmp_path / "output")) == 30
