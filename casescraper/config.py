@@ -87,7 +87,9 @@ SPECS: dict[str, Spec] = {
         str, "", "command_executor", None, "a WebDriver URL such as http://127.0.0.1:4444, or empty"),
     "CASESCRAPER_DIAGNOSTICS": Spec(bool, True, "diagnostics", None, "true or false"),
     # --- the year run
-    "CASESCRAPER_NO_DATA_STOP": Spec(int, 50, "no_data_stop", _positive, "an integer >= 1"),
+    "CASESCRAPER_BOUNDARY_GAP": Spec(int, 20, "boundary_gap", _positive, "an integer >= 1"),
+    "CASESCRAPER_CANARY_EVERY": Spec(
+        int, 100, "canary_every", _nonneg, "an integer >= 0 (0: only after a run of no data)"),
     "CASESCRAPER_REST_SECONDS": Spec(
         float, 60.0, "rest_seconds", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
     "CASESCRAPER_REST_EVERY": Spec(

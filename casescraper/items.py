@@ -13,17 +13,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Optional
 
-# Ledger statuses. `saved`, `no_results` and `dry_run` are final for a number;
-# the others are retried by the next run.
-STATUSES = (
-    "saved",
-    "no_results",
-    "failed_write",
-    "parse_error",
-    "driver_error",
-    "blocked",
-    "dry_run",
-)
+# Ledger statuses. `saved` and `no_results` settle a number; the failures are retried
+# by the next run. `unverified` marks a "no data" answer that a failed canary put in
+# doubt; `dry_run` is only counted, never written.
+FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified")
+STATUSES = ("saved", "no_results", *FAILED, "dry_run")
 
 
 @dataclass

@@ -24,7 +24,7 @@ from twisted.internet.threads import deferToThread
 
 from casescraper import casenumbers
 from casescraper.errors import InvalidRecord, SuffixLimitReached, UnsafeCaseNumber
-from casescraper.items import STATUSES, CaseItem, CaseOutcome
+from casescraper.items import FAILED, STATUSES, CaseItem, CaseOutcome
 from casescraper.ledger import Ledger
 from casescraper.storage import (
     CaseStore, case_year, safe_name, write_json_atomic,
@@ -32,7 +32,6 @@ from casescraper.storage import (
 
 logger = logging.getLogger(__name__)
 
-FAILED = ("failed_write", "parse_error", "driver_error", "blocked")
 
 
 async def defer_to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -93,6 +92,9 @@ class CaseFilesPipeline:
     # --- startup
     async def open_spider(self) -> None:
         self.started_at = _utc_now()
+        # One line naming the run and where it writes: what an operator reading a
+        # Scrapyd job log needs to find the files, the ledger and runs/<run_id>.json.
+        logger.info("run %s writing to %s", self.run_id, self.output_dir)
         if self.dry_run:
             logger.info("dry run: nothing will be written below %s", self.output_dir)
             return

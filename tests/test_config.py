@@ -54,8 +54,8 @@ def test_precedence_defaults_file_env_cmdline(tmp_path):
 
 def test_spider_settings_beat_the_file(tmp_path):
     settings = project_settings()
-    settings.set("CASESCRAPER_NO_DATA_STOP", 7, priority="spider")
-    assert apply(tmp_path, "[app]\nno_data_stop = 9\n", settings=settings)["CASESCRAPER_NO_DATA_STOP"] == 7
+    settings.set("CASESCRAPER_BOUNDARY_GAP", 7, priority="spider")
+    assert apply(tmp_path, "[app]\nboundary_gap = 9\n", settings=settings)["CASESCRAPER_BOUNDARY_GAP"] == 7
 
 
 def test_scrapy_table(tmp_path):

@@ -12,7 +12,7 @@ import asyncio
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Optional
+from typing import Any, AsyncIterator, Optional
 
 import scrapy
 from scrapy import signals
@@ -24,6 +24,8 @@ from ..errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
 from ..items import CaseItem, CaseOutcome
+from ..ledger import Ledger
+from ..planning import Canary, EndFinder, Resume
 
 SITES = ("real", "demo")
 # Failures after which the middleware closes the crawl: plan no further numbers.
@@ -52,7 +54,8 @@ class CasesSpider(scrapy.Spider):
     # Arguments this spider understands; anything else is a typo worth stopping for.
     ARGUMENTS = {
         "year", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
-        "site", "dry_run", "force_overwrite", "shard", "_job",
+        "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
+        "probe_only", "_job",
     }
     DEMO_ARGUMENTS = {
         "demo_last_number", "demo_seed", "demo_latency_ms", "demo_forbid_after",
@@ -74,7 +77,9 @@ class CasesSpider(scrapy.Spider):
                 f"unknown argument(s) {', '.join(sorted(unknown))}: accepted are "
                 f"{', '.join(sorted(self.ARGUMENTS - {'_job'}))} and demo_* for site=demo"
             )
-        super().__init__(*args, **kwargs)
+        # Not **kwargs: Scrapy would copy them onto the spider, and `start=10` would
+        # shadow the start() method. Every argument is validated into attributes below.
+        super().__init__(*args)
         # `_job` is Scrapyd's job id; the run id comes from it via SCRAPY_JOB (config.py).
         self.run_args = {k: v for k, v in kwargs.items() if not k.startswith("_")}
 
@@ -99,6 +104,16 @@ class CasesSpider(scrapy.Spider):
         self.explicit = self._explicit_numbers(kwargs)
         self.shard_index, self.shard_count = self._shard(kwargs.get("shard", "1/1"))
         self.year, self.start_n, self.end_n = self._range(kwargs)
+        self.refresh = _bool_arg("refresh", kwargs.get("refresh", "0"))
+        self.retry_failed_only = _bool_arg("retry_failed_only", kwargs.get("retry_failed_only", "0"))
+        self.probe_only = _bool_arg("probe_only", kwargs.get("probe_only", "0"))
+        if self.probe_only and (self.explicit is not None or self.end_n is not None):
+            raise ConfigError("argument probe_only=1 finds a year's end: it cannot be combined with end, max_cases, case or cases_file")
+        self.planned: Optional[int] = None  # numbers this run will ask for, once known
+        self.resume: Optional[Resume] = None
+        self.canary: Optional[Canary] = None
+        self.stopping = False
+        self._last_status = ""
         self.demo = None
         self.demo_court_args = self._demo_court_args()
         self.site_url = ""  # set in _apply_site, once settings are known
@@ -200,35 +215,86 @@ class CasesSpider(scrapy.Spider):
 
     # --- requests ------------------------------------------------------------------
 
-    def numbers(self) -> Iterable[str]:
-        if self.explicit is not None:
-            mine = (c for i, c in enumerate(self.explicit) if i % self.shard_count == self.shard_index - 1)
-            yield from mine
-            return
-        n = self.start_n
-        while self.end_n is None or n <= self.end_n:
-            if n % self.shard_count == self.shard_index - 1:
-                yield f"{self.prefix}-{n}-{self.year % 100:02d}"
-            n += 1
+    def case(self, n: int) -> str:
+        return f"{self.prefix}-{n}-{self.year % 100:02d}"
+
+    def mine(self, n: int) -> bool:
+        return n % self.shard_count == self.shard_index - 1
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.site_url = self._site_url()
-        no_data_stop = self.settings.getint("CASESCRAPER_NO_DATA_STOP")
-        open_ended = self.explicit is None and self.end_n is None
-        consecutive = 0
-        for case in self.numbers():
-            self._waiting = asyncio.get_running_loop().create_future()
-            yield self.case_request(case)
-            status = await self._waiting
-            if status == "stop":
-                return  # the middleware is closing the crawl (blocked, layout, restarts)
-            consecutive = consecutive + 1 if status == "no_results" else 0
-            if open_ended and consecutive >= no_data_stop:
-                self.logger.info(
-                    "%d consecutive numbers with no data up to %s: taking it as the end of the year",
-                    consecutive, case,
+        if self.explicit is not None:
+            cases = [c for i, c in enumerate(self.explicit) if self.mine(i + 1)]
+            self.planned = len(cases)
+            for case in cases:
+                async for request in self._ask(case):
+                    yield request
+            return
+        settings = self.settings
+        self.resume = Resume(
+            Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).latest(self.year),
+            settings.get("CASESCRAPER_OUTPUT_DIR"), self.prefix, self.year,
+            refresh=self.refresh, retry_failed_only=self.retry_failed_only,
+        )
+        gap = settings.getint("CASESCRAPER_BOUNDARY_GAP")
+        self.canary = Canary(settings.getint("CASESCRAPER_CANARY_EVERY"), gap)
+        if self.resume.last_known:
+            self.canary.known_good = self.case(self.resume.last_known)
+        end = self.end_n
+        if end is None and not self.retry_failed_only:
+            finder = EndFinder(self.start_n, gap, self.resume.known)
+            while (n := finder.ask()) is not None:
+                async for request in self._ask(self.case(n)):
+                    yield request
+                if self.stopping:
+                    return
+                finder.tell(n, self._last_status not in ("no_results",))
+            end = finder.last
+            self.logger.info(
+                "the last file of %d is %s (%d queries to find it)",
+                self.year, self.case(end) if end >= self.start_n else "none", finder.queries,
+            )
+            if end < self.start_n:
+                self.logger.warning(
+                    "no %s files found for %d from number %d: %d consecutive numbers answered no data",
+                    self.prefix, self.year, self.start_n, gap,
                 )
                 return
+            if self.probe_only:
+                return
+            asked = set(finder.answers)
+        else:
+            end = end if end is not None else max(self.resume.failed, default=0)
+            asked = set()
+        todo = [n for n in range(self.start_n, end + 1)
+                if self.mine(n) and n not in asked and self.resume.wanted(n)]
+        self.planned = len(todo) + len(asked)  # probes count as cases done
+        skipped = sum(1 for n in range(self.start_n, end + 1) if self.mine(n) and n not in asked) - len(todo)
+        if skipped:
+            self.logger.info("resuming: %d numbers of %s..%s are already done", skipped,
+                             self.case(self.start_n), self.case(end))
+        for n in todo:
+            async for request in self._ask(self.case(n)):
+                yield request
+            if self.stopping:
+                return
+
+    async def _ask(self, case: str, canary: bool = False) -> AsyncIterator[scrapy.Request]:
+        """Yield the request for `case`, wait for its answer, then run a canary if due."""
+        self._waiting = asyncio.get_running_loop().create_future()
+        yield self.case_request(case, canary)
+        self._last_status = status = await self._waiting
+        if status == "stop":
+            self.stopping = True  # the middleware is closing the crawl (blocked, layout, restarts)
+            return
+        if canary or self.canary is None:
+            return
+        self.canary.record(case, status)
+        check = self.canary.due()
+        if check is not None:
+            async for request in self._ask(check, canary=True):
+                yield request
+            self._last_status = status
 
     def _site_url(self) -> str:
         if self.site != "demo":
@@ -240,14 +306,14 @@ class CasesSpider(scrapy.Spider):
         self.logger.info("demo court serving at %s", url)
         return url
 
-    def case_request(self, case: str) -> scrapy.Request:
+    def case_request(self, case: str, canary: bool = False) -> scrapy.Request:
         return scrapy.Request(
             f"{self.site_url}#{case}",
             callback=self.parse_case,
             errback=self.case_failed,
             # URL fragments do not count in fingerprints: every number is distinct anyway.
             dont_filter=True,
-            meta={"casescraper": {"case": case, "court": self.court}},
+            meta={"casescraper": {"case": case, "court": self.court, "canary": canary}},
         )
 
     def _answer(self, status: str) -> None:
@@ -259,6 +325,11 @@ class CasesSpider(scrapy.Spider):
     def parse_case(self, response: Response):
         capture = response.meta["casescraper"]
         case = capture["case"]
+        if capture["canary"] and not capture["found"]:
+            yield from self._canary_failed(case)
+            return
+        if capture["canary"]:
+            self.canary.passed()
         if not capture["found"]:
             self._answer("no_results")
             yield CaseOutcome(case, "no_results")
@@ -271,6 +342,18 @@ class CasesSpider(scrapy.Spider):
             return
         self._answer("found")
         yield CaseItem(**fields, source_url=response.url, scraped_at=capture["captured_at"])
+
+    def _canary_failed(self, case: str):
+        """A number known to exist answered "no data": the portal is degraded or blocking."""
+        suspect = self.canary.suspect
+        self.logger.error(
+            "canary %s answered no data although it exists: stopping (canary_failed); "
+            "%d recent no-data answers are marked unverified for the next run", case, len(suspect),
+        )
+        self._answer("stop")
+        for number in suspect:
+            yield CaseOutcome(number, "unverified", error=f"canary {case} answered no data after it")
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="canary_failed"))
 
     def case_failed(self, failure):
         request = failure.request

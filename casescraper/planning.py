@@ -1,0 +1,192 @@
+"""Which numbers to ask for: resume from the ledger, find a year's end, canaries.
+
+Pure logic, no Scrapy and no browser: the spider feeds answers in and asks what next.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Generator, Iterable, Optional
+
+from . import casenumbers
+
+
+class Resume:
+    """What earlier runs of the same year already settled, from the ledger and the files.
+
+    A number is done when its latest outcome is `saved` (and its file is still there)
+    or `no_results` below the last known file: new files are filed every day, so "no
+    data" above the last file of the year is never final.
+    """
+
+    def __init__(self, latest: dict[str, dict[str, Any]], output_dir: str, prefix: str, year: int,
+                 refresh: bool = False, retry_failed_only: bool = False):
+        self.refresh = refresh
+        self.retry_failed_only = retry_failed_only
+        self.saved: set[int] = set()
+        self.no_results: set[int] = set()
+        self.failed: set[int] = set()
+        for case, line in latest.items():
+            try:
+                number = casenumbers.parse(case)
+            except ValueError:
+                continue  # another kind of number in the same year's ledger
+            if number.prefix != prefix or number.year != year:
+                continue
+            status = line.get("status")
+            if status == "saved" and line.get("file_path") and os.path.exists(
+                os.path.join(output_dir, line["file_path"])
+            ):
+                self.saved.add(number.n)
+            elif status == "no_results":
+                self.no_results.add(number.n)
+            elif status != "dry_run":
+                # failures, and `saved` whose file has gone missing
+                self.failed.add(number.n)
+        self.last_known = max(self.saved, default=0)
+
+    def done(self, n: int) -> bool:
+        if self.refresh:
+            return False
+        return n in self.saved or (n in self.no_results and n < self.last_known)
+
+    def wanted(self, n: int) -> bool:
+        if self.retry_failed_only:
+            return n in self.failed and not self.refresh
+        return not self.done(n)
+
+    def known(self, n: int) -> Optional[bool]:
+        """Existence of `n` as far as earlier runs settled it, or None."""
+        if self.refresh:
+            return None
+        if n in self.saved:
+            return True
+        if n in self.no_results and n < self.last_known:
+            return False
+        return None
+
+
+class EndFinder:
+    """Finds the last filed number at or after `start` with few queries.
+
+    A missing number is the end only when the next `gap` numbers are missing too.
+    Exponential probing upward, then binary search, each missing probe checked once
+    against its neighbour (gaps are usually one number wide), and a final check of the
+    `gap` numbers above the candidate; a wider gap that fooled the search is found
+    there and the search goes on above it. About 2*log2(N) + gap queries.
+
+    Protocol: `n = finder.ask()` (None when done), then `finder.tell(n, exists)`.
+    `last` is the answer (start - 1 when the year has no files).
+    """
+
+    def __init__(self, start: int, gap: int, known=lambda n: None):
+        self.start = start
+        self.gap = gap
+        self.known = known
+        self.answers: dict[int, bool] = {}
+        self.queries = 0
+        self.last: Optional[int] = None
+        self._steps = self._search()
+        self._pending: Optional[int] = next(self._steps, None)
+
+    def ask(self) -> Optional[int]:
+        return self._pending
+
+    def tell(self, n: int, exists: bool) -> None:
+        assert n == self._pending, f"answer for {n}, but {self._pending} was asked"
+        self.answers[n] = exists
+        self.queries += 1
+        self._pending = self._advance()
+
+    def _advance(self) -> Optional[int]:
+        try:
+            return self._steps.send(None)
+        except StopIteration:
+            return None
+
+    def _exists(self, n: int) -> Generator[int, None, bool]:
+        if n not in self.answers:
+            known = self.known(n)
+            if known is None:
+                yield n  # ask the portal; tell() records the answer
+            else:
+                self.answers[n] = known
+        return self.answers[n]
+
+    def _probe(self, n: int, hi: Optional[int]) -> Generator[int, None, Optional[int]]:
+        """The highest existing number among n and its upper neighbour, or None."""
+        if (yield from self._exists(n)):
+            return n
+        if (hi is None or n + 1 < hi) and (yield from self._exists(n + 1)):
+            return n + 1
+        return None
+
+    def _search(self) -> Generator[int, None, None]:
+        lo = self.start - 1  # highest number known to exist (start - 1: none yet)
+        while True:
+            step, hi = 1, None
+            while hi is None:  # exponential probing upward
+                found = yield from self._probe(lo + step, None)
+                if found is None:
+                    hi = lo + step
+                else:
+                    lo, step = found, step * 2
+            while hi - lo > 1:  # binary search: lo exists, hi looks like the end
+                middle = (lo + hi) // 2
+                found = yield from self._probe(middle, hi)
+                if found is None:
+                    hi = middle
+                else:
+                    lo = found
+            beyond = None
+            for n in range(lo + 1, lo + self.gap + 1):  # is lo really the end?
+                if (yield from self._exists(n)):
+                    beyond = n
+                    break
+            if beyond is None:
+                self.last = lo
+                return
+            lo = beyond
+
+
+class Canary:
+    """Re-queries a number known to exist, to tell "no data" from a degraded portal.
+
+    Due every `every` cases, and after `gap` consecutive "no data" answers. The
+    no-results answers since the last good canary are what a failed canary casts doubt
+    on.
+    """
+
+    def __init__(self, every: int, gap: int):
+        self.every = every
+        self.gap = gap
+        self.known_good: Optional[str] = None
+        self.since_check = 0
+        self.no_data_run = 0
+        self.suspect: list[str] = []
+
+    def record(self, case: str, status: str) -> None:
+        self.since_check += 1
+        if status == "found":
+            self.known_good = case
+            self.no_data_run = 0
+        elif status == "no_results":
+            self.no_data_run += 1
+            self.suspect.append(case)
+
+    def due(self) -> Optional[str]:
+        if self.known_good is None:
+            return None
+        if (self.every and self.since_check >= self.every) or self.no_data_run >= self.gap:
+            return self.known_good
+        return None
+
+    def passed(self) -> None:
+        self.since_check = 0
+        self.no_data_run = 0
+        self.suspect = []
+
+
+def numbers_from(start: int, end: int, shard: tuple[int, int]) -> Iterable[int]:
+    index, count = shard
+    return (n for n in range(start, end + 1) if n % count == index - 1)

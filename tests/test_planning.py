@@ -1,0 +1,111 @@
+"""Resume, end-of-year search and canary logic, without a browser."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from casescraper.democourt import data
+from casescraper.planning import Canary, EndFinder, Resume
+
+
+def find(exists, start=1, gap=20, known=lambda n: None):
+    finder = EndFinder(start, gap, known)
+    asked = []
+    while (n := finder.ask()) is not None:
+        asked.append(n)
+        finder.tell(n, exists(n))
+    return finder.last, asked
+
+
+@pytest.mark.parametrize("last", [1, 2, 19, 20, 21, 100, 999, 5000, 5001, 12345, 60000])
+def test_end_is_exact_within_the_query_budget(last):
+    gap = 20
+    for seed in range(20):
+        rnd = random.Random(seed * 1000 + last)
+        holes = {n for n in range(2, last) if rnd.random() < 0.05}
+        found, asked = find(lambda n: 1 <= n <= last and n not in holes, gap=gap)
+        assert found == last, (seed, found)
+        assert len(asked) == len(set(asked)), "a number was asked twice"
+        assert len(asked) <= 2 * math.log2(max(last, 2)) + 2 * gap, (seed, len(asked))
+
+
+def test_end_on_the_demo_courts_own_gaps():
+    found, asked = find(lambda n: data.exists(2025, n, 5000, 0))
+    assert found == 5000 and len(asked) <= 2 * math.log2(5000) + 40
+
+
+def test_a_wide_gap_below_the_end_is_crossed():
+    # 15 missing numbers in a row fool the neighbour check; the final check of the `gap`
+    # numbers above a candidate end sees across the hole and the search goes on.
+    holes = set(range(700, 715))
+    found, _ = find(lambda n: 1 <= n <= 1000 and n not in holes)
+    assert found == 1000
+
+
+def test_a_year_without_files_costs_gap_queries():
+    found, asked = find(lambda n: False, gap=20)
+    assert found == 0 and len(asked) == 20
+
+
+def test_known_answers_are_not_asked_again():
+    known = {n: True for n in range(1, 900)}
+    found, asked = find(lambda n: n <= 1000, known=known.get)
+    assert found == 1000 and all(n >= 900 for n in asked)
+
+
+def test_search_starts_at_start():
+    found, asked = find(lambda n: n <= 500, start=300)
+    assert found == 500 and min(asked) == 300
+
+
+def _ledger(tmp_path, rows):
+    latest = {}
+    for case, status, has_file in rows:
+        line = {"case_number": case, "status": status, "file_path": None}
+        if status == "saved":
+            line["file_path"] = f"json/2025/{case}.json"
+            if has_file:
+                path = tmp_path / line["file_path"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("{}")
+        latest[case] = line
+    return latest
+
+
+def test_resume_settles_saved_and_no_results_below_the_last_file(tmp_path):
+    latest = _ledger(tmp_path, [
+        ("IMM-1-25", "saved", True), ("IMM-2-25", "no_results", False),
+        ("IMM-3-25", "saved", False),  # the file has gone: fetch again
+        ("IMM-4-25", "driver_error", False), ("IMM-5-25", "saved", True),
+        ("IMM-6-25", "no_results", False),  # above the last file: probe again
+        ("IMM-7-25", "unverified", False), ("T-1-25", "saved", True), ("IMM-8-24", "saved", True),
+    ])
+    resume = Resume(latest, str(tmp_path), "IMM", 2025)
+    assert [n for n in range(1, 9) if resume.wanted(n)] == [3, 4, 6, 7, 8]
+    assert resume.last_known == 5
+    assert (resume.known(1), resume.known(2), resume.known(6), resume.known(4)) == (True, False, None, None)
+    failed_only = Resume(latest, str(tmp_path), "IMM", 2025, retry_failed_only=True)
+    assert [n for n in range(1, 9) if failed_only.wanted(n)] == [3, 4, 7]
+    refresh = Resume(latest, str(tmp_path), "IMM", 2025, refresh=True)
+    assert all(refresh.wanted(n) for n in range(1, 9)) and refresh.known(1) is None
+
+
+def test_canary_is_due_every_m_cases_and_after_a_run_of_no_data():
+    canary = Canary(every=5, gap=3)
+    canary.record("IMM-1-25", "no_results")
+    assert canary.due() is None  # nothing known to exist yet
+    canary.record("IMM-2-25", "found")
+    for n in (3, 4):
+        canary.record(f"IMM-{n}-25", "no_results")
+    assert canary.due() is None
+    canary.record("IMM-5-25", "no_results")
+    assert canary.due() == "IMM-2-25"
+    assert canary.suspect == ["IMM-1-25", "IMM-3-25", "IMM-4-25", "IMM-5-25"]
+    canary.passed()
+    assert canary.due() is None and canary.suspect == []
+    for n in range(6, 11):
+        canary.record(f"IMM-{n}-25", "found")
+    assert canary.due() == "IMM-10-25"
