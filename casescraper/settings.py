@@ -38,6 +38,9 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     "casescraper.middlewares.SeleniumMiddleware": 800,
 }
+EXTENSIONS = {
+    "casescraper.extensions.Progress": 500,
+}
 ITEM_PIPELINES = {
     "casescraper.pipelines.CaseFilesPipeline": 300,
 }
