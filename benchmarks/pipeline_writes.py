@@ -1,6 +1,7 @@
 """How many case files per second the storage layer publishes with fsync on.
 
 Not a test. Usage: python benchmarks/pipeline_writes.py [COUNT] [DIR]
+(benchmarks.run calls `measure` for its pipeline line.)
 Each write is a full publish (temp, fsync, hard link, directory fsync) plus its ledger
 line (flock, append, fsync), as the pipeline does for a saved case.
 """
@@ -28,20 +29,32 @@ def record(n: int) -> dict:
     }
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    with tempfile.TemporaryDirectory(dir=sys.argv[2] if len(sys.argv) > 2 else None) as out:
+def measure(count: int = 200, directory: str | None = None) -> dict:
+    """`count` saved cases (file publish + ledger line) -> writes/s and ms per write."""
+    times = []
+    with tempfile.TemporaryDirectory(dir=directory) as out:
         store, ledger = CaseStore(out), Ledger(out)
         store.probe()
         records = [record(n) for n in range(1, count + 1)]
-        start = time.perf_counter()
         for rec in records:
+            t0 = time.perf_counter()
             saved = store.write(rec)
             ledger.record(rec["case_number"], "saved", run_id="bench", year=2025,
                           file_path=saved.rel_path)
-        elapsed = time.perf_counter() - start
+            times.append(time.perf_counter() - t0)
         ledger.close()
-    print(f"{count} writes in {elapsed:.2f} s: {count / elapsed:.0f} writes/second (fsync on)")
+    elapsed = sum(times)
+    times.sort()
+    return {"writes": count, "seconds": round(elapsed, 3),
+            "writes_per_s": round(count / elapsed, 1), "mean_ms": round(1000 * elapsed / count, 2),
+            "median_ms": round(1000 * times[count // 2], 2)}
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    result = measure(count, sys.argv[2] if len(sys.argv) > 2 else None)
+    print(f"{count} writes in {result['seconds']:.2f} s: {result['writes_per_s']:.0f} "
+          "writes/second (fsync on)")
 
 
 if __name__ == "__main__":

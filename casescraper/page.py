@@ -8,8 +8,7 @@ instead of dozens and polls every few milliseconds instead of WebDriverWait's 50
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from selenium.common.exceptions import (
@@ -212,7 +211,6 @@ class Capture:
     found: bool
     html: str
     stuck: Optional[str] = None  # set when the data was read but the modal would not close
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class CourtFilesPage:
@@ -291,7 +289,3 @@ class CourtFilesPage:
 
     def page_html(self) -> str:
         return self._call(lambda: self.driver.page_source)
-
-    @staticmethod
-    def describe(result: Any) -> str:
-        return json.dumps(result)[:300]

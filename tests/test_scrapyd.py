@@ -198,6 +198,15 @@ def marked_processes(run_ids: list[str]) -> list[str]:
     return found
 
 
+RUN_ID_IS_JOB_ID = ("the run id must be Scrapyd's job id: Scrapyd 1.5+ passes it only as the "
+                    "spider argument _job (it no longer sets SCRAPY_JOB)")
+
+
+def run_ids(out: Path) -> set[str]:
+    """The run ids of the run manifests in `out`."""
+    return {json.loads(p.read_text())["run_id"] for p in (out / "runs").glob("*.json")}
+
+
 def read_ledger(out: Path) -> list[dict]:
     """Every ledger line, each of which must parse as a whole JSON object."""
     lines = (out / "ledger" / "2025.jsonl").read_bytes().split(b"\n")
@@ -302,6 +311,7 @@ def test_scheduled_crawl_runs_from_the_egg(server, tmp_path):
     log = server.job_log(job)
     assert entry["log_url"].endswith(f"{job}.log")
     assert "Spider closed (finished)" in log, log[-4000:]
+    assert run_ids(out) == {job}, RUN_ID_IS_JOB_ID
     # The log names the run (Scrapyd's job id) and where it writes.
     assert f"run {job} writing to {out}" in log, log[-4000:]
 
@@ -313,7 +323,7 @@ def test_scheduled_crawl_runs_from_the_egg(server, tmp_path):
     ledger = read_ledger(out)
     assert len(ledger) == 20
     assert {line["case_number"] for line in ledger} == {f"IMM-{n}-25" for n in range(1, 21)}
-    assert {line["run_id"] for line in ledger} == {job}, "the run id is Scrapyd's job id"
+    assert {line["run_id"] for line in ledger} == {job}, RUN_ID_IS_JOB_ID
     manifest = json.loads((out / "runs" / f"{job}.json").read_text())
     assert manifest["close_reason"] == "finished" and manifest["total"] == 20
     assert manifest["arguments"]["max_cases"] == "20" and "_job" not in manifest["arguments"]
@@ -342,6 +352,7 @@ def test_cancel_is_graceful(server, tmp_path):
         assert server.cancel(job, sig)["prevstate"] == "running"
     for job in jobs.values():
         server.wait_finished(job, timeout=60)
+    assert run_ids(out) == set(jobs.values()), RUN_ID_IS_JOB_ID
 
     want = expected(2025, 400, range(1, 201))
     ledger = read_ledger(out)  # every line parses
@@ -371,7 +382,6 @@ def test_cancel_is_graceful(server, tmp_path):
         assert len(done) < 100, "the crawl was not stopped by the cancel"
     assert set(files) == {line["case_number"] for line in ledger if line["status"] == "saved"}
     # The browsers are gone, and so are their run dirs.
-    run_ids = {json.loads(p.read_text())["run_id"] for p in (out / "runs").glob("*.json")}
-    assert not marked_processes(sorted(run_ids | set(jobs.values())))
+    assert not marked_processes(sorted(run_ids(out) | set(jobs.values())))
     for job in jobs.values():
         assert not (runs_root() / job).exists()

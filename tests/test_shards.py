@@ -32,8 +32,9 @@ FILE_NAME = re.compile(r"^(IMM-[0-9]+-25)-[0-9]{8}\.json$")  # no -1 suffix: not
 def start(out: Path, log: Path, **extra) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**ARGS, **extra),
            *settings_args(out)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=open(log, "w"), start_new_session=True)
+    with open(log, "w") as stderr:
+        return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                                stderr=stderr, start_new_session=True)
 
 
 def wait_all(procs: list[subprocess.Popen], timeout: float) -> None:
