@@ -74,10 +74,14 @@ class RunDir:
     def __init__(self, run_id: str, root: Optional[Path] = None):
         self.root = root or runs_root()
         self.path = self.root / run_id
-        self.path.mkdir(parents=True, exist_ok=False)
+        # Made under a hidden name and renamed with its owner marker inside, so that a
+        # concurrent crawl's sweep never sees it without an owner and takes it for dead.
+        hidden = self.root / f".{run_id}.{os.getpid()}"
+        hidden.mkdir(parents=True)
         me = psutil.Process()
         owner = {"pid": me.pid, "create_time": me.create_time()}
-        (self.path / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+        (hidden / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+        os.rename(hidden, self.path)
 
     def remove(self) -> None:
         if self.path.exists():
@@ -98,7 +102,8 @@ class RunDir:
         root = root or runs_root()
         if not root.is_dir():
             return 0
-        dead = [p for p in root.iterdir() if p.is_dir() and not cls.owner_alive(p)]
+        dead = [p for p in root.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and not cls.owner_alive(p)]
         killed = 0
         for run_path in dead:
             killed += kill_marked(str(run_path))

@@ -234,8 +234,8 @@ class CaseFilesPipeline:
             "run_id": self.run_id,
             # Any spider can use this pipeline; only ours records its arguments.
             "arguments": getattr(spider, "run_args", {}),
-            "requested_first": getattr(spider, "first_number", None),
-            "requested_last": getattr(spider, "last_number", None),
+            "requested_first": getattr(spider, "start_n", None),
+            "requested_last": getattr(spider, "end_n", None),
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": finished.isoformat(),
             "close_reason": reason,

@@ -238,7 +238,7 @@ def parity_lines(out: Path, parity: int) -> int:
 def server(tmp_path_factory):
     """A running Scrapyd with the project deployed by `scrapyd-deploy`."""
     assert importlib.util.find_spec("pkg_resources") is not None, (
-        "Scrapyd 1.6 activates eggs with pkg_resources, which setuptools 81+ no longer ships: "
+        "Scrapyd 1.6 activates eggs with pkg_resources, which setuptools 82+ no longer ships: "
         "install setuptools<81 (scrapyd itself requires it)")
     home = tmp_path_factory.mktemp("scrapyd")
     probe = subprocess.run(
@@ -334,7 +334,7 @@ def test_scheduled_crawl_runs_from_the_egg(server, tmp_path):
 def test_cancel_is_graceful(server, tmp_path):
     """Two jobs, shards of one year into one output dir, each cancelled mid-crawl."""
     out = tmp_path / "output"
-    args = {"year": 2025, "site": "demo", "max_cases": 200, "demo_last_number": 400,
+    args = {"year": 2025, "site": "demo", "start": 1, "end": 200, "demo_last_number": 400,
             "demo_latency_ms": 100}
     settings = {"CASESCRAPER_OUTPUT_DIR": out, "DOWNLOAD_DELAY": 0}
     # shard 1/2 takes even numbers, 2/2 odd ones (n % 2 == I - 1)
@@ -368,6 +368,7 @@ def test_cancel_is_graceful(server, tmp_path):
         lines = [line for line in ledger if line["run_id"] == job]
         manifest = json.loads((out / "runs" / f"{job}.json").read_text())
         assert manifest["close_reason"] == "shutdown"
+        assert manifest["arguments"]["end"] == "200" and manifest["arguments"]["shard"] in ("1/2", "2/2")
         assert manifest["total"] == len(lines) >= 3
         # Nothing lost: the cases done are a prefix of the shard's numbers (resume goes on
         # after the last), each saved case has its file, each file its ledger line.

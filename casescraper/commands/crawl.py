@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
@@ -47,6 +48,9 @@ class Command(ScrapyCrawl):
     def _report(self, exc: BaseException) -> None:
         if isinstance(exc, CasescraperError):
             print(f"casescraper: error: {exc}", file=sys.stderr)
+            if self.settings.get("LOG_FILE"):
+                # Scrapyd keeps the job's log file, not stderr: say it there too.
+                logging.getLogger("casescraper").error("casescraper: error: %s", exc)
         else:
             # Not ours: keep Scrapy's full report.
             import traceback

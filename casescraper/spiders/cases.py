@@ -80,8 +80,10 @@ class CasesSpider(scrapy.Spider):
         # Not **kwargs: Scrapy would copy them onto the spider, and `start=10` would
         # shadow the start() method. Every argument is validated into attributes below.
         super().__init__(*args)
-        # `_job` is Scrapyd's job id; the run id comes from it via SCRAPY_JOB (config.py).
+        # `_job` is Scrapyd's job id (Scrapyd 1.5+ passes it only as this argument, no
+        # longer as SCRAPY_JOB); _apply_site makes it the run id.
         self.run_args = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+        self.job = str(kwargs.get("_job", ""))
 
         self.prefix = str(kwargs.get("prefix", "IMM")).strip().upper()
         if not casenumbers.PREFIX_RE.match(self.prefix):
@@ -184,6 +186,9 @@ class CasesSpider(scrapy.Spider):
     def _apply_site(self, crawler) -> None:
         """Per-site defaults and spider-argument settings, before settings freeze."""
         settings = crawler.settings
+        if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", self.job):
+            # At settings.py's priority: a config file, the environment and -s still win.
+            settings.set("CASESCRAPER_RUN_ID", self.job, priority="project")
         if self.dry_run is not None:
             settings.set("CASESCRAPER_DRY_RUN", self.dry_run, priority="spider")
         if self.force_overwrite is not None:
