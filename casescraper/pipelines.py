@@ -81,6 +81,10 @@ class CaseFilesPipeline:
     @classmethod
     def from_crawler(cls, crawler: Any) -> "CaseFilesPipeline":
         pipeline = cls(crawler)
+        if not pipeline.dry_run:
+            # Before the engine opens, hence before any browser: an unusable output dir
+            # stops the crawl with one line and no half-opened engine to close.
+            pipeline.store.probe()
         # The close reason is known only to the spider_closed signal, sent after the
         # pipelines close, so the manifest is written there.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -98,8 +102,6 @@ class CaseFilesPipeline:
         if self.dry_run:
             logger.info("dry run: nothing will be written below %s", self.output_dir)
             return
-        # Runs before the first request, hence before the (lazily started) browser.
-        await self.run_in_thread(self.store.probe)
         swept = await self.run_in_thread(self.store.sweep)
         if swept:
             logger.info("removed %d temp file(s) left by killed writers", len(swept))

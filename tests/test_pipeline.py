@@ -201,9 +201,8 @@ def test_success_resets_the_failure_count(tmp_path):
 
 def test_probe_failure_stops_startup(tmp_path):
     (tmp_path / "a-file").write_text("")
-    h = Harness(tmp_path / "a-file" / "out")
     with pytest.raises(OutputError) as info:
-        asyncio.run(h.pipe.open_spider())
+        Harness(tmp_path / "a-file" / "out")
     assert "\n" not in str(info.value) and "a-file" in str(info.value)
 
 
@@ -235,7 +234,7 @@ CRAWL = textwrap.dedent("""
     class Cases(Spider):
         name = "cases"
         run_args = {"mode": "test"}
-        first_number = 1
+        start_n = 1
 
         async def start(self):
             # Items come from callbacks, as with the real spider; data: URLs need no network.
