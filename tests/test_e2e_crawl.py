@@ -163,3 +163,29 @@ def test_dry_run_and_force_overwrite_arguments(tmp_path):
     forced = run_crawl(tmp_path, {**args, "force_overwrite": 1})
     assert sorted((out / "json").rglob("*.json")) == files  # replaced in place, no suffix
     assert forced["stats"]["casescraper/files/replaced"] == len(files)
+
+
+@pytest.mark.parametrize(
+    "settings, names",
+    [
+        ({"CASESCRAPER_WRITE_RETRIES": "abc"}, "CASESCRAPER_WRITE_RETRIES"),
+        ({"CASESCRAPER_WRITE_RETRIES": "-1"}, "expected an integer >= 1"),
+        ({"CASESCRAPER_SITE_URL": "ftp://x"}, "CASESCRAPER_SITE_URL"),
+    ],
+)
+def test_bad_settings_stop_before_a_browser_with_one_line(tmp_path, settings, names):
+    out = tmp_path / "output"
+    run = scrapy_crawl(out, {"site": "demo", "year": 2025, "max_cases": 2}, settings)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("casescraper: error:")]
+    assert run.returncode != 0 and len(errors) == 1 and names in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and not out.exists()
+
+
+def test_unusable_output_dir_is_one_line_and_touches_nothing(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    run = scrapy_crawl(blocker / "output", {"site": "demo", "year": 2025, "max_cases": 2})
+    errors = [line for line in run.stderr.splitlines() if line.startswith("casescraper: error:")]
+    assert run.returncode != 0 and len(errors) == 1 and "output directory" in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and "browser 1 started" not in run.stderr
+    assert blocker.read_text() == "keep me"
