@@ -78,8 +78,8 @@ def test_randomize_download_delay_spreads_the_gaps(tmp_path):
     gaps = _gaps(spread)
     assert min(gaps) >= 0.3 and max(gaps) < 1.5, gaps  # 0.5x..1.5x, plus the case itself
     assert statistics.pstdev(gaps) > 0.02, gaps
-    off = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 5, "demo_last_number": LAST},
-                    {"DOWNLOAD_DELAY": 0})
+    off = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 5, "demo_last_number": LAST,
+                               "refresh": 1}, {"DOWNLOAD_DELAY": 0})
     assert max(_gaps(off)) < 0.6
 
 
@@ -141,7 +141,8 @@ def test_same_crawl_twice_on_one_day_adds_nothing(tmp_path):
         first = run_crawl(tmp_path, args, settings)
         out = tmp_path / "output"
         before = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
-        second = run_crawl(tmp_path, args, settings)
+        # refresh=1: collect everything again instead of resuming (which would skip all).
+        second = run_crawl(tmp_path, {**args, "refresh": 1}, settings)
     after = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
     assert after == before  # no overwritten file, no -1 file for identical content
     assert first["stats"]["casescraper/files/created"] == len(before)
@@ -160,7 +161,7 @@ def test_dry_run_and_force_overwrite_arguments(tmp_path):
     assert not out.exists() or not list(out.rglob("*.json*"))
     run_crawl(tmp_path, args)
     files = sorted((out / "json").rglob("*.json"))
-    forced = run_crawl(tmp_path, {**args, "force_overwrite": 1})
+    forced = run_crawl(tmp_path, {**args, "force_overwrite": 1, "refresh": 1})
     assert sorted((out / "json").rglob("*.json")) == files  # replaced in place, no suffix
     assert forced["stats"]["casescraper/files/replaced"] == len(files)
 
