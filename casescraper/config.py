@@ -95,8 +95,9 @@ SPECS: dict[str, Spec] = {
     "CASESCRAPER_REST_EVERY": Spec(
         int, 100, "rest_every", _nonneg, "an integer >= 0 (0 turns it off)"),
     "CASESCRAPER_RUN_ID": Spec(
-        str, "", "run_id", lambda v: re.fullmatch(r"[A-Za-z0-9._-]{0,100}", v) is not None,
-        "letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
+        # At most 40: the run dir is Chromium's TMPDIR, and its socket path must fit 107 bytes.
+        str, "", "run_id", lambda v: re.fullmatch(r"[A-Za-z0-9._-]{0,40}", v) is not None,
+        "at most 40 letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
     "CASESCRAPER_PROGRESS_INTERVAL": Spec(
         float, 60.0, "progress_interval", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
 }
@@ -185,7 +186,7 @@ def validate_settings(settings: Any, origins: Optional[dict[str, str]] = None) -
 def new_run_id(environ: Mapping[str, str]) -> str:
     """Scrapyd's job id when run by Scrapyd (it sets SCRAPY_JOB), else a UTC timestamp."""
     job = environ.get("SCRAPY_JOB", "")
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", job):
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,40}", job):
         return job
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"

@@ -249,7 +249,9 @@ class SeleniumMiddleware:
             browser.start()
         except Exception as exc:
             browser.kill()
-            raise classify(exc) from exc
+            # Counted against the restart budget: a browser that cannot start must stop
+            # the crawl (driver_restarts_exhausted), not fail every case one by one.
+            raise DeadSession(f"the browser did not start: {classify(exc)}") from exc
         self.browser = browser
         self.page = None
         self.cases_on_browser = 0

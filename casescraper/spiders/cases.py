@@ -186,7 +186,7 @@ class CasesSpider(scrapy.Spider):
     def _apply_site(self, crawler) -> None:
         """Per-site defaults and spider-argument settings, before settings freeze."""
         settings = crawler.settings
-        if re.fullmatch(r"[A-Za-z0-9._-]{1,100}", self.job):
+        if re.fullmatch(r"[A-Za-z0-9._-]{1,40}", self.job):
             # At settings.py's priority: a config file, the environment and -s still win.
             settings.set("CASESCRAPER_RUN_ID", self.job, priority="project")
         if self.dry_run is not None:
