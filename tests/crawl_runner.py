@@ -21,6 +21,16 @@ from scrapy.utils.project import get_project_settings
 HEARTBEAT = 0.02
 
 
+async def heartbeat(record: dict) -> None:
+    """Keep `record["max_stall"]`: how late a 20 ms reactor tick ever was."""
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(HEARTBEAT)
+        now = time.monotonic()
+        record["max_stall"] = max(record["max_stall"], now - last - HEARTBEAT)
+        last = now
+
+
 def main(argv: list[str]) -> int:
     out, rest = argv[0], argv[1:]
     spider_args, overrides = {}, {}
@@ -44,16 +54,8 @@ def main(argv: list[str]) -> int:
     def on_closed(reason):
         record["reason"] = reason
 
-    async def heartbeat():
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            now = time.monotonic()
-            record["max_stall"] = max(record["max_stall"], now - last - HEARTBEAT)
-            last = now
-
     def on_opened(spider):
-        record["heartbeat"] = asyncio.ensure_future(heartbeat())
+        record["heartbeat"] = asyncio.ensure_future(heartbeat(record))
 
     crawler.signals.connect(on_response, signal=signals.response_received)
     crawler.signals.connect(on_closed, signal=signals.spider_closed)

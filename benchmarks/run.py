@@ -1,0 +1,194 @@
+"""The benchmark suite, one command:
+
+    python -m benchmarks.run --cases 300 [--slow-cases 20] [--long] [--no-diagnose]
+
+Starts one demo court (zero latency, in this process) and runs, on IMM-1-25 .. IMM-N-25:
+1. casescraper (`scrapy crawl cases` in a subprocess, delays off, real pipeline);
+2. a new browser per case;  3. a reload per case;  (sample of --slow-cases numbers)
+4. the floor: one execute_async_script per case, with and without the parties dialog;
+then the pipeline's writes (fsync on), memory, the reactor's worst stall and (unless
+--no-diagnose) where casescraper's time goes. Prints a table and writes JSON and
+Markdown to benchmarks/results/<timestamp>.{json,md}. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from casescraper.democourt import DemoCourt
+
+from . import browsers, diagnose
+from .crawl import crawl
+from .pipeline_writes import measure as measure_writes
+from .report import markdown
+from .stats import machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+YEAR = 2025
+LONG_CASES = 5000
+
+
+def numbers(n: int) -> list[str]:
+    return [f"IMM-{i}-{YEAR % 100:02d}" for i in range(1, n + 1)]
+
+
+def spread(cases: list[str], k: int) -> list[str]:
+    """k numbers spread evenly over `cases` (found and missing ones in proportion)."""
+    if k >= len(cases):
+        return list(cases)
+    step = len(cases) / k
+    return [cases[int(i * step)] for i in range(k)]
+
+
+QUIET = {"load": None, "max_wait": 900.0}  # set from --quiet-load
+CHECKPOINT: dict[str, Any] = {}  # "path" and "result": the JSON is rewritten after every step
+
+
+def wait_quiet() -> None:
+    """On a shared machine: wait (up to 15 min) until the 1-minute load average is low."""
+    limit, t0 = QUIET["load"], time.monotonic()
+    while limit is not None and os.getloadavg()[0] > limit and time.monotonic() - t0 < QUIET["max_wait"]:
+        time.sleep(5)
+
+
+def step(label: str, fn, *args, **kwargs) -> Any:
+    save()  # every step finished so far
+    wait_quiet()
+    print(f"[{datetime.now():%H:%M:%S}] {label} (load {os.getloadavg()[0]:.1f}) ...", flush=True)
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    print(f"    done in {time.perf_counter() - t0:.1f} s", flush=True)
+    if isinstance(result, dict):
+        result.setdefault("load_after", round(os.getloadavg()[0], 2))
+    return result
+
+
+def save() -> None:
+    """Write the results so far (`complete: false` until the end): a failure or Ctrl-C
+    late in a long run keeps what was measured before it."""
+    if CHECKPOINT:
+        CHECKPOINT["path"].write_text(json.dumps(CHECKPOINT["result"], indent=1), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                 description="casescraper benchmark suite (see benchmarks/README.md)")
+    ap.add_argument("--cases", type=int, default=300, help="numbers for runs 1 and 4 (default 300)")
+    ap.add_argument("--slow-cases", type=int, default=20, help="sample for runs 2 and 3 (default 20)")
+    ap.add_argument("--writes", type=int, default=300, help="pipeline writes to time (default 300)")
+    ap.add_argument("--long", action="store_true",
+                    help=f"also crawl {LONG_CASES} cases with recycling off and on, and the floor, for memory")
+    ap.add_argument("--no-diagnose", action="store_true", help="skip the where-does-time-go runs")
+    ap.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
+                    help="before each run, wait (up to 15 min) until the 1-min load average is below LOAD")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = ap.parse_args(argv)
+    if args.cases < 2 or args.slow_cases < 1:
+        ap.error("--cases must be >= 2 and --slow-cases >= 1")
+
+    QUIET["load"] = args.quiet_load
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    args.out.mkdir(parents=True, exist_ok=True)
+    last = max(args.cases, LONG_CASES if args.long else 0) + 50
+    cases = numbers(args.cases)
+    slow = spread(cases, args.slow_cases)
+    memory_marks = (100, args.cases)
+    result: dict[str, Any] = {
+        "stamp": stamp, "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv),
+        "cases": args.cases, "slow_cases": len(slow), "machine": machine(),
+        "load_before": [round(x, 2) for x in os.getloadavg()], "complete": False, "runs": {},
+    }
+    CHECKPOINT.update(path=args.out / f"{stamp}.json", result=result)
+    runs = result["runs"]
+    court = DemoCourt(year=YEAR, last_number=last, seed=0)
+    url = court.start()
+    try:
+        runs["casescraper"] = step(f"1. casescraper, {args.cases} cases", crawl, court, args.cases, "crawl",
+                                   memory_marks=memory_marks)
+        floor_memory: dict[str, Any] = {}
+        runs["floor"] = step("4. floor with parties", browsers.floor, url, cases, True,
+                             memory_marks, floor_memory)
+        runs["floor"]["memory"] = floor_memory
+        runs["floor_no_parties"] = step("4b. floor without parties", browsers.floor, url, cases, False)
+        runs["reload_per_case"] = step(f"3. reload per case, {len(slow)} cases",
+                                       browsers.reload_per_case, url, slow)
+        runs["new_browser_per_case"] = step(f"2. new browser per case, {len(slow)} cases",
+                                            browsers.new_browser_per_case, url, slow)
+        result["pipeline_writes"] = step(f"pipeline writes x{args.writes}", measure_writes, args.writes)
+        if not args.no_diagnose:
+            prof = args.out / f"{stamp}-crawl.prof"
+            profiled = step("diagnose: crawl under cProfile", crawl, court, args.cases, "profiled",
+                            profile=prof)
+            diag = step("diagnose: page object alone, script variants", diagnose.page_object, url, cases)
+            diag["profiled_crawl_per_case_ms"] = profiled["median_ms"]
+            diag["reactor_top_functions"] = diagnose.top_functions(prof, profiled["completed"] or 1)
+            diag["crawl_variants"] = crawl_variants(court, args.cases)
+            result["diagnosis"] = diag
+        if args.long:
+            result["long"] = {}
+            long_runs(court, url, result["long"])
+    finally:
+        court.stop()
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["complete"] = True
+    save()
+    text = markdown(result)
+    (args.out / f"{stamp}.md").write_text(text, encoding="utf-8")
+    print()
+    print(text)
+    print(f"written: {args.out / (stamp + '.json')} and .md")
+    return 0
+
+
+def crawl_variants(court: DemoCourt, cases: int) -> dict[str, Any]:
+    """diagnose.CRAWL_VARIANTS, interleaved over CRAWL_ROUNDS; keeps each one's best round
+    (by median) and every round's median."""
+    out: dict[str, Any] = {}
+    for r in range(diagnose.CRAWL_ROUNDS):
+        for i, (name, (settings, patch)) in enumerate(diagnose.CRAWL_VARIANTS.items()):
+            x = step(f"diagnose: crawl, {name}, round {r + 1}", crawl, court, cases, f"diag-{i}",
+                     settings=settings, patch=patch)
+            rounds = out.get(name, {}).get("round_medians_ms", []) + [x["median_ms"]]
+            if name not in out or x["median_ms"] < out[name]["median_ms"]:
+                out[name] = x
+            out[name]["round_medians_ms"] = rounds
+    return out
+
+
+def long_runs(court: DemoCourt, url: str, out: dict[str, Any]) -> None:
+    """Memory over LONG_CASES cases: casescraper with recycling off and on, and the floor."""
+    marks = (100, *range(250, LONG_CASES + 1, 250))
+    off = {"CASESCRAPER_RECYCLE_AFTER": 0, "CASESCRAPER_RECYCLE_MEMORY_MB": 0}
+    on = {"CASESCRAPER_RECYCLE_AFTER": 1000, "CASESCRAPER_RECYCLE_MEMORY_MB": 1500}  # the defaults
+    out.update(cases=LONG_CASES, recycling_on_settings=on)
+    for name, settings in (("recycling_off", off), ("recycling_on", on)):
+        out[name] = step(f"long: casescraper {LONG_CASES} cases, {name}", crawl, court, LONG_CASES,
+                         f"long-{name[10:]}", settings=settings, memory_marks=marks, timeout=3 * 3600)
+    floor_memory: dict[str, Any] = {}
+    out["floor"] = step(f"long: floor {LONG_CASES} cases", browsers.floor, url, numbers(LONG_CASES), True,
+                        marks, floor_memory)
+    out["floor"]["memory"] = floor_memory
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+if __name__ == "__main__":
+    # Ctrl-C and `kill` both unwind through every `finally`: browsers quit, dirs removed.
+    # (SIGINT is set explicitly: a shell starts background jobs with it ignored.)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: browsers quit and run dirs removed", file=sys.stderr)
+        sys.exit(130)
