@@ -191,10 +191,15 @@ def write_json_atomic(path: str, obj: Any) -> None:
     text = json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n"
     # A lone surrogate becomes the text "\udXXX", which is itself a valid JSON escape.
     data = text.encode("utf-8", "backslashreplace")
-    tmp, fd = _locked_temp(directory, os.path.basename(path))
+    _replace_durably(directory, os.path.basename(path), data, path)
+
+
+def _replace_durably(directory: str, stem: str, data: bytes, final: str) -> None:
+    """Write `data` to a locked temp, fsync it, os.replace it onto `final`, fsync the dir."""
+    tmp, fd = _locked_temp(directory, stem)
     try:
         _fill(fd, data)
-        os.replace(tmp, path)
+        os.replace(tmp, final)
         fsync_dir(directory)
     finally:
         _remove(tmp)
@@ -375,14 +380,7 @@ class CaseStore:
         if existed and (existing is None or existing.get("case_number") != record["case_number"]):
             return None  # a different case number with the same safe name: suffix instead
         data = serialize(dict(record, file_path=self._rel(final)))
-        tmp, fd = _locked_temp(directory, base)
-        try:
-            _fill(fd, data)
-            os.replace(tmp, final)
-            fsync_dir(directory)
-        finally:
-            _remove(tmp)
-            os.close(fd)
+        _replace_durably(directory, base, data, final)
         return Saved(final, self._rel(final), "replaced" if existed else "created")
 
     # --- startup
