@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 from selenium.common.exceptions import (
     InvalidSessionIdException,
-    JavascriptException,
     NoSuchWindowException,
     TimeoutException,
     WebDriverException,

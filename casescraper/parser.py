@@ -159,8 +159,3 @@ def parse_case(html: str, court: str = "t", case_number: Optional[str] = None) -
         "parties": parties(page),
         "docket_entries": docket_entries(page),
     }
-
-
-def has_no_results(html: str, case_number: str) -> bool:
-    """True when the results table answers "no data" for `case_number`."""
-    return find_result(Selector(text=html), case_number) is None

@@ -6,7 +6,7 @@ Pure logic, no Scrapy and no browser: the spider feeds answers in and asks what 
 from __future__ import annotations
 
 import os
-from typing import Any, Generator, Iterable, Optional
+from typing import Any, Generator, Optional
 
 from . import casenumbers
 
@@ -185,8 +185,3 @@ class Canary:
         self.since_check = 0
         self.no_data_run = 0
         self.suspect = []
-
-
-def numbers_from(start: int, end: int, shard: tuple[int, int]) -> Iterable[int]:
-    index, count = shard
-    return (n for n in range(start, end + 1) if n % count == index - 1)

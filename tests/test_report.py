@@ -1,6 +1,5 @@
 """`python -m casescraper report`: coverage from the ledger and the files, text and HTML."""
 
-import json
 import os
 import subprocess
 import sys

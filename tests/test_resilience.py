@@ -8,7 +8,6 @@ import signal
 import time
 
 import psutil
-import pytest
 
 from .e2e import (
     expected, final_statuses, ledger_lines, needs_browser, our_processes, run_crawl,

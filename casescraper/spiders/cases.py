@@ -19,7 +19,6 @@ from scrapy import signals
 from scrapy.http import Response
 
 from .. import casenumbers, parser
-from ..config import REAL_SITE_URL
 from ..errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
