@@ -101,8 +101,8 @@ def serialize(record: dict[str, Any]) -> bytes:
         raise InvalidRecord(f"record cannot be written as UTF-8 JSON: {exc}") from exc
 
 
-def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    plain = json.loads(serialize(record))
+def _comparable(plain: dict[str, Any]) -> dict[str, Any]:
+    """A record as read back from its file, without the fields that differ between runs."""
     return {k: v for k, v in plain.items() if k not in _IGNORED_IN_COMPARISON}
 
 
@@ -279,17 +279,19 @@ class CaseStore:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
     def _siblings(self, directory: str, base: str) -> dict[int, str]:
-        """Same-day files of this name: suffix index (0 = none) -> path."""
-        pattern = re.compile(rf"^{re.escape(base)}(?:-([0-9]+))?\.json$")
-        try:
-            names = os.listdir(directory)
-        except FileNotFoundError:
-            return {}
+        """Same-day files of this name: suffix index (0 = none) -> path.
+
+        Probes names instead of listing the directory, which holds a whole year of files
+        (a listing costs ~15 ms at 30,000). Writers take the lowest free index, so versions
+        are numbered without gaps and the probe stops at the first missing one; a gap made
+        by hand can only cost one more identical version, never an overwrite (os.link).
+        """
         found = {}
-        for name in names:
-            match = pattern.match(name)
-            if match:
-                found[int(match.group(1) or 0)] = os.path.join(directory, name)
+        for index in range(self.suffix_limit + 1):
+            path = self._candidate(directory, base, index)
+            if not os.path.lexists(path):
+                break
+            found[index] = path
         return found
 
     def _candidate(self, directory: str, base: str, index: int) -> str:
@@ -298,10 +300,9 @@ class CaseStore:
     def plan(self, record: dict[str, Any]) -> tuple[str, bool]:
         """Read-only: (relative path a write would use, whether that file already exists)."""
         validate_record(record)
-        serialize(record)
         directory, base = self.locate(record)
         siblings = self._siblings(directory, base)
-        wanted = _comparable(record)
+        wanted = _comparable(json.loads(serialize(record)))
         if self.force_overwrite:
             return self._rel(self._candidate(directory, base, 0)), 0 in siblings
         for index in sorted(siblings):
@@ -328,16 +329,18 @@ class CaseStore:
     def write(self, record: dict[str, Any]) -> Saved:
         """Validate and publish a record; never overwrites unless force_overwrite is set."""
         validate_record(record)
-        serialize(record)  # fail on unencodable text before touching the disk
         directory, base = self.locate(record)
         case_number = record["case_number"]
-        self._guard(self._candidate(directory, base, 0), case_number)
+        first = self._guard(self._candidate(directory, base, 0), case_number)
+        # Serialized once, for the name most writes get; this also fails on unencodable
+        # text before the disk is touched.
+        data = serialize(dict(record, file_path=self._rel(first)))
+        wanted = _comparable(json.loads(data))
         makedirs_durable(directory)
         if self.force_overwrite:
-            saved = self._replace_base(record, directory, base)
+            saved = self._replace_base(record, directory, base, data)
             if saved is not None:
                 return saved
-        wanted = _comparable(record)
         siblings = self._siblings(directory, base)
         for index in sorted(siblings):
             if self._same(siblings[index], wanted):
@@ -346,7 +349,8 @@ class CaseStore:
             if index in siblings:
                 continue
             final = self._guard(self._candidate(directory, base, index), case_number)
-            data = serialize(dict(record, file_path=self._rel(final)))
+            if index:
+                data = serialize(dict(record, file_path=self._rel(final)))
             if self._link_new(directory, base, data, final):
                 return Saved(final, self._rel(final), "created")
             if self._same(final, wanted):  # a concurrent writer stored the same record
@@ -372,14 +376,15 @@ class CaseStore:
             _remove(tmp)  # before close, so the lock covers the temp for its whole life
             os.close(fd)
 
-    def _replace_base(self, record: dict[str, Any], directory: str, base: str) -> Optional[Saved]:
-        """Force mode: atomically replace the day's base file, unless another case owns it."""
+    def _replace_base(self, record: dict[str, Any], directory: str, base: str,
+                      data: bytes) -> Optional[Saved]:
+        """Force mode: atomically replace the day's base file (`data` is serialized for that
+        name), unless another case owns it."""
         final = self._candidate(directory, base, 0)
         existed = os.path.lexists(final)
         existing = _read_json(final) if existed else None
         if existed and (existing is None or existing.get("case_number") != record["case_number"]):
             return None  # a different case number with the same safe name: suffix instead
-        data = serialize(dict(record, file_path=self._rel(final)))
         _replace_durably(directory, base, data, final)
         return Saved(final, self._rel(final), "replaced" if existed else "created")
 

@@ -92,6 +92,18 @@ def test_suffixes_then_limit(tmp_path):
     assert len(json_files(tmp_path)) == 3 and temp_files(tmp_path) == []
 
 
+def test_a_gap_made_by_hand_is_filled_never_overwritten(tmp_path):
+    store = CaseStore(str(tmp_path))
+    paths = [store.write(make_record(summary=f"entry {i}")).rel_path for i in range(3)]
+    (tmp_path / paths[1]).unlink()
+    before = (tmp_path / paths[2]).read_bytes()
+    saved = store.write(make_record(summary="entry 3"))
+    assert (saved.outcome, saved.rel_path) == ("created", paths[1])
+    assert (tmp_path / paths[2]).read_bytes() == before
+    again = store.write(make_record(summary="entry 2"))  # probing reaches -2 again
+    assert (again.outcome, again.rel_path) == ("existing", paths[2])
+
+
 def test_rerun_with_same_record_keeps_existing_file(store, tmp_path):
     first = store.write(make_record())
     second = store.write(make_record(summary="changed"))
