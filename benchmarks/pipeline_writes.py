@@ -13,20 +13,20 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from casescraper.democourt import records  # noqa: E402
 from casescraper.ledger import Ledger  # noqa: E402
 from casescraper.storage import CaseStore  # noqa: E402
 
 
-def record(n: int) -> dict:
-    return {
-        "case_number": f"T-{n}-25", "court": "t", "style_of_cause": f"Party {n} v. Canada",
-        "nature_of_proceeding": None, "case_type": None, "type_of_action": None,
-        "filing_date": "2025-01-15", "office": "Ottawa", "language": "English",
-        "parties": [{"name": f"Party {n}", "role": "Applicant", "representation": None}],
-        "docket_entries": [{"id": i, "date_filed": "2025-01-15", "office": "Ottawa",
-                            "summary": "Notice of application filed " * 4} for i in range(20)],
-        "source_url": None, "scraped_at": "2025-03-01T10:20:30+00:00", "file_path": None,
-    }
+def case_records(count: int) -> list[dict]:
+    """The demo court's first `count` files, as the pipeline receives them: the records a
+    benchmark crawl writes (a mean of ~5 docket entries), not a made-up heavier one."""
+    last = count + count // 10 + 10  # ~4 % of numbers have no file
+    found = records(2025, last, seed=0)[:count]
+    if len(found) < count:
+        raise ValueError(f"the demo court has only {len(found)} files below IMM-{last}-25")
+    return [dict(rec, source_url="http://127.0.0.1/en/court-files-and-decisions/court-files",
+                 scraped_at="2025-03-01T10:20:30+00:00", file_path=None) for rec in found]
 
 
 def measure(count: int = 200, directory: str | None = None) -> dict:
@@ -35,8 +35,7 @@ def measure(count: int = 200, directory: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=directory) as out:
         store, ledger = CaseStore(out), Ledger(out)
         store.probe()
-        records = [record(n) for n in range(1, count + 1)]
-        for rec in records:
+        for rec in case_records(count):
             t0 = time.perf_counter()
             saved = store.write(rec)
             ledger.record(rec["case_number"], "saved", run_id="bench", year=2025,
