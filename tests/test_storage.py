@@ -254,15 +254,15 @@ def test_concurrent_writers_never_overwrite(tmp_path):
 
 
 def test_killed_writers_leave_whole_files_and_sweepable_temps(tmp_path):
-    store = CaseStore(str(tmp_path), suffix_limit=10_000)
+    store = CaseStore(str(tmp_path))
     rng = random.Random(1234)
     for round_ in range(20):
         pid = os.fork()
         if pid == 0:
             try:
                 i = 0
-                while True:
-                    store.write(make_record(summary=f"round {round_} write {i} " + "x" * 5000))
+                while True:  # a new case number per write, as in a crawl
+                    store.write(make_record(f"IMM-{round_}{i:05d}-25", summary="x" * 5000))
                     i += 1
             finally:
                 os._exit(70)
