@@ -12,6 +12,7 @@ RUNS = (  # key, label, per-case sample
     ("reload_per_case", "3. reload per case (scrapy-selenium habit)", "slow"),
     ("floor", "4. floor: one script per case, with parties", "cases"),
     ("floor_no_parties", "4b. floor without parties", "cases"),
+    ("floor_devtools", "4c. floor with parties, one DevTools call per case", "cases"),
 )
 
 
@@ -38,6 +39,17 @@ def _memory_at(samples: Any, mark: int) -> Optional[float]:
     return None
 
 
+def _page(p: Optional[dict[str, Any]]) -> str:
+    if not p:
+        return "Page: light demo page (run recorded before the page was noted)."
+    text = (f"Page: **{p['kind']}**, {p['files']} files, {p['bytes'] / 1e6:.2f} MB per load with "
+            "an empty cache")
+    if p.get("vendor_files"):
+        text += (f" ({p['vendor_files']} of the real page's vendor assets, "
+                 f"{p['vendor_bytes'] / 1e6:.2f} MB, from `{p['vendor_dir']}`; cacheable)")
+    return text + "."
+
+
 def markdown(r: dict[str, Any]) -> str:
     m, runs = r["machine"], r["runs"]
     lines = [
@@ -47,6 +59,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"Python {m['python']}, Scrapy {m['scrapy']}, Selenium {m['selenium']}. "
         f"Load average (1 min) before {r['load_before'][0]}, after {r.get('load_after', ['-'])[0]}."
         + ("" if r.get("complete", True) else " **Incomplete run** (interrupted or failed)."), "",
+        _page(r.get("page")), "",
         "## Per case", "",
         "| run | cases | cases/s | median ms | p90 ms | mean ms |", "|---|---:|---:|---:|---:|---:|",
     ]
@@ -70,6 +83,8 @@ def markdown(r: dict[str, Any]) -> str:
     for label, a, b, target, at_most in (
         ("1 / 4 casescraper / floor with parties (the fair one)", "casescraper", "floor", 2, True),
         ("1 / 4b casescraper / floor without parties", "casescraper", "floor_no_parties", None, True),
+        ("1 / 4c casescraper / floor over DevTools (casescraper's transport)", "casescraper",
+         "floor_devtools", None, True),
         ("2 / 1 new browser per case / casescraper", "new_browser_per_case", "casescraper", 30, False),
         ("3 / 1 reload per case / casescraper", "reload_per_case", "casescraper", 10, False),
     ):

@@ -1,6 +1,7 @@
 """The benchmark suite, one command:
 
     python -m benchmarks.run --cases 300 [--slow-cases 20] [--long] [--no-diagnose]
+        [--real-page [DIR]]
 
 Starts one demo court (zero latency, in this process) and runs, on IMM-1-25 .. IMM-N-25:
 1. casescraper (`scrapy crawl cases` in a subprocess, delays off, real pipeline);
@@ -9,6 +10,8 @@ Starts one demo court (zero latency, in this process) and runs, on IMM-1-25 .. I
 then the pipeline's writes (fsync on), memory, the reactor's worst stall and (unless
 --no-diagnose) where casescraper's time goes. Prints a table and writes JSON and
 Markdown to benchmarks/results/<timestamp>.{json,md}. See benchmarks/README.md.
+--real-page: the court serves the real page's vendor assets (benchmarks.realpage), so
+every run loads a page as heavy as the real one.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from casescraper.democourt import DemoCourt
+from casescraper.democourt import DemoCourt, Knobs
 
-from . import browsers, diagnose
+from . import browsers, diagnose, realpage
 from .crawl import crawl
 from .pipeline_writes import measure as measure_writes
 from .report import markdown
@@ -90,9 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
                     help="before each run, wait (up to 15 min) until the 1-min load average is below LOAD")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    ap.add_argument("--real-page", type=Path, nargs="?", const=realpage.DEFAULT_DIR, default=None,
+                    metavar="DIR", help="serve the real page's vendor assets from DIR (default "
+                    "benchmarks/.vendor, fetched with npm if missing): every run loads the heavy page")
     args = ap.parse_args(argv)
     if args.cases < 2 or args.slow_cases < 1:
         ap.error("--cases must be >= 2 and --slow-cases >= 1")
+    vendor: list[dict[str, Any]] = []
+    if args.real_page is not None:
+        try:
+            vendor = realpage.fetch(args.real_page)
+        except realpage.FetchError as exc:
+            print(f"benchmarks.run: {exc}", file=sys.stderr)
+            return 2
 
     QUIET["load"] = args.quiet_load
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -108,9 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     CHECKPOINT.update(path=args.out / f"{stamp}.json", result=result)
     runs = result["runs"]
-    court = DemoCourt(year=YEAR, last_number=last, seed=0)
+    knobs = Knobs(vendor_dir=str(args.real_page)) if vendor else Knobs()
+    court = DemoCourt(year=YEAR, last_number=last, seed=0, knobs=knobs)
     url = court.start()
     try:
+        result["page"] = {
+            "kind": "real page weight" if vendor else "light demo page",
+            **realpage.page_weight(url),  # files and bytes of one load with an empty cache
+            "vendor_dir": str(args.real_page) if vendor else None,
+            "vendor_files": len(vendor), "vendor_bytes": sum(e["bytes"] for e in vendor),
+        }
         runs["casescraper"] = step(f"1. casescraper, {args.cases} cases", crawl, court, args.cases, "crawl",
                                    memory_marks=memory_marks)
         floor_memory: dict[str, Any] = {}
@@ -118,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                              memory_marks, floor_memory)
         runs["floor"]["memory"] = floor_memory
         runs["floor_no_parties"] = step("4b. floor without parties", browsers.floor, url, cases, False)
+        runs["floor_devtools"] = step("4c. floor with parties over DevTools", browsers.floor, url,
+                                      cases, True, devtools=True)
         runs["reload_per_case"] = step(f"3. reload per case, {len(slow)} cases",
                                        browsers.reload_per_case, url, slow)
         runs["new_browser_per_case"] = step(f"2. new browser per case, {len(slow)} cases",

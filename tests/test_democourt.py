@@ -298,6 +298,113 @@ def test_bad_knobs_are_refused():
             Knobs(**bad)
 
 
+# --- vendor assets (Knobs.vendor_dir: the real page's weight) --------------------------
+
+VENDOR_FILES = (  # kind, URL path, place, body: a made-up stand-in for benchmarks.realpage
+    ("css", "/content/vendors/made-up/made-up.min.css", "head", b".made-up{color:red}"),
+    ("js", "/Content/vendors/Made-Up/made-up.js", "body", b"window.madeUp = 1;"),
+)
+
+
+def _vendor_dir(root: Path, files=VENDOR_FILES) -> Path:
+    for _, path, _, body in files:
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+    manifest = [{"kind": kind, "path": path, "place": place, "bytes": len(body), "npm": "made-up@1.0.0"}
+                for kind, path, place, body in files]
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+def test_vendor_tags_sit_in_manifest_order_and_place(tmp_path):
+    with DemoCourt(last_number=5, knobs=Knobs(vendor_dir=str(_vendor_dir(tmp_path)))) as c:
+        page = fetch(c.url)[2].decode()
+    css = page.index('<link rel="stylesheet" href="/content/vendors/made-up/made-up.min.css">')
+    js = page.index('<script src="/Content/vendors/Made-Up/made-up.js"></script>')
+    # css in <head> before the demo's stylesheet; js at the end of <body>, before its script
+    assert css < page.index("/Content/democourt/courtfiles.css") < page.index("</head>")
+    assert page.index('id="ModalForm"') < js < page.index("/Content/democourt/courtfiles.js")
+    assert "DEMOCOURT-VENDOR" not in page
+
+    # both in the body, listed one way then the other: the page follows the manifest
+    for files in (VENDOR_FILES, VENDOR_FILES[::-1]):
+        listed = [(k, p, "body", b) for k, p, _, b in files]
+        with DemoCourt(last_number=5, knobs=Knobs(vendor_dir=str(_vendor_dir(tmp_path, listed)))) as c:
+            page = fetch(c.url)[2].decode()
+        at = [page.index(p) for _, p, _, _ in listed]
+        assert page.index("</head>") < at[0] < at[1] < page.index("/Content/democourt/courtfiles.js")
+
+
+def test_vendor_files_are_served_cacheable_and_only_from_the_manifest(tmp_path):
+    root = _vendor_dir(tmp_path)
+    (root / "Content/vendors/Made-Up/not-listed.js").write_bytes(b"window.no = 1;")
+    with DemoCourt(last_number=5, knobs=Knobs(vendor_dir=str(root))) as c:
+        for kind, path, _, body in VENDOR_FILES:
+            status, headers, got = fetch(c.base_url + path)
+            assert (status, got) == (200, body)
+            assert headers["Content-Type"] == {"css": "text/css", "js": "application/javascript"}[kind]
+            assert headers["Cache-Control"] == "public, max-age=86400"
+            assert headers["Content-Length"] == str(len(body))
+            modified = headers["Last-Modified"]
+            request = urllib.request.Request(c.base_url + path, headers={"If-Modified-Since": modified})
+            with pytest.raises(urllib.error.HTTPError) as not_modified:
+                urllib.request.urlopen(request, timeout=5)
+            assert not_modified.value.code == 304
+        assert fetch(c.url)[1]["Cache-Control"] == "no-store"  # the page itself is not cached
+        for path in ("/Content/vendors/Made-Up/not-listed.js", "/manifest.json",
+                     "/content/vendors/made-up/made-up.js",  # paths are exact, case too
+                     "/Content/vendors/Made-Up/../../../manifest.json"):
+            assert fetch(c.base_url + path)[0] == 404, path
+    with DemoCourt(last_number=5) as plain:  # no vendor_dir: nothing extra is served
+        assert fetch(plain.base_url + VENDOR_FILES[1][1])[0] == 404
+
+
+@pytest.mark.parametrize("problem, match", [
+    ("no dir", "is not a directory"),
+    ("no manifest", "no readable manifest.json"),
+    ("bad json", "no readable manifest.json"),
+    ("not a list", "manifest.json is not a list"),
+    ("bad kind", "needs kind css/js"),
+    ("missing file", "made-up.js is missing"),
+    ("outside", "is missing or outside"),
+])
+def test_bad_vendor_dir_is_refused_naming_the_problem(tmp_path, problem, match):
+    root = _vendor_dir(tmp_path / "vendor")
+    manifest = root / "manifest.json"
+    entries = json.loads(manifest.read_text())
+    if problem == "no dir":
+        root = tmp_path / "nowhere"
+    elif problem == "no manifest":
+        manifest.unlink()
+    elif problem == "bad json":
+        manifest.write_text("[{")
+    elif problem == "not a list":
+        manifest.write_text(json.dumps(entries[0]))
+    elif problem == "bad kind":
+        manifest.write_text(json.dumps([{**entries[0], "kind": "font"}]))
+    elif problem == "missing file":
+        (root / entries[1]["path"].lstrip("/")).unlink()
+    else:
+        (tmp_path / "secret.js").write_text("x")
+        manifest.write_text(json.dumps([{**entries[1], "path": "/../secret.js"}]))
+    with pytest.raises(ValueError, match=match):
+        Knobs(vendor_dir=str(root))
+
+
+def test_vendor_dir_from_strings_and_the_serve_cli(tmp_path):
+    root = _vendor_dir(tmp_path)
+    knobs = Knobs.from_strings({"vendor_dir": f" {root} "})
+    assert knobs.vendor_dir == str(root)
+    assert list(knobs.vendor_assets) == [path for _, path, _, _ in VENDOR_FILES]
+    assert Knobs().vendor_assets == {}
+    with pytest.raises(ValueError, match="is not a directory"):
+        Knobs.from_strings({"vendor_dir": str(tmp_path / "nowhere")})
+    done = _cli("serve", "--port", "0", "--vendor-dir", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert "is not a directory" in done.stderr.decode().strip().splitlines()[-1]
+
+
 # --- command line ----------------------------------------------------------------------
 
 

@@ -4,10 +4,13 @@
         [--seed 0] [--latency-ms 0] [--forbid-after N] [--hang-on CASE[,CASE]]
         [--sticky-modal-on CASE[,...]] [--slow-modal-on CASE[,...]] [--slow-modal-ms 2000]
         [--layout v2] [--consent-banner] [--error-rate P] [--nodata-after N]
+        [--vendor-dir DIR]
     python -m casescraper.democourt dump --year 2025 [--last-number N] [--seed 0]
 
 `serve` prints one line, the page URL, then serves until Ctrl-C or SIGTERM.
 `dump` prints the records a correct crawl produces, as one JSON array.
+`--vendor-dir DIR` serves the real page's vendor scripts and stylesheets from DIR (filled by
+`python -m benchmarks.realpage fetch DIR`), so the page weighs what the real one does.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--consent-banner", action="store_true")
     serve.add_argument("--error-rate", type=_rate, default=0.0)
     serve.add_argument("--nodata-after", type=_int_at_least(0), default=None)
+    serve.add_argument("--vendor-dir", default="", metavar="DIR",
+                       help="serve the real page's vendor assets from DIR (benchmarks.realpage)")
 
     dump = sub.add_parser("dump", help="print the expected records as a JSON array",
                           usage="%(prog)s --year YEAR [--last-number N] [--seed S]")
@@ -102,11 +107,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    knobs = Knobs(latency_ms=args.latency_ms, forbid_after=args.forbid_after,
-                  hang_on=args.hang_on, sticky_modal_on=args.sticky_modal_on,
-                  slow_modal_on=args.slow_modal_on, slow_modal_ms=args.slow_modal_ms,
-                  layout=args.layout, consent_banner=args.consent_banner,
-                  error_rate=args.error_rate, nodata_after=args.nodata_after)
+    try:
+        knobs = Knobs(latency_ms=args.latency_ms, forbid_after=args.forbid_after,
+                      hang_on=args.hang_on, sticky_modal_on=args.sticky_modal_on,
+                      slow_modal_on=args.slow_modal_on, slow_modal_ms=args.slow_modal_ms,
+                      layout=args.layout, consent_banner=args.consent_banner,
+                      error_rate=args.error_rate, nodata_after=args.nodata_after,
+                      vendor_dir=args.vendor_dir)
+    except ValueError as exc:  # vendor_dir: the argument types checked the rest
+        print(f"democourt: {exc}", file=sys.stderr)
+        return 2
     court = DemoCourt(year=args.year, last_number=args.last_number, seed=args.seed,
                       knobs=knobs, port=args.port)
     try:

@@ -3,6 +3,9 @@
 `DemoCourt` runs a `ThreadingHTTPServer` on 127.0.0.1 in a daemon thread. `Knobs` are the
 fault injections (all off by default); see the README of the brief / `__main__` flags.
 Static files are read with pkgutil.get_data so this works from a Scrapyd egg.
+`Knobs(vendor_dir=...)` also serves the real page's vendor scripts and stylesheets from a
+directory `python -m benchmarks.realpage fetch` filled, so the page weighs what the real
+one does.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, fields
+from email.utils import formatdate
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +34,11 @@ STATIC = {  # URL path -> (package resource, content type)
                                          "application/javascript; charset=utf-8"),
     "/Content/democourt/courtfiles.css": ("static/courtfiles.css", "text/css; charset=utf-8"),
 }
+VENDOR_TYPES = {"css": "text/css", "js": "application/javascript"}  # as IIS sends them
+# Vendor files are cacheable, as a static host serves them. A browser that reloads the
+# page per case then takes them from its cache: that favours the reload-per-case habit,
+# so the comparison with casescraper (page loaded once) stays conservative.
+VENDOR_CACHE = "public, max-age=86400"
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 WAF_PAGE = (
@@ -47,6 +58,31 @@ CONSENT_BANNER = (
 )
 # A minimal PDF-looking body for downloadFileFromAlfresco.
 PDF_BODY = b"%PDF-1.4\n% casescraper demo court document {num}\n%%EOF\n"
+
+
+def _vendor_assets(vendor_dir: str) -> dict[str, tuple[str, str, Path]]:
+    """URL path -> (kind, place, file) from vendor_dir/manifest.json, in manifest order."""
+    root = Path(vendor_dir).resolve()
+    fix = f"fill it with: python -m benchmarks.realpage fetch {vendor_dir}"
+    if not root.is_dir():
+        raise ValueError(f"vendor_dir {vendor_dir!r} is not a directory; {fix}")
+    try:
+        entries = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"vendor_dir {vendor_dir!r} has no readable manifest.json ({exc}); {fix}") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"vendor_dir {vendor_dir!r}: manifest.json is not a list; {fix}")
+    assets: dict[str, tuple[str, str, Path]] = {}
+    for e in entries:
+        if not (isinstance(e, dict) and e.get("kind") in VENDOR_TYPES and e.get("place") in ("head", "body")
+                and str(e.get("path", "")).startswith("/")):
+            raise ValueError(f"vendor_dir {vendor_dir!r}: manifest.json entry {e!r:.120} needs kind "
+                             "css/js, place head/body and a path starting with /")
+        file = (root / e["path"].lstrip("/")).resolve()
+        if not file.is_relative_to(root) or not file.is_file():
+            raise ValueError(f"vendor_dir {vendor_dir!r}: {e['path']} is missing or outside it; {fix}")
+        assets[e["path"]] = (e["kind"], e["place"], file)
+    return assets
 
 
 def _case_set(values: Optional[Iterable[str]]) -> frozenset[str]:
@@ -70,6 +106,7 @@ class Knobs:
     consent_banner: bool = False  # overlay until cookie consent=1
     error_rate: float = 0.0  # JSON endpoints answer 500 with this probability (seeded)
     nodata_after: Optional[int] = None  # search n+1 onward answers Count 0
+    vendor_dir: str = ""  # serve the real page's vendor assets from here (benchmarks.realpage)
 
     def __post_init__(self) -> None:
         self.hang_on = _case_set(self.hang_on)
@@ -84,6 +121,8 @@ class Knobs:
             raise ValueError("error_rate must be between 0 and 1")
         if self.layout not in ("v1", "v2"):
             raise ValueError("layout must be 'v1' or 'v2'")
+        # Derived from vendor_dir, not a field: URL path -> (kind, place, file).
+        self.vendor_assets = _vendor_assets(self.vendor_dir) if self.vendor_dir else {}
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> "Knobs":
@@ -162,6 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path in STATIC:
             resource, ctype = STATIC[path]
             return self._send(200, ctype, _static(resource))
+        if path in court.knobs.vendor_assets:  # only manifest paths: nothing else on disk
+            kind, _, file = court.knobs.vendor_assets[path]
+            return self._vendor_file(VENDOR_TYPES[kind], file)
         if path == API + "downloadFileFromAlfresco":
             num = query.get("foremostnum", "")
             if not num.isdigit():
@@ -186,11 +228,20 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps({"Count": len(rows), "data": rows}, ensure_ascii=False)
         return self._send(200, JSON_TYPE, body.encode("utf-8"))
 
-    def _send(self, status: int, ctype: str, body: bytes) -> None:
+    def _vendor_file(self, ctype: str, file: Path) -> None:
+        modified = formatdate(file.stat().st_mtime, usegmt=True)
+        headers = {"Cache-Control": VENDOR_CACHE, "Last-Modified": modified}
+        if self.headers.get("If-Modified-Since") == modified:
+            return self._send(304, ctype, b"", headers)
+        return self._send(200, ctype, file.read_bytes(), headers)
+
+    def _send(self, status: int, ctype: str, body: bytes,
+              headers: Optional[dict[str, str]] = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {"Cache-Control": "no-store"}).items():
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -332,6 +383,11 @@ class DemoCourt:
                   + json.dumps(config).replace("</", "<\\/") + ";</script>")
         html = _static("static/courtfiles.html").decode("utf-8")
         html = html.replace("<!--DEMOCOURT-CONFIG-->", script)
+        for place in ("head", "body"):  # before the demo's own stylesheet / script
+            tags = [f'<link rel="stylesheet" href="{escape(path)}">' if kind == "css"
+                    else f'<script src="{escape(path)}"></script>'
+                    for path, (kind, where, _) in k.vendor_assets.items() if where == place]
+            html = html.replace(f"<!--DEMOCOURT-VENDOR-{place.upper()}-->", "\n    ".join(tags))
         consented = any(c.strip() == "consent=1" for c in cookie_header.split(";"))
         html = html.replace("<!--DEMOCOURT-CONSENT-->",
                             CONSENT_BANNER if k.consent_banner and not consented else "")

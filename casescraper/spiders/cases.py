@@ -59,7 +59,7 @@ class CasesSpider(scrapy.Spider):
     DEMO_ARGUMENTS = {
         "demo_last_number", "demo_seed", "demo_latency_ms", "demo_forbid_after",
         "demo_hang_on", "demo_sticky_modal_on", "demo_slow_modal_on", "demo_slow_modal_ms", "demo_layout",
-        "demo_consent_banner", "demo_error_rate", "demo_nodata_after",
+        "demo_consent_banner", "demo_error_rate", "demo_nodata_after", "demo_vendor_dir",
     }
 
     @classmethod
