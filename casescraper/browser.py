@@ -164,10 +164,10 @@ class Browser:
         client = dict(keep_alive=True, timeout=int(self.config.command_timeout))
         if self.config.command_executor:
             url = self.config.command_executor
-            self.driver = webdriver.Remote(
-                command_executor=url, options=options,
-                client_config=ClientConfig(remote_server_addr=url, **client),
-            )
+            # A Chromium connection, not a generic one: the page object uses chromedriver's
+            # DevTools command (goog/cdp/execute), which it registers.
+            self.driver = webdriver.Remote(command_executor=self._connection(url, client),
+                                           options=options)
         else:
             assert self.run_dir is not None
             self.profile = self.run_dir.path / f"profile-{self.index}"
@@ -181,11 +181,7 @@ class Browser:
                 popen_kw={"start_new_session": True},
             )
             self.service.start()
-            executor = ChromiumRemoteConnection(
-                remote_server_addr=self.service.service_url, vendor_prefix="goog",
-                browser_name="chrome", client_config=ClientConfig(
-                    remote_server_addr=self.service.service_url, **client),
-            )
+            executor = self._connection(self.service.service_url, client)
             try:
                 self.driver = webdriver.Remote(command_executor=executor, options=options)
             except Exception:
@@ -194,6 +190,12 @@ class Browser:
         self.driver.set_page_load_timeout(self.config.page_load_timeout)
         self.driver.set_script_timeout(self.config.script_timeout)
         return self.driver
+
+    @staticmethod
+    def _connection(url: str, client: dict) -> ChromiumRemoteConnection:
+        return ChromiumRemoteConnection(
+            remote_server_addr=url, vendor_prefix="goog", browser_name="chrome",
+            client_config=ClientConfig(remote_server_addr=url, **client))
 
     def quit(self, deadline: float = 10.0) -> None:
         """End the session politely within `deadline` seconds, then make sure."""
@@ -210,6 +212,15 @@ class Browser:
             driver.quit()
         except Exception as exc:  # the session may already be dead: that is why we quit
             logger.debug("driver.quit failed: %s", exc)
+
+    def abort(self) -> None:
+        """SIGKILL the driver's process group, from any thread, without cleaning up (kill()
+        or quit() on the owning thread does that): ends a command stuck on a page that never
+        answers. A remote browser is not ours to kill: nothing happens."""
+        service = self.service
+        if service is not None and service.process is not None:
+            with contextlib.suppress(ProcessLookupError):  # already gone
+                os.killpg(service.process.pid, signal.SIGKILL)
 
     def kill(self) -> None:
         """SIGKILL the driver's process group and remove the profile dir."""

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import random
 import re
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -235,7 +236,31 @@ class SeleniumMiddleware:
         if not page.ready:
             self.stats.inc_value("casescraper/page/loads")
             page.open()
-        return page.search(case)
+        return self._watched(page.search, case)
+
+    def _watched(self, search, case: str):
+        """One search, bounded by the script timeout. A page that never answers (an endless
+        loop) blocks the DevTools call and chromedriver with it, so the browser is killed,
+        which fails the call at once. A remote browser cannot be killed from here: the
+        command timeout (CASESCRAPER_COMMAND_TIMEOUT) bounds it instead."""
+        browser, fired = self.browser, threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            browser.abort()
+
+        timer = threading.Timer(self.config.script_timeout, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return search(case)
+        except BrowserError as exc:
+            if fired.is_set():
+                raise DeadSession(f"the page did not answer in {self.config.script_timeout:g} s; "
+                                  "its browser was killed") from exc
+            raise
+        finally:
+            timer.cancel()
 
     def _page(self, url: str, court: str) -> CourtFilesPage:
         if self.browser is None:

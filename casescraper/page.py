@@ -1,13 +1,15 @@
 """The court-files page, driven through Selenium: the only place that knows its selectors.
 
 Plain Selenium, no Scrapy. The page is set up once (load, consent, tab, court); each
-case then runs as ONE in-page asynchronous script (clear, type, submit, wait for the
-results, open Parties and More, capture, close), which costs one WebDriver round trip
-instead of dozens, and waits on DOM mutations instead of WebDriverWait's 500 ms polls.
+case then runs as ONE call of an in-page asynchronous script installed at set-up (clear,
+type, submit, wait for the results, open Parties and More, capture, close), which costs
+one round trip instead of dozens, and waits on DOM mutations instead of WebDriverWait's
+500 ms polls.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -75,8 +77,11 @@ if (!window.__cs) {
 }
 """
 
+# Installed once per page load as window.__cs.run(caseNo, timeoutMs) -> Promise of the
+# result; each case is then one DevTools Runtime.evaluate (see CourtFilesPage.search).
 CASE_SCRIPT = """
-const [caseNo, sel, timeoutMs, done] = arguments;
+const [sel] = arguments;
+window.__cs.run = (caseNo, timeoutMs) => new Promise(done => {
 const st = window.__cs;
 const deadline = performance.now() + timeoutMs;
 const q = (s, root) => (root || document).querySelector(s);
@@ -89,7 +94,7 @@ const waiters = new Set();
 const wake = () => { for (const check of [...waiters]) check(); };
 const observer = new MutationObserver(wake);
 observer.observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
-if (st) st.wake = wake;
+st.wake = wake;
 const until = (cond, what, limit) => new Promise((resolve, reject) => {
   const end = Math.min(deadline, performance.now() + (limit || timeoutMs));
   let timer = null;
@@ -111,7 +116,6 @@ const settle = async (mark, what) => {
   if (bad) throw {error: 'http', status: bad.status, url: bad.url, what};
 };
 async function run() {
-  if (!st) return {error: 'setup', what: 'XHR hook missing: the page was reloaded behind our back'};
   for (const key of ['input', 'submit', 'results']) {
     if (!q(sel[key])) return {error: 'layout', element: sel[key]};
   }
@@ -158,8 +162,9 @@ async function run() {
   }
   return {found: true, html};
 }
-const finish = result => { observer.disconnect(); if (st) st.wake = null; done(result); };
+const finish = result => { observer.disconnect(); st.wake = null; done(result); };
 run().then(finish, e => finish(e && e.error ? e : {error: 'script', message: String(e)}));
+});
 """
 
 SETUP_SCRIPT = """
@@ -255,6 +260,7 @@ class CourtFilesPage:
         result = self._call(self.driver.execute_script, SETUP_SCRIPT, self.sel, self.court)
         self._raise_for(result)
         self._call(self.driver.execute_script, XHR_HOOK)
+        self._call(self.driver.execute_script, CASE_SCRIPT, self.sel)
         self.ready = True
 
     def _check_state(self, state: dict[str, Any]) -> None:
@@ -273,10 +279,27 @@ class CourtFilesPage:
         self._call(self.driver.execute_script, script, self.sel["consent_accept"])
 
     def search(self, case: str) -> Capture:
-        """Search one court number; capture results, parties dialog and details modal."""
-        result = self._call(
-            self.driver.execute_async_script, CASE_SCRIPT, case, self.sel, int(self.case_timeout * 1000)
-        )
+        """Search one court number; capture results, parties dialog and details modal.
+
+        One DevTools Runtime.evaluate of the installed case script, not execute_async_script:
+        chromedriver keeps every value a script returns alive in the page's heap, byte for
+        byte (the 8-20 KB capture grew the renderer ~100 KB per case), and its script
+        wrapper cost ~10 ms per case. Runtime.evaluate cannot time out by itself: the
+        caller bounds it (the middleware kills a browser that does not answer).
+        """
+        call = (f"window.__cs && window.__cs.run ? window.__cs.run({json.dumps(case)}, "
+                f"{int(self.case_timeout * 1000)}) : {{error: 'setup', what: "
+                "'the case script: the page was reloaded behind our back'}")
+        answer = self._call(self.driver.execute, "executeCdpCommand", {
+            "cmd": "Runtime.evaluate",
+            "params": {"expression": call, "awaitPromise": True, "returnByValue": True}})
+        outcome = answer["value"]
+        if "exceptionDetails" in outcome:
+            self.ready = False
+            details = outcome["exceptionDetails"]
+            why = details.get("exception", {}).get("description") or details.get("text")
+            raise PageStuck(f"the case script failed: {why}")
+        result = outcome["result"].get("value")
         self._raise_for(result)
         if result.get("stuck"):
             self.ready = False  # data is complete, but the page needs a reload before the next case

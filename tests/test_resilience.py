@@ -78,13 +78,17 @@ def test_hung_page_becomes_a_fresh_browser(tmp_path):
     started = time.monotonic()
     result = run_crawl(
         tmp_path, {**DEMO, "max_cases": 6, "demo_hang_on": "IMM-4-25"},
-        {"CASESCRAPER_SCRIPT_TIMEOUT": 4, "CASESCRAPER_COMMAND_TIMEOUT": 8,
+        # The command timeout is far longer: only the middleware's watchdog, which kills a
+        # browser that does not answer within the script timeout, keeps this under 60 s.
+        {"CASESCRAPER_SCRIPT_TIMEOUT": 4, "CASESCRAPER_COMMAND_TIMEOUT": 45,
          "CASESCRAPER_MAX_DRIVER_RESTARTS": 3, "CASESCRAPER_CASE_RETRIES": 1},
     )
     stats = _ok(result)
     assert result["reason"] == "finished"
     statuses = final_statuses(tmp_path / "output")
     assert statuses["IMM-4-25"] == "driver_error"
+    hung = [l for l in ledger_lines(tmp_path / "output") if l["case_number"] == "IMM-4-25"]
+    assert "did not answer in 4 s; its browser was killed" in hung[-1]["error"]
     assert all(statuses[f"IMM-{n}-25"] in ("saved", "no_results") for n in (1, 2, 3, 5, 6))
     assert stats["casescraper/driver/restarts"] == 2  # the hung case tried twice
     assert time.monotonic() - started < 60  # bounded by the configured timeouts
