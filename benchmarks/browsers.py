@@ -6,6 +6,8 @@
 4. the floor: one browser, page set up once, each case ONE execute_async_script that
    reacts to DOM changes at once (MutationObserver, no polling), with and without the
    parties dialog, returning the same HTML casescraper captures. No parsing, no writing.
+   4c: the same script installed once and called by one DevTools Runtime.evaluate per
+   case, the transport casescraper's page object uses (the floor for that transport).
 
 Runs 2 and 3 reuse casescraper's page object (CourtFilesPage: its CASE_SCRIPT), so they
 differ from casescraper only by the browser habit. Every browser is quit and its
@@ -14,6 +16,7 @@ processes and profile dir removed in `finally`, Ctrl-C included.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from contextlib import contextmanager
@@ -130,18 +133,35 @@ def reload_per_case(url: str, cases: list[str]) -> dict[str, Any]:
     return {**summarize(times), "found": found}
 
 
+def _devtools_floor(driver, case: str, parties: bool) -> Any:
+    """The floor script, installed once as window.__floor, called by one DevTools
+    Runtime.evaluate: the transport casescraper's page object uses."""
+    call = f"new Promise(done => window.__floor({json.dumps(case)}, {json.dumps(parties)}, done))"
+    answer = driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
+        "expression": call, "awaitPromise": True, "returnByValue": True}})["value"]
+    return answer["result"]["value"] if "exceptionDetails" not in answer else {"error": answer}
+
+
 def floor(url: str, cases: list[str], parties: bool,
-          memory_at: tuple[int, ...] = (), memory: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Run 4: page set up once, one FLOOR_SCRIPT per case. PSS sampled after `memory_at` cases."""
+          memory_at: tuple[int, ...] = (), memory: Optional[dict[str, Any]] = None,
+          devtools: bool = False) -> dict[str, Any]:
+    """Run 4: page set up once, one FLOOR_SCRIPT per case (execute_async_script, as the
+    issue defines the floor; `devtools`: one Runtime.evaluate instead, casescraper's
+    transport). PSS sampled after `memory_at` cases."""
     with run_dir("floor") as rd, browser(rd) as b:
         t0 = time.perf_counter()
         CourtFilesPage(b.driver, url, "t", CASE_TIMEOUT * 0.8).open()
+        if devtools:
+            b.driver.execute_script("window.__floor = function () {" + FLOOR_SCRIPT + "};")
         setup = time.perf_counter() - t0
         done = 0
 
         def one(case: str) -> bool:
             nonlocal done
-            result = b.driver.execute_async_script(FLOOR_SCRIPT, case, parties)
+            if devtools:
+                result = _devtools_floor(b.driver, case, parties)
+            else:
+                result = b.driver.execute_async_script(FLOOR_SCRIPT, case, parties)
             if "error" in result:
                 raise RuntimeError(f"floor script failed on {case}: {result['error']}")
             done += 1

@@ -46,7 +46,7 @@ def count_webdriver_commands(record: dict) -> None:
             with lock:
                 commands[command]["count"] += 1
                 commands[command]["seconds"] += t1 - t0
-            if command == "w3cExecuteScriptAsync":
+            if command == "executeCdpCommand":  # the page object's one call per case
                 record["last_script"] = (t0, t1)
 
     RemoteConnection.execute = execute

@@ -1,6 +1,6 @@
 """Where casescraper's per-case time goes, measured piece by piece (`--diagnose`).
 
-- the page object alone (its CASE_SCRIPT in a plain loop, with the page object's checks:
+- the page object alone (its installed CASE_SCRIPT called as search() calls it, with its checks:
   no Scrapy, no parsing, no writing), as shipped and with proposed edits (EDITS, applied
   to a copy), interleaved case by case with the floor script on one page;
 - the parser on real captures, and Scrapy's per-response generator-return check;
@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import pstats
 import time
 from pathlib import Path
@@ -73,22 +74,42 @@ CRAWL_VARIANTS = {  # name: (settings, CASE_SCRIPT variant)
 CRAWL_ROUNDS = 2  # interleaved, so a change of load hits every variant alike
 
 
+def _install(driver, script: str, sel: dict, slot: str) -> None:
+    """Install a CASE_SCRIPT variant as window.__cs.<slot>."""
+    driver.execute_script(script.replace("window.__cs.run =", f"window.__cs.{slot} ="), sel)
+
+
+def _run(driver, slot: str, case: str, timeout_ms: int) -> Any:
+    """What CourtFilesPage.search sends, for the variant installed as `slot`."""
+    call = f"window.__cs.{slot}({json.dumps(case)}, {timeout_ms})"
+    answer = driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
+        "expression": call, "awaitPromise": True, "returnByValue": True}})["value"]
+    if "exceptionDetails" in answer:
+        raise RuntimeError(f"{slot}: {answer['exceptionDetails']}")
+    return answer["result"]["value"]
+
+
 def page_object(url: str, cases: list[str]) -> dict[str, Any]:
     """CASE_SCRIPT variants and the floor, interleaved case by case on one page (so load
     from other processes hits them alike), each through the page object's own checks."""
     out: dict[str, Any] = {}
     captures: list[tuple[str, str]] = []
     scripts = list(VARIANTS.items()) + [("floor", FLOOR_SCRIPT)]
+    slots = {name: f"variant{i}" for i, (name, _) in enumerate(scripts)}
     times: dict[str, list[float]] = {name: [] for name, _ in scripts}
     with run_dir("diag") as rd, browser(rd) as b:
         page = CourtFilesPage(b.driver, url, "t", CASE_TIMEOUT * 0.8)
         page.open()
+        timeout_ms = int(page.case_timeout * 1000)
+        for name, script in VARIANTS.items():
+            _install(b.driver, script, page.sel, slots[name])
         for i, case in enumerate(cases):
             for name, script in scripts[i % len(scripts):] + scripts[:i % len(scripts)]:
-                args = (case, True) if name == "floor" else (case, page.sel, int(page.case_timeout * 1000))
                 t0 = time.perf_counter()
-                result = b.driver.execute_async_script(script, *args)
-                if name != "floor":
+                if name == "floor":
+                    result = b.driver.execute_async_script(script, case, True)
+                else:
+                    result = _run(b.driver, slots[name], case, timeout_ms)
                     page._raise_for(result)  # the same checks as CourtFilesPage.search
                 times[name].append(time.perf_counter() - t0)
                 if name == "shipped" and result["found"] and len(captures) < 100:
