@@ -149,8 +149,9 @@ async function run() {
   mark = st.log.length;
   q(sel.more_button, row).click();
   await settle(mark, 'details');
-  await until(() => { const m = q(sel.modal); return m.classList.contains('show') && shown(m)
-      && q(sel.modal_title).textContent.toUpperCase().includes(want); }, 'details modal to open');
+  // Bootstrap adds "show" only once the modal is displayed: no layout needed to know.
+  await until(() => q(sel.modal).classList.contains('show')
+      && q(sel.modal_title).textContent.toUpperCase().includes(want), 'details modal to open');
   const html = page(dialogHtml);
   const close = q(sel.modal_close);
   if (!close) return {found: true, html, stuck: 'modal close button ' + sel.modal_close + ' missing'};

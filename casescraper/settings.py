@@ -22,6 +22,9 @@ ADDONS = {"casescraper.config.ConfigAddon": 0}
 # One browser serves the crawl, one case at a time.
 CONCURRENT_REQUESTS = 1
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# A response yields one item (and at most a follow-up request); Scrapy starts this many
+# worker tasks per response: its default of 100 cost ~100 asyncio tasks per case.
+CONCURRENT_ITEMS = 2
 
 # Politeness against the real portal: 2.25-6.75 s between queries (4.5 s +-50%, Scrapy's
 # DOWNLOAD_DELAY_JITTER default), as its original operators did. site=demo sets 0.
