@@ -190,7 +190,7 @@ def markdown(r: dict[str, Any]) -> str:
             lines += ["", "Edits that no longer apply to page.py (skipped): " + ", ".join(d["skipped_variants"])]
         lines += ["", f"Parsing a capture: {d['parse_ms']} ms. Scrapy's per-response check of the "
                   f"callback's source (WARN_ON_GENERATOR_RETURN_VALUE): {d['generator_check_ms']} ms. One memory check (Browser.memory_mb, "
-                  f"on the browser thread every 25 cases): {d['memory_check_ms']} ms. Crawl under "
+                  f"every 25 cases, on its own thread beside the next case): {d['memory_check_ms']} ms. Crawl under "
                   f"cProfile: {d['profiled_crawl_per_case_ms']} ms per case (median).", "",
                   "Reactor thread, top functions by own time (cProfile, per case):", "",
                   "| function | calls | own ms | cum ms |", "|---|---:|---:|---:|"]
