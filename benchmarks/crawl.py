@@ -155,7 +155,7 @@ def analyse(record: dict[str, Any], cases: int, started: float, wall: float,
     for name, a, b in (
         ("query start -> browser thread", "query_started", "thread_started"),
         ("browser thread -> script start (recycle check, page)", "thread_started", "script_started"),
-        ("in-page script (one execute_async_script)", "script_started", "script_done"),
+        ("in-page script (one DevTools Runtime.evaluate)", "script_started", "script_done"),
         ("script done -> thread done", "script_done", "thread_done"),
         ("thread done -> response in engine", "thread_done", "response_at"),
     ):

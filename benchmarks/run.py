@@ -6,7 +6,8 @@
 Starts one demo court (zero latency, in this process) and runs, on IMM-1-25 .. IMM-N-25:
 1. casescraper (`scrapy crawl cases` in a subprocess, delays off, real pipeline);
 2. a new browser per case;  3. a reload per case;  (sample of --slow-cases numbers)
-4. the floor: one execute_async_script per case, with and without the parties dialog;
+4. the floor: one execute_async_script per case, with and without the parties dialog,
+   and (4c) the same script called by one DevTools Runtime.evaluate, casescraper's transport;
 then the pipeline's writes (fsync on), memory, the reactor's worst stall and (unless
 --no-diagnose) where casescraper's time goes. Prints a table and writes JSON and
 Markdown to benchmarks/results/<timestamp>.{json,md}. See benchmarks/README.md.
