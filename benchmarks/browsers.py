@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
 from casescraper.browser import Browser, BrowserConfig, RunDir
-from casescraper.page import CourtFilesPage
+from casescraper.page import CourtFilesPage, evaluate
 from casescraper.settings import SELENIUM_DRIVER_ARGUMENTS
 
 from .stats import summarize, tree_pss_mb
@@ -136,9 +136,8 @@ def reload_per_case(url: str, cases: list[str]) -> dict[str, Any]:
 def _devtools_floor(driver, case: str, parties: bool) -> Any:
     """The floor script, installed once as window.__floor, called by one DevTools
     Runtime.evaluate: the transport casescraper's page object uses."""
-    call = f"new Promise(done => window.__floor({json.dumps(case)}, {json.dumps(parties)}, done))"
-    answer = driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
-        "expression": call, "awaitPromise": True, "returnByValue": True}})["value"]
+    answer = evaluate(driver, f"new Promise(done => window.__floor({json.dumps(case)}, "
+                              f"{json.dumps(parties)}, done))")
     return answer["result"]["value"] if "exceptionDetails" not in answer else {"error": answer}
 
 

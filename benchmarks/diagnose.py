@@ -20,7 +20,7 @@ from typing import Any, Optional
 from scrapy.utils.misc import is_generator_with_return_value
 
 from casescraper import parser
-from casescraper.page import CASE_SCRIPT, CourtFilesPage
+from casescraper.page import CASE_SCRIPT, CourtFilesPage, evaluate
 from casescraper.spiders.cases import CasesSpider
 
 from .browsers import CASE_TIMEOUT, FLOOR_SCRIPT, browser, run_dir
@@ -78,9 +78,7 @@ def _install(driver, script: str, sel: dict, slot: str) -> None:
 
 def _run(driver, slot: str, case: str, timeout_ms: int) -> Any:
     """What CourtFilesPage.search sends, for the variant installed as `slot`."""
-    call = f"window.__cs.{slot}({json.dumps(case)}, {timeout_ms})"
-    answer = driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
-        "expression": call, "awaitPromise": True, "returnByValue": True}})["value"]
+    answer = evaluate(driver, f"window.__cs.{slot}({json.dumps(case)}, {timeout_ms})")
     if "exceptionDetails" in answer:
         raise RuntimeError(f"{slot}: {answer['exceptionDetails']}")
     return answer["result"]["value"]

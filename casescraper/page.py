@@ -225,6 +225,13 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+def evaluate(driver, expression: str) -> dict[str, Any]:
+    """Evaluate `expression` in the page through chromedriver's DevTools command, await
+    the promise it returns, and answer DevTools' result (`result`, `exceptionDetails`)."""
+    return driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
+        "expression": expression, "awaitPromise": True, "returnByValue": True}})["value"]
+
+
 @dataclass
 class Capture:
     case: str
@@ -291,10 +298,7 @@ class CourtFilesPage:
         call = (f"window.__cs && window.__cs.run ? window.__cs.run({json.dumps(case)}, "
                 f"{int(self.case_timeout * 1000)}) : {{error: 'setup', what: "
                 "'the case script: the page was reloaded behind our back'}")
-        answer = self._call(self.driver.execute, "executeCdpCommand", {
-            "cmd": "Runtime.evaluate",
-            "params": {"expression": call, "awaitPromise": True, "returnByValue": True}})
-        outcome = answer["value"]
+        outcome = self._call(evaluate, self.driver, call)
         if "exceptionDetails" in outcome:
             self.ready = False
             details = outcome["exceptionDetails"]
