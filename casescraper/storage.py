@@ -39,7 +39,9 @@ _DASH_RUNS = re.compile(r"-{2,}")
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)]
 )
-_IGNORED_IN_COMPARISON = ("scraped_at", "file_path")
+# Provenance, not case data: a same-day record that differs only here is the file already
+# there (a resume after kill -9 may ask again, possibly through another address).
+_IGNORED_IN_COMPARISON = ("scraped_at", "source_url", "file_path")
 _HARDLINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
 
 

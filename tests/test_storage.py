@@ -118,6 +118,16 @@ def test_rerun_with_same_record_keeps_existing_file(store, tmp_path):
     assert next_day.rel_path == "json/2025/IMM-12-25-20250302.json"
 
 
+def test_same_case_data_from_another_address_is_the_existing_file(store, tmp_path):
+    # A run killed between publishing a file and its ledger line asks again on resume,
+    # possibly through another address (a mirror, a new demo-court port): same data, same file.
+    first = store.write(make_record(source_url="http://127.0.0.1:4001/court-files"))
+    again = store.write(make_record(source_url="http://127.0.0.1:4002/court-files",
+                                    scraped_at="2025-03-01T11:00:00+00:00"))
+    assert (again.outcome, again.rel_path) == ("existing", first.rel_path)
+    assert len(json_files(tmp_path)) == 1
+
+
 def test_force_overwrite_replaces_base_atomically(tmp_path):
     CaseStore(str(tmp_path)).write(make_record())
     path = tmp_path / "json/2025/IMM-12-25-20250301.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -47,6 +48,24 @@ def test_kill_9_three_times_then_resume_completes_the_year(tmp_path):
     assert not list(out.rglob(".*.tmp")), seed
     # The last run asked only for what the killed runs had not settled.
     assert len(result["responses"]) < 300 - 3 * 5
+
+
+def test_resume_after_a_file_outlived_its_ledger_line_adds_no_second_file(tmp_path):
+    # kill -9 between publishing a file and appending its ledger line: the rerun asks again,
+    # through a new demo court on another port (another source_url), and must keep one file.
+    args = {"site": "demo", "year": 2025, "end": 12, "demo_last_number": 12}
+    out = tmp_path / "output"
+    run_crawl(tmp_path, args)
+    before = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
+    ledger = out / "ledger" / "2025.jsonl"
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    lost = [l for l in lines if '"saved"' in l][-3:]
+    ledger.write_text("".join(l for l in lines if l not in lost), encoding="utf-8")
+    again = run_crawl(tmp_path, args)
+    assert {r["case"] for r in again["responses"]} == {json.loads(l)["case_number"] for l in lost}
+    assert again["stats"]["casescraper/files/existing"] == 3
+    assert {p: p.read_bytes() for p in (out / "json").rglob("*.json")} == before
+    assert set(saved_files(out)) == set(expected(2025, 12, range(1, 13)))
 
 
 def test_boundary_detection_finds_the_exact_end_in_few_queries(tmp_path):
