@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -43,24 +44,27 @@ def chromedriver(tmp_path):
     """`chromedriver --port=N` on loopback in its own process group, killed afterwards."""
     port = free_port()
     log = tmp_path / "chromedriver.log"
+    # Chromium leaves an org.chromium.* socket dir in TMPDIR after quit: give it one of its
+    # own, short (the socket path must stay under 108 bytes), and remove it afterwards.
+    tmp = tempfile.mkdtemp(prefix="cs-remote-")
     proc = subprocess.Popen(
         [shutil.which("chromedriver"), f"--port={port}", "--allowed-ips=127.0.0.1",
          f"--log-path={log}"],
-        env={**os.environ, "SE_OFFLINE": "true"}, stdout=subprocess.DEVNULL,
+        env={**os.environ, "SE_OFFLINE": "true", "TMPDIR": tmp}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
-    while True:
-        try:
-            if get(f"{url}/status")["value"]["ready"]:
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None, "chromedriver exited at startup"
-        assert time.monotonic() < deadline, "chromedriver did not become ready"
-        time.sleep(0.1)
     try:
+        while True:
+            try:
+                if get(f"{url}/status")["value"]["ready"]:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, "chromedriver exited at startup"
+            assert time.monotonic() < deadline, "chromedriver did not become ready"
+            time.sleep(0.1)
         yield {"url": url, "proc": proc, "log": log}
     finally:
         try:
@@ -68,6 +72,7 @@ def chromedriver(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
+        shutil.rmtree(tmp)
 
 
 def test_crawl_through_a_remote_webdriver(tmp_path, chromedriver):
