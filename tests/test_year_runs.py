@@ -59,7 +59,7 @@ def test_resume_after_a_file_outlived_its_ledger_line_adds_no_second_file(tmp_pa
     before = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
     ledger = out / "ledger" / "2025.jsonl"
     lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
-    lost = [l for l in lines if '"saved"' in l][-3:]
+    lost = [l for l in lines if json.loads(l)["status"] == "saved"][-3:]
     ledger.write_text("".join(l for l in lines if l not in lost), encoding="utf-8")
     again = run_crawl(tmp_path, args)
     assert {r["case"] for r in again["responses"]} == {json.loads(l)["case_number"] for l in lost}
