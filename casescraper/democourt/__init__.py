@@ -7,10 +7,13 @@
         court.records()      # what a correct crawl must produce
 
 Command line: `python -m casescraper.democourt serve|dump ...` (see __main__.py).
+The default page is the closest known copy of the real one (knobs.py says what is a fact
+and what a guess); the knobs switch fault injections and the variants of what is unknown.
 Served on 127.0.0.1 only; the data is fictional and deterministic (data.py).
 """
 
 from .data import record, records
-from .server import PAGE_PATH, DemoCourt, Knobs
+from .knobs import Knobs
+from .server import PAGE_PATH, DemoCourt
 
 __all__ = ["DemoCourt", "Knobs", "PAGE_PATH", "record", "records"]

@@ -4,7 +4,8 @@
         [--seed 0] [--latency-ms 0] [--forbid-after N] [--hang-on CASE[,CASE]]
         [--sticky-modal-on CASE[,...]] [--slow-modal-on CASE[,...]] [--slow-modal-ms 2000]
         [--layout v2] [--consent-banner] [--error-rate P] [--nodata-after N]
-        [--vendor-dir DIR]
+        [--vendor-dir DIR] [--fade-ms 300] [--no-efiling-popup] [--efiling-delay-ms 800]
+        [--parties-ui popup|jqueryui|bootstrap|escape] [--no-background-noise]
     python -m casescraper.democourt dump --year 2025 [--last-number N] [--seed 0]
 
 `serve` prints one line, the page URL, then serves until Ctrl-C or SIGTERM.
@@ -24,7 +25,8 @@ import threading
 from typing import Optional
 
 from . import data
-from .server import DemoCourt, Knobs
+from .knobs import PARTIES_UIS, Knobs
+from .server import DemoCourt
 
 _CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
 
@@ -99,6 +101,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--nodata-after", type=_int_at_least(0), default=None)
     serve.add_argument("--vendor-dir", default="", metavar="DIR",
                        help="serve the real page's vendor assets from DIR (benchmarks.realpage)")
+    page = serve.add_argument_group("page variants (defaults: the real page as known)")
+    page.add_argument("--fade-ms", type=_int_at_least(0), default=300,
+                      help="Bootstrap modal fade in ms, backdrop half of it; 0 = instant")
+    page.add_argument("--efiling-popup", action=argparse.BooleanOptionalAction, default=True,
+                      help="pop up #EfilingModal after load (default: on)")
+    page.add_argument("--efiling-delay-ms", type=_int_at_least(0), default=800,
+                      help="how long after load it pops up")
+    page.add_argument("--parties-ui", choices=PARTIES_UIS, default="popup",
+                      help="shape of the parties dialog (all guesses; default: popup)")
+    page.add_argument("--background-noise", action=argparse.BooleanOptionalAction, default=True,
+                      help="analytics-like beacons, some failing or never answered (default: on)")
 
     dump = sub.add_parser("dump", help="print the expected records as a JSON array",
                           usage="%(prog)s --year YEAR [--last-number N] [--seed S]")
@@ -107,14 +120,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        knobs = Knobs(latency_ms=args.latency_ms, forbid_after=args.forbid_after,
-                      hang_on=args.hang_on, sticky_modal_on=args.sticky_modal_on,
-                      slow_modal_on=args.slow_modal_on, slow_modal_ms=args.slow_modal_ms,
-                      layout=args.layout, consent_banner=args.consent_banner,
-                      error_rate=args.error_rate, nodata_after=args.nodata_after,
-                      vendor_dir=args.vendor_dir)
-    except ValueError as exc:  # vendor_dir: the argument types checked the rest
+    try:  # every knob is an option of the same name
+        knobs = Knobs(**{name: getattr(args, name) for name in Knobs.names()})
+    except ValueError as exc:  # vendor_dir, bounds: the argument types checked the rest
         print(f"democourt: {exc}", file=sys.stderr)
         return 2
     court = DemoCourt(year=args.year, last_number=args.last_number, seed=args.seed,

@@ -1,17 +1,22 @@
 """The demo court's data: fictional immigration files, generated on demand, no I/O.
 
 Everything is a pure function of (seed, year, n, last_number). Each number gets its own
-RNG (`random.Random(f"{seed}:{year}:{n}")`), so a year of 50,000 numbers costs nothing
+RNGs (`random.Random(f"{seed}:{year}:{n}...")`), so a year of 50,000 numbers costs nothing
 until a number is asked for, and asking in any order gives the same answers.
 
 Two views of one `Case`:
-- `record()` / `records()`: what the crawler must produce (the item schema in
-  casescraper/items.py, minus `scraped_at`, `source_url` and `file_path`);
-- `search_row()`, `docket_rows()`, `party_rows()`, `related_rows()`: the rows of the
-  JSON endpoints the page's script reads (field names as in SITE.md).
+- `record()` / `records()`: what the crawler must produce (schema v2, minus `scraped_at`,
+  `source_url` and `file_path`);
+- `search_row()`, `docket_rows()`, `party_rows()`, `related_rows()`, `court_number_rows()`:
+  the rows of the JSON endpoints the page's script reads (field names as in SITE.md).
 So the page and the dump can never disagree.
 
-All names are invented combinations; any resemblance to a real file is chance.
+Times (FACT, SITE.md): the portal sends instants, `/Date(ms)/` in UTC, that carry a time of
+day (`/Date(1730406718000)/` is 20:31 UTC), and the page shows them in the browser's time
+zone. The court sits in Toronto, so a file's date is its America/Toronto calendar date: that
+is what the dump holds. Each instant here is a seeded local time between 07:00 and 23:59 in
+Toronto (a GUESS at the spread), so a share falls on the next day in UTC and most on the
+next day in Asia/Tokyo.
 """
 
 from __future__ import annotations
@@ -23,13 +28,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Optional
+from zoneinfo import ZoneInfo
 
+from . import texts
+
+TORONTO = ZoneInfo("America/Toronto")
 GAP_RATE = 0.04  # share of numbers that were never used (withdrawn / skipped)
 CASE_TYPE = "Immigration Matters"  # ENGLISH_PROCEEDING_TYPE, shown as "Type"
 TYPE_OF_ACTION = "Immigration Matters"  # ENGLISH_PROCEEDING_CLASS, "Type of Action"
+# GUESSES: the French and code twins of the above (field names are FACTS, values are not).
+PRCDG_TYPE, FRENCH_PROCEEDING_TYPE = "IMM", "Matières d'immigration"
+PROCEEDING_CLASS_ID, FRENCH_PROCEEDING_CLASS = 7, "Matières d'immigration"
+TRACK = "Leave"  # GUESS: proceedingQueriesRE rows carry a TRACK; its values are unknown
 MCI = "THE MINISTER OF CITIZENSHIP AND IMMIGRATION"
 MPSEP = "THE MINISTER OF PUBLIC SAFETY AND EMERGENCY PREPAREDNESS"
 CROWN_FIRMS = ("Attorney General of Canada", "Department of Justice")
+DOWNLOAD_PATH = "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum="  # FACT
 
 # (NATURE_CD, English, French, weight)
 NATURES = (
@@ -48,62 +62,58 @@ NATURES = (
     ("IMM-PRRA", "Imm - Appl. for leave & jud. review - Pre-removal risk assessment",
      "Imm - Dem. d'autor. et de contrôle jud. - Examen des risques avant renvoi", 5),
 )
-# (OFF_CD, English city name, weight)
+# (OFF_CD, English city name, French city name, weight)
 OFFICES = (
-    ("TOR", "Toronto", 40), ("MTL", "Montréal", 20), ("VAN", "Vancouver", 14),
-    ("OTT", "Ottawa", 8), ("CAL", "Calgary", 6), ("QUE", "Québec", 3), ("WIN", "Winnipeg", 3),
-    ("HAL", "Halifax", 2), ("EDM", "Edmonton", 3), ("REG", "Regina", 1),
+    ("TOR", "Toronto", "Toronto", 40), ("MTL", "Montréal", "Montréal", 20),
+    ("VAN", "Vancouver", "Vancouver", 14), ("OTT", "Ottawa", "Ottawa", 8),
+    ("CAL", "Calgary", "Calgary", 6), ("QUE", "Québec", "Québec", 3),
+    ("WIN", "Winnipeg", "Winnipeg", 3), ("HAL", "Halifax", "Halifax", 2),
+    ("EDM", "Edmonton", "Edmonton", 3), ("REG", "Regina", "Regina", 1),
 )
-GIVEN = (
-    "MOHAMMED", "FATIMA", "PRIYA", "RAJ", "JOSÉ", "MARÍA", "FRANÇOIS", "HÉLÈNE", "ZOË",
-    "NOËL", "LOÏC", "AÏCHA", "ÉLODIE", "ANAÏS", "CÉDRIC", "ANDRÉ", "INÈS", "OMAR", "AHMED",
-    "WEI", "LI NA", "CHIDI", "AMARA", "KWAME", "YUSUF", "SOFÍA", "LUCÍA", "ZEYNEP", "ARJUN",
-    "HARPREET", "GURPREET", "SIMRAN", "OLUWASEUN", "ADEBAYO", "THI HOA", "MINH", "DMITRI",
-    "OLEKSANDR", "GRÉGOIRE", "JOËL", "RAÏSSA", "MÉLANIE", "FRANÇOISE", "BJÖRN",
-)
-SURNAMES = (
-    "SINGH", "KAUR", "PATEL", "KHAN", "HOSSAIN", "NGUYEN", "GARCÍA", "RODRÍGUEZ",
-    "GONZÁLEZ", "MÜLLER", "ÇELIK", "YILMAZ", "OKAFOR", "ADEYEMI", "MENSAH", "TREMBLAY",
-    "CÔTÉ", "GAGNÉ", "BÉLANGER", "LÉVESQUE", "HAÏDARA", "TOURÉ", "DIALLO", "ZHANG", "WANG",
-    "LIU", "KIM", "PARK", "IBRAHIM", "HADDAD", "NAÏMI", "KOWALSKI", "HERNÁNDEZ", "PEÑA",
-    "ÁLVAREZ", "SANTOS", "MOREAU", "FRANÇOIS", "BOUCHARD", "DESJARDINS",
-)
-BUSINESS = ("FARMS", "TRADING", "CONSTRUCTION", "TRUCKING", "RESTAURANTS", "CLEANING")
-VISA_POSTS = ("NEW DELHI", "LAGOS", "MANILA", "CPC OTTAWA", "ANKARA", "DAKAR", "BOGOTÁ",
-              "LOCATION UNKNOWN", "CPC EDMONTON")
-MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+OTTAWA = OFFICES[3]
+LANGUAGES = {"E": ("E", "English", "Anglais"), "F": ("F", "French", "Français")}
 _CASE_RE = re.compile(r"IMM-([1-9][0-9]*)-([0-9]{2})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Party:
+    """A PublicPartiesListInfo row. The real answer has NO role (FACT), so neither do we."""
     name: str
-    role: str  # "Applicant", "Respondent" or "" (unknown)
-    firm: str  # "" when self-represented
-    contact: str
+    firm: Optional[str]  # None when self-represented (GUESS: the portal sends null)
+    contact: Optional[str]
 
 
 @dataclass(frozen=True)
 class Entry:
     re_no: int
-    filed: date
-    office: str
+    filed_at: datetime  # UTC instant; its Toronto date is the "Date Filed"
+    office: tuple[str, str, str]  # (code, English, French)
     summary: str  # as the portal sends it: may start with spaces
     foremost: int  # FOREMOST_NUMBER, the document id
     can_publish: str  # "Y" / "N"
     confidential: str  # "Y" / "N"
 
+    @property
+    def filed(self) -> date:
+        return toronto_date(self.filed_at)
+
 
 @dataclass(frozen=True)
 class Case:
     case_number: str
+    seq: int  # COURT_SEQ (GUESS: an internal sequence number)
     style_of_cause: str
     nature: tuple[str, str, str]  # (code, English, French)
-    filed: date
-    office: tuple[str, str]  # (code, English city name)
-    language: tuple[str, str]  # (code, English name)
+    filed_at: datetime  # FILE_DT, a UTC instant
+    office: tuple[str, str, str]  # (code, English, French)
+    language: tuple[str, str, str]  # (code, English, French)
     parties: tuple[Party, ...]
     entries: tuple[Entry, ...]  # RE_NO 1..k, oldest first
+    related: tuple[tuple[str, str], ...]  # (case number, style of cause)
+
+    @property
+    def filed(self) -> date:
+        return toronto_date(self.filed_at)
 
 
 def case_number(year: int, n: int) -> str:
@@ -128,122 +138,60 @@ def exists(year: int, n: int, last_number: int, seed: int = 0) -> bool:
 
 
 def filing_date(year: int, n: int, last_number: int) -> date:
-    """Files are numbered in filing order: number n falls (n-1)/last of the way through."""
+    """Files are numbered in filing order: number n falls (n-1)/last of the way through
+    (a Toronto calendar date)."""
     days = 366 if calendar.isleap(year) else 365
     return date(year, 1, 1) + timedelta(days=(n - 1) * days // max(last_number, 1))
+
+
+def toronto_date(instant: datetime) -> date:
+    return instant.astimezone(TORONTO).date()
+
+
+def _instant(rng: random.Random, day: date) -> datetime:
+    """A UTC instant at a seeded Toronto time of day 07:00:00-23:59:59 on `day`. Wall-clock
+    arithmetic in zoneinfo; no DST gap or fold lies in that window."""
+    local = datetime(day.year, day.month, day.day, tzinfo=TORONTO)
+    local += timedelta(seconds=rng.randint(7 * 3600, 24 * 3600 - 1))
+    return local.astimezone(timezone.utc)
 
 
 def _pick(rng: random.Random, table: tuple) -> tuple:
     return rng.choices(table, weights=[row[-1] for row in table])[0]
 
 
-def _title(s: str) -> str:
-    return s.title()  # "CÔTÉ" -> "Côté", "LI NA" -> "Li Na"
-
-
-def _person(rng: random.Random) -> str:
-    return f"{_title(rng.choice(GIVEN))} {_title(rng.choice(SURNAMES))}"
-
-
-def _firm(rng: random.Random) -> str:
-    a, b = _title(rng.choice(SURNAMES)), _title(rng.choice(SURNAMES))
-    return rng.choice((
-        f"{a} & {b} LLP", f"{a} Law Professional Corporation", f"Cabinet {a} Avocats Inc.",
-        f"Étude légale {a}", f"{a}, {b} & Associés", f"{a} Immigration Law",
-        f"{a} Legal Services",
-    ))
-
-
-def _dmy(d: date) -> str:
-    return f"{d.day:02d}-{MONTHS[d.month - 1]}-{d.year}"
-
-
-def _applicants(rng: random.Random) -> list[str]:
-    if rng.random() < 0.04:  # an employer (e.g. an LMIA refusal): a name with "&"
-        a, b = rng.choice(SURNAMES), rng.choice(SURNAMES)
-        return [rng.choice((f"{a} & {b} {rng.choice(BUSINESS)} LTD.",
-                            f"{a} {rng.choice(BUSINESS)} & LOGISTICS INC.",
-                            f"BOULANGERIE {a} & FILS INC."))]
-    surname = rng.choice(SURNAMES)
-    count = rng.choices((1, 2, 3, 4), weights=(70, 18, 8, 4))[0]
-    names = []
-    for _ in range(count):  # a family mostly shares a surname
-        last = surname if rng.random() < 0.8 else rng.choice(SURNAMES)
-        name = f"{rng.choice(GIVEN)} {last}"
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def _summary(rng: random.Random, kind: str, d: date, ctx: dict[str, str]) -> str:
-    """One recorded-entry summary in the portal's telegraphic style."""
-    day = _dmy(d)
-    if kind == "application":
-        decided = _dmy(d - timedelta(days=rng.randint(5, 40)))
-        text = (f"Application for leave and judicial review against a decision {ctx['decider']}, "
-                f"{decided}; FILE NO:{ctx['file_no']}/UCI: {ctx['uci']} filed on {day}")
-        return text + (" Tariff fee of $50.00 received" if rng.random() < 0.7 else "")
-    return rng.choice({
-        "service": (
-            f"Copy of R.133 SERVICE EMAIL OF ALJR ON THE RESPONDENT with proof of service on the "
-            f"respondent on {day} filed on {day}",
-            f"Solicitor's certificate of service on behalf of {ctx['counsel']} confirming service "
-            f"of the application upon the Respondent by email on {day} filed on {day}",
-        ),
-        "appearance": (
-            f"Notice of appearance on behalf of the respondent filed on {day} with proof of "
-            f"service on the applicant the tribunal",
-        ),
-        "request": (
-            f"First request to IRCC, File no. {ctx['file_no']}, UCI: {ctx['uci']} pursuant to "
-            f"Rule 9 dated {day}",
-            f"Second request to IRCC, Tribunal File no. {ctx['file_no']} pursuant to Rule 9 "
-            f"dated {day}",
-        ),
-        "middle": (
-            f"Certified copy of the decision and reasons sent by IRCC {ctx['post']} on {day} "
-            f"pursuant to Rule 9(2) Received on {day}",
-            f"Applicant's record containing the affidavit of {ctx['applicant']} and a memorandum "
-            f"of argument filed on {day}",
-            f"Memorandum of argument of the respondent filed on {day} with proof of service",
-            f"Reply memorandum of the applicant filed on {day}",
-            f"Letter from the Applicant dated {day} requesting an extension of time to file the "
-            f"record received on {day}",
-            f"Motion record containing the following original document(s): notice of motion, "
-            f"affidavit of {ctx['applicant']} filed on {day}",
-            f"Communication to the Court from the Registry dated {day} re: file transferred to "
-            f"the {ctx['office']} office",
-            f"Acknowledgment of receipt received from the Respondent by email on {day}",
-        ),
-        "order": (
-            f"Order rendered by The Honourable Mr. Justice {ctx['judge']} at Ottawa on {day} "
-            f"dismissing the application for leave",
-            f"Order rendered by The Honourable Madam Justice {ctx['judge']} at Ottawa on {day} "
-            f"granting the application for leave; hearing set",
-            f"Notice of discontinuance filed on {day}",
-        ),
-    }[kind])
-
-
-def _entries(rng: random.Random, filed: date, office: str, ctx: dict[str, str]) -> tuple:
+def _entries(rng: random.Random, times: random.Random, filed: datetime,
+             office: tuple[str, str, str], ctx: dict[str, str]) -> tuple:
     k = min(30, 1 + int(rng.expovariate(1 / 5)))
     kinds = ["application", "service", "appearance", "request"][:k]
     kinds += ["middle"] * (k - len(kinds))
     if k >= 6 and rng.random() < 0.5:
         kinds[-1] = "order"
-    out, day = [], filed
+    out, day = [], toronto_date(filed)
     for i, kind in enumerate(kinds, start=1):
         if i > 1:  # dates never go back: same day or a few weeks later
             day += timedelta(days=rng.choice((0, 0, 1, 2, 5, 7, 14, 21, 30)))
         where = office if i == 1 or rng.random() < 0.6 else (
-            "Ottawa" if rng.random() < 0.75 else _pick(rng, OFFICES)[1])
-        summary = _summary(rng, kind, day, ctx)
-        if rng.random() < 1 / 3:  # the portal sends some summaries with leading spaces
+            OTTAWA if rng.random() < 0.75 else _pick(rng, OFFICES))
+        summary = texts.summary(rng, kind, day, ctx)
+        if rng.random() < 1 / 3:  # the portal sends some summaries with leading spaces (FACT)
             summary = " " * rng.choice((1, 1, 2, 3)) + summary
-        out.append(Entry(i, day, where, summary, rng.randint(1_000_000, 9_999_999),
+        at = filed if i == 1 else _instant(times, day)  # the application is the file's start
+        out.append(Entry(i, at, where[:3], summary, rng.randint(1_000_000, 9_999_999),
                          "Y" if rng.random() < 0.35 else "N",
                          "Y" if rng.random() < 0.05 else "N"))
     return tuple(out)
+
+
+def _related(year: int, n: int, last_number: int, seed: int) -> tuple[tuple[str, str], ...]:
+    """A few files point at an earlier one, most at none."""
+    if n == 1:
+        return ()
+    rng = random.Random(f"{seed}:{year}:{n}:related")
+    if rng.random() >= 0.03:
+        return ()
+    other = case(year, n - rng.randint(1, min(n - 1, 50)), last_number, seed)
+    return () if other is None else ((other.case_number, other.style_of_cause),)
 
 
 @lru_cache(maxsize=8192)
@@ -252,50 +200,53 @@ def case(year: int, n: int, last_number: int, seed: int = 0) -> Optional[Case]:
     if not exists(year, n, last_number, seed):
         return None
     rng = random.Random(f"{seed}:{year}:{n}")
+    times = random.Random(f"{seed}:{year}:{n}:time")
     nature = _pick(rng, NATURES)[:3]
-    office = _pick(rng, OFFICES)[:2]
+    office = _pick(rng, OFFICES)[:3]
     french = rng.random() < (0.7 if office[1] in ("Montréal", "Québec") else 0.05)
-    language = ("F", "French") if french else ("E", "English")
-    filed = filing_date(year, n, last_number)
+    language = LANGUAGES["F" if french else "E"]
+    filed_at = _instant(times, filing_date(year, n, last_number))
     minister = MPSEP if rng.random() < 0.15 else MCI
-    applicants = _applicants(rng)
+    applicants = texts.applicants(rng)
     style = f"{', '.join(applicants)} v. {minister}"
 
     self_rep = rng.random() < 0.12
-    firm, contact = ("", "") if self_rep else (_firm(rng), _person(rng))
-    parties = [Party(a, "Applicant", firm, contact) for a in applicants]
-    crown_contact = _person(rng) if rng.random() < 0.8 else ""
-    parties.append(Party(minister, "Respondent", rng.choice(CROWN_FIRMS), crown_contact))
-    # Some parties come without a role on the portal.
-    parties = [p if rng.random() >= 0.07 else Party(p.name, "", p.firm, p.contact)
-               for p in parties]
+    firm, contact = (None, None) if self_rep else (texts.firm(rng), texts.person(rng))
+    parties = [Party(a, firm, contact) for a in applicants]
+    crown_contact = texts.person(rng) if rng.random() < 0.8 else None
+    parties.append(Party(minister, rng.choice(CROWN_FIRMS), crown_contact))
 
     ctx = {
-        "decider": rng.choice(("IRCC - " + rng.choice(VISA_POSTS), "IRB - RPD", "IRB - RAD",
-                               "CBSA")),
+        "decider": rng.choice(("IRCC - " + rng.choice(texts.VISA_POSTS), "IRB - RPD",
+                               "IRB - RAD", "CBSA")),
         "file_no": f"V{rng.randint(100_000_000, 999_999_999)}",
         "uci": f"{rng.randint(10, 99)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
-        "post": rng.choice(VISA_POSTS),
-        "applicant": _title(applicants[0]),
+        "post": rng.choice(texts.VISA_POSTS),
+        "applicant": texts.title(applicants[0]),
         "counsel": contact or "the applicant",
         "office": office[1],
-        "judge": _title(rng.choice(SURNAMES)),
+        "judge": texts.title(rng.choice(texts.SURNAMES)),
     }
-    entries = _entries(rng, filed, office[1], ctx)
-    return Case(case_number(year, n), style, nature, filed, office, language,
-                tuple(parties), entries)
+    entries = _entries(rng, times, filed_at, office, ctx)
+    seq = random.Random(f"{seed}:{year}:{n}:seq").randint(100_000, 999_999)
+    return Case(case_number(year, n), seq, style, nature, filed_at, office, language,
+                tuple(parties), entries, _related(year, n, last_number, seed))
 
 
-# --- the crawler's view ----------------------------------------------------------------
+# --- the crawler's view: schema v2 ------------------------------------------------------
 
 
-def _representation(p: Party) -> Optional[str]:
-    parts = [s for s in (p.firm, p.contact) if s]
-    return ", ".join(parts) or None
+def document(e: Entry) -> dict[str, Any]:
+    """The docket entry's document as the crawler records it (COMMON.md)."""
+    downloadable = e.can_publish == "Y" and e.confidential == "N"  # FACT: the Download link
+    return {"id": str(e.foremost), "downloadable": downloadable,
+            "confidential": e.confidential == "Y",
+            "url": DOWNLOAD_PATH + str(e.foremost) if downloadable else None}
 
 
 def to_record(c: Case) -> dict[str, Any]:
     return {
+        "schema_version": 2,
         "case_number": c.case_number,
         "court": "t",
         "style_of_cause": c.style_of_cause,
@@ -305,11 +256,14 @@ def to_record(c: Case) -> dict[str, Any]:
         "filing_date": c.filed.isoformat(),
         "office": c.office[1],
         "language": c.language[1],
-        "parties": [{"name": p.name, "role": p.role or None,
-                     "representation": _representation(p)} for p in c.parties],
+        "other_fields": {},
+        "parties": [{"name": p.name, "solicitor_firm": p.firm, "solicitor_contact": p.contact}
+                    for p in c.parties],
+        "related": [{"case_number": no, "style_of_cause": style} for no, style in c.related],
         # Newest first, as the page lists them.
         "docket_entries": [{"id": e.re_no, "date_filed": e.filed.isoformat(),
-                            "office": e.office, "summary": e.summary.strip()}
+                            "office": e.office[1], "summary": e.summary.strip(),
+                            "document": document(e)}
                            for e in reversed(c.entries)],
     }
 
@@ -334,62 +288,96 @@ def records(year: int, last_number: int, seed: int = 0) -> list[dict[str, Any]]:
 # --- the JSON endpoints' view ----------------------------------------------------------
 
 
-def ms_date(d: date) -> str:
-    """Microsoft JSON date of midnight UTC: "/Date(1748563200000)/"."""
-    ms = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()) * 1000
-    return f"/Date({ms})/"
+def ms_date(instant: datetime) -> str:
+    """Microsoft JSON date of an aware instant: "/Date(1730406718000)/" (FACT: the form)."""
+    return f"/Date({int(instant.timestamp()) * 1000})/"
 
 
 def search_row(c: Case) -> dict[str, Any]:
-    """A proceedingQueriesAddInfo row."""
+    """A proceedingQueriesAddInfo row. Field names are FACTS (SITE.md); the values of
+    COURT_SEQ, PRCDG_TYPE, PROCEEDING_CLASS_ID and the French names are GUESSES."""
     return {
+        "COURT_SEQ": c.seq,
         "COURT_NO": c.case_number,
         "STYLE_OF_CAUSE": c.style_of_cause,
         "NATURE_CD": c.nature[0],
         "ENGLISH_NATURE_DESC": c.nature[1],
         "FRENCH_NATURE_DESC": c.nature[2],
         "DIVISION": "T",
-        "FILE_DT": ms_date(c.filed),
+        "FILE_DT": ms_date(c.filed_at),
         "OFF_CD": c.office[0],
         "ENGLISH_CITY_NAME": c.office[1],
+        "FRENCH_CITY_NAME": c.office[2],
+        "PRCDG_TYPE": PRCDG_TYPE,
         "ENGLISH_PROCEEDING_TYPE": CASE_TYPE,
+        "FRENCH_PROCEEDING_TYPE": FRENCH_PROCEEDING_TYPE,
+        "PROCEEDING_CLASS_ID": PROCEEDING_CLASS_ID,
         "ENGLISH_PROCEEDING_CLASS": TYPE_OF_ACTION,
+        "FRENCH_PROCEEDING_CLASS": FRENCH_PROCEEDING_CLASS,
         "LANG_CD": c.language[0],
         "ENGLISH_LANGUAGE_NAME": c.language[1],
+        "FRENCH_LANGUAGE_NAME": c.language[2],
         "Party": [p.name for p in c.parties],
     }
 
 
 def docket_rows(c: Case) -> list[dict[str, Any]]:
-    """proceedingQueriesRE rows, newest first."""
+    """proceedingQueriesRE rows, newest first. FACTS (SITE.md): DOC_DT is an ISO string,
+    DOCNO differs from RE_NO, FOREMOST_NUMBER is a string, rows repeat case-level fields.
+    GUESSES: DOCNO = RE_NO + 9 (a sample had 1 vs 10), the values of NATURE, TRACK, CLASS,
+    RE_LANG_CD and REGISTRY_NOTES_EXTERNAL."""
     return [{
+        "COURT_NO": c.case_number,
+        "STYLE_OF_CAUSE": c.style_of_cause,
+        "NATURE": c.nature[1],
+        "TRACK": TRACK,
+        "CLASS": TYPE_OF_ACTION,
         "RE_NO": e.re_no,
-        "FILING_DATE": ms_date(e.filed),
-        "ENGLISH_OFFICE_NAME": e.office,
+        "FILING_DATE": ms_date(e.filed_at),
+        "ENGLISH_OFFICE_NAME": e.office[1],
+        "FRENCH_OFFICE_NAME": e.office[2],
         "RECORDED_ENTRY": e.summary,
-        "DOCNO": e.re_no,
-        "FOREMOST_NUMBER": e.foremost,
-        "DOC_DT": ms_date(e.filed),
+        "RE_LANG_CD": c.language[0],
+        "REGISTRY_NOTES_EXTERNAL": None,
+        "DOCNO": e.re_no + 9,
+        "FOREMOST_NUMBER": str(e.foremost),
+        "DOC_DT": e.filed.isoformat() + "T00:00:00",
         "CAN_PUBLISH_DOCUMENT": e.can_publish,
         "IS_CONFIDENTIAL": e.confidential,
     } for e in reversed(c.entries)]
 
 
 def party_rows(c: Case) -> list[dict[str, Any]]:
-    """PublicPartiesListInfo rows. PARTY_ROLE is our assumption: the real field list has
-    no role; we send "Applicant" / "Respondent", or "" when unknown."""
-    return [{"PARTY_NAME": p.name, "PARTY_ROLE": p.role, "SOLCTR_FIRM": p.firm,
-             "SOLCTR_CONTACT": p.contact} for p in c.parties]
+    """PublicPartiesListInfo rows: PARTY_NAME, SOLCTR_FIRM, SOLCTR_CONTACT (FACT: no role)."""
+    return [{"PARTY_NAME": p.name, "SOLCTR_FIRM": p.firm, "SOLCTR_CONTACT": p.contact}
+            for p in c.parties]
 
 
 def related_rows(year: int, n: int, last_number: int, seed: int = 0) -> list[dict[str, Any]]:
-    """RelatedListInfo rows: a few files point at an earlier one, most at none."""
-    if not exists(year, n, last_number, seed) or n == 1:
+    """RelatedListInfo rows (field names FACT)."""
+    c = case(year, n, last_number, seed)
+    return [] if c is None else [{"RELATED_COURT_NO": no, "STYLE_OF_CAUSE": style}
+                                 for no, style in c.related]
+
+
+def court_number_rows(year: int, text: str, last_number: int, seed: int = 0,
+                      limit: int = 20) -> list[dict[str, Any]]:
+    """proceedingQueriesCourtNumberList rows. Other public clients call this endpoint (FACT);
+    its parameters and answer are unknown. GUESS: an autocomplete, the first `limit` files
+    whose number starts with `text` (case-insensitive), in number order, as COURT_NO rows."""
+    m = re.fullmatch(r"IMM-([0-9]*)(?:-([0-9]{0,2}))?", text.strip().upper())
+    if not m or m.group(1).startswith("0"):
         return []
-    rng = random.Random(f"{seed}:{year}:{n}:related")
-    if rng.random() >= 0.03:
-        return []
-    other = case(year, n - rng.randint(1, min(n - 1, 50)), last_number, seed)
-    if other is None:
-        return []
-    return [{"RELATED_COURT_NO": other.case_number, "STYLE_OF_CAUSE": other.style_of_cause}]
+    digits, want = m.group(1), text.strip().upper()
+    out: list[dict[str, Any]] = []
+    low, high = (int(digits), int(digits) + 1) if digits else (1, 10)
+    if m.group(2) is not None:  # "IMM-12-": only n = 12 can match
+        last_number = min(last_number, high - 1)
+    while low <= last_number and len(out) < limit:  # n = digits, digits0-9, digits00-99, ...
+        for n in range(low, min(high, last_number + 1)):
+            if case_number(year, n).startswith(want) and exists(year, n, last_number, seed):
+                out.append({"COURT_NO": case_number(year, n)})
+                if len(out) == limit:
+                    break
+        low, high = low * 10, high * 10
+    return out

@@ -1,40 +1,56 @@
-"""The demo court's HTTP server: the page, its script and the JSON endpoints, on loopback.
+"""The demo court's HTTP server: the page, its scripts and the JSON endpoints, on loopback.
 
-`DemoCourt` runs a `ThreadingHTTPServer` on 127.0.0.1 in a daemon thread. `Knobs` are the
-fault injections (all off by default); see the README of the brief / `__main__` flags.
-Static files are read with pkgutil.get_data so this works from a Scrapyd egg.
-`Knobs(vendor_dir=...)` also serves the real page's vendor scripts and stylesheets from a
-directory `python -m benchmarks.realpage fetch` filled, so the page weighs what the real
-one does.
+`DemoCourt` runs a `ThreadingHTTPServer` on 127.0.0.1 in a daemon thread. `Knobs`
+(knobs.py) are the fault injections and page variants. Static files are read with
+pkgutil.get_data so this works from a Scrapyd egg. `Knobs(vendor_dir=...)` also serves the
+real page's vendor scripts and stylesheets from a directory `python -m benchmarks.realpage
+fetch` filled, so the page weighs what the real one does.
+
+Besides the portal, the server answers the page's background traffic (knob
+background_noise, analytics.js): a few analytics-like paths, some answering 200/204, some
+404/500, one never answering (held until the client gives up, HOLD_SECONDS pass or the
+court stops; at most MAX_HELD at once, beyond that the connection is closed unanswered).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import pkgutil
 import random
+import select
+import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, fields
 from email.utils import formatdate
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from . import data
+from .knobs import VENDOR_TYPES, Knobs
+
+__all__ = ["DemoCourt", "Knobs", "PAGE_PATH"]
 
 PAGE_PATH = "/en/court-files-and-decisions/court-files"
 API = "/CourtFilesAndDecisions/"
 SEARCH_PATH = API + "proceedingQueriesAddInfo"
+JS_TYPE = "application/javascript; charset=utf-8"
 STATIC = {  # URL path -> (package resource, content type)
-    "/Content/democourt/courtfiles.js": ("static/courtfiles.js",
-                                         "application/javascript; charset=utf-8"),
-    "/Content/democourt/courtfiles.css": ("static/courtfiles.css", "text/css; charset=utf-8"),
+    f"/Content/democourt/{name}": (f"static/{name}", JS_TYPE)
+    for name in ("analytics.js", "bootstrap-lite.js", "datatables-lite.js", "popup.js",
+                 "courtfiles.js")
 }
-VENDOR_TYPES = {"css": "text/css", "js": "application/javascript"}  # as IIS sends them
+STATIC["/Content/democourt/courtfiles.css"] = ("static/courtfiles.css", "text/css; charset=utf-8")
+# Background traffic (GUESS at the paths, FACT that analytics run and never finish on a
+# closed network): path -> status, None = never answered.
+NOISE_PATHS = {"/g/collect": 204, "/collect": 200, "/gtm.js": 404, "/j/collect": 500,
+               "/gtag/js": None}
+HOLD_SECONDS = 60
+MAX_HELD = 32
 # Vendor files are cacheable, as a static host serves them. A browser that reloads the
 # page per case then takes them from its cache: that favours the reload-per-case habit,
 # so the comparison with casescraper (page loaded once) stays conservative.
@@ -60,92 +76,12 @@ CONSENT_BANNER = (
 PDF_BODY = b"%PDF-1.4\n% casescraper demo court document {num}\n%%EOF\n"
 
 
-def _vendor_assets(vendor_dir: str) -> dict[str, tuple[str, str, Path]]:
-    """URL path -> (kind, place, file) from vendor_dir/manifest.json, in manifest order."""
-    root = Path(vendor_dir).resolve()
-    fix = f"fill it with: python -m benchmarks.realpage fetch {vendor_dir}"
-    if not root.is_dir():
-        raise ValueError(f"vendor_dir {vendor_dir!r} is not a directory; {fix}")
-    try:
-        entries = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"vendor_dir {vendor_dir!r} has no readable manifest.json ({exc}); {fix}") from None
-    if not isinstance(entries, list):
-        raise ValueError(f"vendor_dir {vendor_dir!r}: manifest.json is not a list; {fix}")
-    assets: dict[str, tuple[str, str, Path]] = {}
-    for e in entries:
-        if not (isinstance(e, dict) and e.get("kind") in VENDOR_TYPES and e.get("place") in ("head", "body")
-                and str(e.get("path", "")).startswith("/")):
-            raise ValueError(f"vendor_dir {vendor_dir!r}: manifest.json entry {e!r:.120} needs kind "
-                             "css/js, place head/body and a path starting with /")
-        file = (root / e["path"].lstrip("/")).resolve()
-        if not file.is_relative_to(root) or not file.is_file():
-            raise ValueError(f"vendor_dir {vendor_dir!r}: {e['path']} is missing or outside it; {fix}")
-        assets[e["path"]] = (e["kind"], e["place"], file)
-    return assets
-
-
-def _case_set(values: Optional[Iterable[str]]) -> frozenset[str]:
-    """Case numbers as the page compares them: trimmed, upper-case."""
-    if isinstance(values, str):
-        values = values.split(",")
-    return frozenset(v.strip().upper() for v in (values or ()) if v.strip())
-
-
-@dataclass
-class Knobs:
-    """Fault injections, all off by default (see the module docstring of __main__)."""
-
-    latency_ms: int = 0  # every JSON endpoint sleeps this long first
-    forbid_after: Optional[int] = None  # search n+1 and everything after it: HTTP 403
-    hang_on: frozenset[str] = field(default_factory=frozenset)  # More -> endless JS loop
-    sticky_modal_on: frozenset[str] = field(default_factory=frozenset)  # modal won't close
-    slow_modal_on: frozenset[str] = field(default_factory=frozenset)  # modal opens late
-    slow_modal_ms: int = 2000
-    layout: str = "v1"  # "v2": input#courtNumber, button#tab02SubmitCourtNumber
-    consent_banner: bool = False  # overlay until cookie consent=1
-    error_rate: float = 0.0  # JSON endpoints answer 500 with this probability (seeded)
-    nodata_after: Optional[int] = None  # search n+1 onward answers Count 0
-    vendor_dir: str = ""  # serve the real page's vendor assets from here (benchmarks.realpage)
-
-    def __post_init__(self) -> None:
-        self.hang_on = _case_set(self.hang_on)
-        self.sticky_modal_on = _case_set(self.sticky_modal_on)
-        self.slow_modal_on = _case_set(self.slow_modal_on)
-        if self.latency_ms < 0 or self.slow_modal_ms < 0:
-            raise ValueError("latency_ms and slow_modal_ms must be >= 0")
-        for name in ("forbid_after", "nodata_after"):
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise ValueError(f"{name} must be None or >= 0")
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ValueError("error_rate must be between 0 and 1")
-        if self.layout not in ("v1", "v2"):
-            raise ValueError("layout must be 'v1' or 'v2'")
-        # Derived from vendor_dir, not a field: URL path -> (kind, place, file).
-        self.vendor_assets = _vendor_assets(self.vendor_dir) if self.vendor_dir else {}
-
-    @classmethod
-    def from_strings(cls, values: dict[str, str]) -> "Knobs":
-        """Knobs from text values (spider arguments): "5", "IMM-3-25,IMM-4-25", "1"."""
-        kinds = {f.name: f.type for f in fields(cls)}
-        parsed: dict[str, object] = {}
-        for name, text in values.items():
-            if name not in kinds:
-                raise ValueError(f"unknown demo knob {name!r}; known: {', '.join(kinds)}")
-            kind, text = kinds[name], str(text).strip()
-            if "frozenset" in kind:
-                parsed[name] = frozenset(c for c in text.split(",") if c.strip())
-            elif kind == "bool":
-                if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                    raise ValueError(f"demo knob {name}={text!r}: use 1 or 0")
-                parsed[name] = text.lower() in ("1", "true", "yes", "on")
-            elif "int" in kind:
-                parsed[name] = int(text)
-            elif kind == "float":
-                parsed[name] = float(text)
-            else:
-                parsed[name] = text
-        return cls(**parsed)
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound then released): the page's beacons to it
+    fail with a refused connection."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _static(name: str) -> bytes:
@@ -196,6 +132,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/favicon.ico":  # keep the browser console free of a 404
             return self._send(204, "image/x-icon", b"")
+        host = (self.headers.get("Host") or "127.0.0.1").rsplit(":", 1)[0]
+        if path in NOISE_PATHS or host != "127.0.0.1":  # cross-origin: localhost
+            court._count_noise(host, path)
+        if path in NOISE_PATHS:
+            status = NOISE_PATHS[path]
+            return self._hold() if status is None else self._send(status, HTML_TYPE, b"")
         if path == PAGE_PATH:
             return self._send(200, HTML_TYPE, court._page(self.headers.get("Cookie", "")))
         if path in STATIC:
@@ -228,6 +170,23 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps({"Count": len(rows), "data": rows}, ensure_ascii=False)
         return self._send(200, JSON_TYPE, body.encode("utf-8"))
 
+    def _hold(self) -> None:
+        """Never answer: wait for the client to give up (EOF), HOLD_SECONDS or stop(),
+        then close unanswered. Beyond MAX_HELD held requests, close at once."""
+        court = self.server.court
+        if not court._hold_slot(+1):
+            return
+        try:
+            end = time.monotonic() + HOLD_SECONDS
+            while not court._stopping.is_set() and time.monotonic() < end:
+                ready, _, _ = select.select([self.connection], [], [], 0.25)
+                if ready and not self.connection.recv(1024):
+                    return  # EOF: the client gave up
+        except OSError:
+            return  # reset by the client
+        finally:
+            court._hold_slot(-1)
+
     def _vendor_file(self, ctype: str, file: Path) -> None:
         modified = formatdate(file.stat().st_mtime, usegmt=True)
         headers = {"Cache-Control": VENDOR_CACHE, "Last-Modified": modified}
@@ -255,7 +214,7 @@ class DemoCourt:
     """
 
     ENDPOINTS = ("proceedingQueriesAddInfo", "proceedingQueriesRE", "PublicPartiesListInfo",
-                 "RelatedListInfo")
+                 "RelatedListInfo", "proceedingQueriesCourtNumberList")
 
     def __init__(self, year: int = 2025, last_number: int = 2000, seed: int = 0,
                  knobs: Optional[Knobs] = None, port: int = 0):
@@ -269,6 +228,10 @@ class DemoCourt:
         self._blocked = False
         self._support = 0
         self._error_rng = random.Random(f"democourt-errors:{seed}")
+        self._stopping = threading.Event()
+        self._held = 0
+        self._noise: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._closed_port = 0
         self._httpd: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -277,6 +240,8 @@ class DemoCourt:
         """Serve from a daemon thread; returns the page URL. A second call is a no-op."""
         with self._lock:
             if self._httpd is None:
+                self._stopping.clear()
+                self._closed_port = _closed_port()
                 httpd = _Server(("127.0.0.1", self._requested_port), _Handler)
                 httpd.court = self
                 self._httpd = httpd
@@ -291,6 +256,7 @@ class DemoCourt:
         with self._lock:
             httpd, thread = self._httpd, self._thread
             self._httpd = self._thread = None
+        self._stopping.set()  # held requests end within a quarter second
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -324,6 +290,19 @@ class DemoCourt:
         with self._lock:
             return self._queries
 
+    @property
+    def noise_hits(self) -> dict[tuple[str, str], int]:
+        """Background requests received: (host, path) -> count; host "localhost" is the
+        page's cross-origin traffic."""
+        with self._lock:
+            return dict(self._noise)
+
+    @property
+    def held(self) -> int:
+        """Requests held unanswered right now."""
+        with self._lock:
+            return self._held
+
     def records(self) -> list[dict[str, Any]]:
         return data.records(self.year, self.last_number, self.seed)
 
@@ -344,6 +323,17 @@ class DemoCourt:
             self._support += 1
             return f"{self.seed:04d}{self._support:012d}"
 
+    def _count_noise(self, host: str, path: str) -> None:
+        with self._lock:
+            self._noise[(host, path)] += 1
+
+    def _hold_slot(self, delta: int) -> bool:
+        with self._lock:
+            if delta > 0 and self._held >= MAX_HELD:
+                return False
+            self._held += delta
+            return True
+
     def _draw_error(self) -> bool:
         # One draw per JSON request from one seeded RNG: the sequence is deterministic.
         with self._lock:
@@ -352,6 +342,11 @@ class DemoCourt:
     def _rows(self, endpoint: str, query: dict[str, str]) -> list[dict[str, Any]]:
         n = data.parse_case_number(query.get("courtnumber", ""), self.year)
         division = query.get("division", "").strip().lower()
+        if endpoint == "proceedingQueriesCourtNumberList":  # GUESS: shape and parameters
+            if division == "a":
+                return []
+            return data.court_number_rows(self.year, query.get("courtnumber", ""),
+                                          self.last_number, self.seed)
         if n is None:
             return []
         # The search and the docket take a division: "a" (Appeal) never holds IMM files.
@@ -378,6 +373,12 @@ class DemoCourt:
             "stickyModalOn": sorted(k.sticky_modal_on),
             "slowModalOn": sorted(k.slow_modal_on),
             "slowModalMs": k.slow_modal_ms,
+            "fadeMs": k.fade_ms,
+            "efilingPopup": k.efiling_popup,
+            "efilingDelayMs": k.efiling_delay_ms,
+            "partiesUi": k.parties_ui,
+            "noise": {"seed": self.seed, "closedPort": self._closed_port}
+            if k.background_noise else None,
         }
         script = ("<script>window.DEMOCOURT_CONFIG = "
                   + json.dumps(config).replace("</", "<\\/") + ";</script>")

@@ -1,23 +1,24 @@
-/* casescraper demo court: the page's script.
+/* casescraper demo court: the page's own script (the real one is
+ * /Content/js/pages/courtfiles.js on jQuery, DataTables 1.10 and Bootstrap 4).
  *
- * The real portal uses jQuery, DataTables 1.10, Bootstrap 4 and jQuery UI. This plain
- * script reproduces the DOM those libraries leave behind for the parts a scraper uses
- * (results table, details modal, parties dialog, loading screen), not their code.
+ * This plain script reproduces the DOM and the timing those libraries leave behind for the
+ * parts a scraper meets, not their code: bootstrap-lite.js (modal fades), datatables-lite.js
+ * (results table), popup.js (parties dialog shapes), analytics.js (background traffic).
  *
  * Deliberate trap, as on the real site: when a request fails (HTTP 403/500) the page only
  * logs to the console, hides the loading screen and shows the empty table. A scraper
  * must watch request statuses, not the DOM, to tell "error" from "no data".
  *
- * Fault knobs arrive in window.DEMOCOURT_CONFIG (written by the server).
+ * Knobs arrive in window.DEMOCOURT_CONFIG (written by the server).
  */
 (function () {
     "use strict";
 
     var cfg = window.DEMOCOURT_CONFIG || {};
+    var dc = window.democourt;
     var INPUT_ID = cfg.inputId || "selectCourtNumber";
     var SUBMIT_ID = cfg.submitId || "tab02Submit";
-    var EMPTY_ROW = '<tr class="odd"><td valign="top" colspan="5" class="dataTables_empty">' +
-        'No data available in table</td></tr>';
+    var API = "/CourtFilesAndDecisions/";
 
     function byId(id) { return document.getElementById(id); }
 
@@ -28,10 +29,15 @@
             .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
     }
 
-    // "/Date(1748563200000)/" -> "2025-05-30" (UTC, as the portal shows it)
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+    // FACT: the page shows "/Date(ms)/" with moment(date).format("YYYY-MM-DD"), i.e. the
+    // calendar date in the BROWSER's time zone (a browser in Tokyo may show the next day).
     function showDate(value) {
         var m = /\/Date\((-?\d+)\)\//.exec(value || "");
-        return m ? new Date(parseInt(m[1], 10)).toISOString().slice(0, 10) : "";
+        if (!m) { return ""; }
+        var d = new Date(parseInt(m[1], 10));
+        return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
     }
 
     function knob(name, courtNo) {
@@ -47,12 +53,12 @@
 
     // GET a JSON endpoint the way $.ajax does. onDone(data) runs before the loading
     // screen hides, so "loading screen gone" means "the DOM is up to date".
-    function getJSON(path, params, onDone, onFail) {
+    function getJSON(endpoint, params, onDone, onFail) {
         var query = Object.keys(params).map(function (k) {
             return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]);
         }).join("&");
         var xhr = new XMLHttpRequest();
-        xhr.open("GET", path + "?" + query, true);
+        xhr.open("GET", API + endpoint + "?" + query, true);
         xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
         xhr.setRequestHeader("Accept", "application/json, text/javascript, */*; q=0.01");
         xhr.onreadystatechange = function () {
@@ -65,7 +71,7 @@
                 if (data && data.data) {
                     onDone(data.data);
                 } else {
-                    console.error("request failed: " + path + " status " + xhr.status);
+                    console.error("request failed: " + endpoint + " status " + xhr.status);
                     if (onFail) { onFail(xhr.status); }
                 }
             } finally {
@@ -94,84 +100,48 @@
     });
     byId("tab-select").addEventListener("change", function () { showTab(this.value); });
 
-    // --- results table (DataTables 1.10 markup) ---------------------------------------
+    // --- results table --------------------------------------------------------------
     var lastDivision = "t";
 
-    function setInfo(count) {
-        byId("datatable_info").textContent = count ?
-            "Showing 1 to " + count + " of " + count + " entries" : "Showing 0 to 0 of 0 entries";
+    function makeRow(row) {
+        var tr = document.createElement("tr");
+        tr.setAttribute("role", "row");
+        // Ids repeat on every row, as on the real site: "more" = Parties, "re" = More.
+        tr.innerHTML = '<td tabindex="0">' + esc(row.COURT_NO) + "</td>" +
+            "<td>" + esc(row.STYLE_OF_CAUSE) + "</td>" +
+            "<td>" + esc(row.ENGLISH_NATURE_DESC) + "</td>" +
+            '<td><button id="more" class="btn btn-xs"><i class="fa fa-search-plus" ' +
+            'style="font-size:15px;color:green;"></i></button></td>' +
+            '<td><button id="re" class="btn btn-xs"><i class="fa fa-search" ' +
+            'style="font-size:15px;color:#000066;"></i></button></td>';
+        tr.cells[3].firstChild.addEventListener("click", function () { openParties(row); });
+        tr.cells[4].firstChild.addEventListener("click", function () { openDetails(row); });
+        return tr;
     }
 
-    function renderRows(rows) {
-        var tbody = byId("datatable").tBodies[0];
-        tbody.innerHTML = "";
-        if (!rows.length) {
-            tbody.innerHTML = EMPTY_ROW;
-            setInfo(0);
-            return;
-        }
-        rows.forEach(function (row, i) {
-            var tr = document.createElement("tr");
-            tr.setAttribute("role", "row");
-            tr.className = i % 2 ? "even" : "odd";
-            // Ids repeat on every row, as on the real site: "more" = Parties, "re" = More.
-            tr.innerHTML = '<td tabindex="0">' + esc(row.COURT_NO) + "</td>" +
-                "<td>" + esc(row.STYLE_OF_CAUSE) + "</td>" +
-                "<td>" + esc(row.ENGLISH_NATURE_DESC) + "</td>" +
-                '<td><button id="more" class="btn btn-xs"><i class="fa fa-search-plus" ' +
-                'style="font-size:15px;color:green;"></i></button></td>' +
-                '<td><button id="re" class="btn btn-xs"><i class="fa fa-search" ' +
-                'style="font-size:15px;color:#000066;"></i></button></td>';
-            tr.cells[3].firstChild.addEventListener("click", function () { openParties(row); });
-            tr.cells[4].firstChild.addEventListener("click", function () { openDetails(row); });
-            tbody.appendChild(tr);
-        });
-        setInfo(rows.length);
-    }
+    var results = new dc.DataTable(byId("datatable"), makeRow);
 
     byId(SUBMIT_ID).addEventListener("click", function (ev) {
         ev.preventDefault();
         var number = byId(INPUT_ID).value;
         if (!number.trim()) { return; }
         lastDivision = byId("tab02selectCourt").value;
-        getJSON("/CourtFilesAndDecisions/proceedingQueriesAddInfo",
-            { division: lastDivision, courtnumber: number },
-            renderRows,
-            function () { renderRows([]); });  // the trap: an error looks like "no data"
+        getJSON("proceedingQueriesAddInfo", { division: lastDivision, courtnumber: number },
+            function (rows) { results.setData(rows); },
+            function () { results.setData([]); });  // the trap: an error looks like "no data"
     });
 
     byId("tab02Clear").addEventListener("click", function (ev) {
         ev.preventDefault();
         byId(INPUT_ID).value = "";
-        renderRows([]);
+        if (results.wrapper) { results.setData([]); }
     });
 
-    // --- details modal (Bootstrap 4 markup, no animation) -----------------------------
-    var modal = byId("ModalForm");
+    // --- details modal (Bootstrap 4, see bootstrap-lite.js) ---------------------------
     var modalCase = null;
-    var backdrop = null;
-
-    function openModal() {
-        if (modal.classList.contains("show")) { return; }
-        backdrop = document.createElement("div");
-        backdrop.className = "modal-backdrop fade show";
-        document.body.appendChild(backdrop);
-        document.body.classList.add("modal-open");
-        document.body.setAttribute("style", "padding-right: 15px;");
-        modal.setAttribute("style", "display: block; padding-right: 15px;");
-        modal.removeAttribute("aria-hidden");
-        modal.classList.add("show");
-    }
-
-    function closeModal() {
-        if (!modal.classList.contains("show") || knob("stickyModalOn", modalCase)) { return; }
-        modal.classList.remove("show");
-        modal.setAttribute("style", "display: none;");
-        modal.setAttribute("aria-hidden", "true");
-        document.body.classList.remove("modal-open");
-        document.body.setAttribute("style", "");
-        if (backdrop) { backdrop.remove(); backdrop = null; }
-    }
+    var details = new dc.Modal(byId("ModalForm"), {
+        sticky: function () { return knob("stickyModalOn", modalCase); }
+    });
 
     var TEMPLATE_BOX =
         '<div style="border: 1px solid black; border-radius: 10px; padding: 1em;">' +
@@ -196,8 +166,45 @@
         return "<strong>" + label + " :</strong> &nbsp;" + esc(value);
     }
 
-    function modalBody(row, entries) {
-        var html = '<div class="container-fluid"><div class="row"><div class="col-sm-6">' +
+    function docketTable(entries) {
+        // The real docket: newest first (highest RE_NO first).
+        entries = entries.slice().sort(function (a, b) { return b.RE_NO - a.RE_NO; });
+        return '<div class="table-responsive"><table class="table table-striped table-bordered" ' +
+            'style="width:100%;"><caption class="alignLeft" style="font-size:initial!important;">' +
+            "Information about the court file</caption><thead><tr>" +
+            '<th class="addlinfo">ID</th><th width="10%" class="addlinfo sorting_asc">Date Filed</th>' +
+            '<th width="10%" class="addlinfo">Office</th>' +
+            '<th class="addlinfo">Recorded Entry Summary</th>' +
+            '<th width="10%" class="addlinfo">Download</th></tr></thead><tbody>' +
+            entries.map(function (e) {
+                var download = "";
+                if (e.CAN_PUBLISH_DOCUMENT === "Y" && e.IS_CONFIDENTIAL === "N") {  // FACT
+                    download = '<a href="' + API + "downloadFileFromAlfresco?foremostNum=" +
+                        encodeURIComponent(e.FOREMOST_NUMBER) + '" target="_blank" ' +
+                        'title="Download"><i class="fa fa-download"></i></a>';
+                }
+                return '<tr><td class="addlinfo">' + esc(e.RE_NO) + "</td>" +
+                    '<td class="addlinfo">' + showDate(e.FILING_DATE) + "</td>" +
+                    '<td class="addlinfo">' + esc(e.ENGLISH_OFFICE_NAME) + "</td>" +
+                    '<td class="addlinfo">' + esc(e.RECORDED_ENTRY) + "</td>" +  // spaces too
+                    '<td class="addlinfo">' + download + "</td></tr>";
+            }).join("") + "</tbody></table></div>";
+    }
+
+    // GUESS: related files shown below the docket, as a table, only when there are any.
+    function relatedTable(related) {
+        if (!related || !related.length) { return ""; }
+        return '<div class="related-files"><h4>Related court files</h4>' +
+            '<table class="table table-striped table-bordered" style="width:100%;"><thead><tr>' +
+            '<th class="addlinfo">Court Number</th><th class="addlinfo">Style of Cause</th>' +
+            "</tr></thead><tbody>" + related.map(function (r) {
+                return '<tr><td class="addlinfo">' + esc(r.RELATED_COURT_NO) + "</td>" +
+                    '<td class="addlinfo">' + esc(r.STYLE_OF_CAUSE) + "</td></tr>";
+            }).join("") + "</tbody></table></div>";
+    }
+
+    function modalBody(row, entries, related) {
+        return '<div class="container-fluid"><div class="row"><div class="col-sm-6">' +
             '<p class="text-left">' + field("Type", row.ENGLISH_PROCEEDING_TYPE) + "</p>" +
             '<p class="text-left">' + field("Nature of Proceeding", row.ENGLISH_NATURE_DESC) +
             "</p>" +
@@ -207,114 +214,51 @@
             '<div class="col-sm-6"><p class="text-left">' +
             field("Type of Action", row.ENGLISH_PROCEEDING_CLASS) + "</p>" +
             '<p class="text-left"><span>' + field("Filing Date", showDate(row.FILE_DT)) +
-            "</span></p></div></div></div>" + TEMPLATE_BOX;
-        // The real docket: newest first (highest RE_NO first).
-        entries = entries.slice().sort(function (a, b) { return b.RE_NO - a.RE_NO; });
-        html += '<div class="table-responsive"><table class="table table-striped table-bordered" ' +
-            'style="width:100%;"><caption class="alignLeft" style="font-size:initial!important;">' +
-            "Information about the court file</caption><thead><tr>" +
-            '<th class="addlinfo">ID</th><th width="10%" class="addlinfo sorting_asc">Date Filed</th>' +
-            '<th width="10%" class="addlinfo">Office</th>' +
-            '<th class="addlinfo">Recorded Entry Summary</th>' +
-            '<th width="10%" class="addlinfo">Download</th></tr></thead><tbody>';
-        entries.forEach(function (e) {
-            var download = "";
-            if (e.CAN_PUBLISH_DOCUMENT === "Y" && e.IS_CONFIDENTIAL === "N") {
-                download = '<a href="/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum=' +
-                    encodeURIComponent(e.FOREMOST_NUMBER) + '" target="_blank" title="Download">' +
-                    '<i class="fa fa-download"></i></a>';
-            }
-            html += '<tr><td class="addlinfo">' + esc(e.RE_NO) + "</td>" +
-                '<td class="addlinfo">' + showDate(e.FILING_DATE) + "</td>" +
-                '<td class="addlinfo">' + esc(e.ENGLISH_OFFICE_NAME) + "</td>" +
-                '<td class="addlinfo">' + esc(e.RECORDED_ENTRY) + "</td>" +  // as sent, spaces too
-                '<td class="addlinfo">' + download + "</td></tr>";
-        });
-        return html + "</tbody></table></div>";
+            "</span></p></div></div></div>" + TEMPLATE_BOX + docketTable(entries) +
+            relatedTable(related);
     }
 
+    // More asks the docket and (GUESS) the related files at once; the modal opens when
+    // both have answered, without the related files if that request failed. On a docket
+    // error the modal simply does not open.
     function openDetails(row) {
         if (knob("hangOn", row.COURT_NO)) {
             for (;;) { /* fault knob hang_on: the page freezes for good */ }
         }
-        getJSON("/CourtFilesAndDecisions/proceedingQueriesRE",
-            { division: lastDivision, courtnumber: row.COURT_NO },
-            function (entries) {
-                modalCase = row.COURT_NO;
-                // The nested <h5> is what the real page produces.
-                byId("modalTitle").innerHTML = "<h5>Recorded Entry Information :&nbsp;&nbsp; " +
-                    esc(row.COURT_NO) + "</h5>";
-                modal.querySelector(".modal-body").innerHTML = modalBody(row, entries);
-                if (knob("slowModalOn", row.COURT_NO)) {
-                    setTimeout(openModal, cfg.slowModalMs || 0);
-                } else {
-                    openModal();
-                }
-            });  // on error the modal simply does not open
-    }
-
-    // Any [data-dismiss="modal"] closes; so does a click on the dimmed area around the
-    // dialog (Bootstrap's backdrop click) and Escape. sticky_modal_on disables all three.
-    document.addEventListener("click", function (ev) {
-        if (ev.target.closest('[data-dismiss="modal"]') || ev.target === modal) {
-            closeModal();
+        var entries = null, related = null, waiting = 2;
+        function answered() {
+            if (--waiting || entries === null) { return; }
+            modalCase = row.COURT_NO;
+            // The nested <h5> is what the real page produces.
+            byId("modalTitle").innerHTML = "<h5>Recorded Entry Information :&nbsp;&nbsp; " +
+                esc(row.COURT_NO) + "</h5>";
+            byId("ModalForm").querySelector(".modal-body").innerHTML =
+                modalBody(row, entries, related);
+            if (knob("slowModalOn", row.COURT_NO)) {
+                setTimeout(function () { details.show(); }, cfg.slowModalMs || 0);
+            } else {
+                details.show();  // ignored while the modal is still fading (Bootstrap)
+            }
         }
-    });
+        var params = { division: lastDivision, courtnumber: row.COURT_NO };
+        getJSON("proceedingQueriesRE", params,
+            function (rows) { entries = rows; answered(); }, answered);
+        getJSON("RelatedListInfo", { courtnumber: row.COURT_NO },
+            function (rows) { related = rows; answered(); }, answered);
+    }
 
     window.PrintModal = function () { /* printing is not replicated */ };
 
-    // --- parties dialog (imitates jQuery UI's dialog) ---------------------------------
-    // The real dialog's filled-in content was never captured (SITE.md): the title bar is
-    // jQuery UI's standard markup, the table inside #popup_body_desc is OUR invention.
-    var dialog = byId("dialog");
-    var uiDialog = null;
-
-    function closeDialog() {
-        if (!uiDialog || uiDialog.style.display === "none") { return; }
-        uiDialog.style.display = "none";
-        dialog.style.display = "none";
-    }
-
-    function wrapDialog() {  // jQuery UI moves #dialog into its widget on first use
-        uiDialog = document.createElement("div");
-        uiDialog.className = "ui-dialog ui-corner-all ui-widget ui-widget-content ui-front";
-        uiDialog.setAttribute("tabindex", "-1");
-        uiDialog.setAttribute("role", "dialog");
-        uiDialog.setAttribute("aria-describedby", "dialog");
-        uiDialog.setAttribute("aria-labelledby", "ui-id-1");
-        uiDialog.innerHTML = '<div class="ui-dialog-titlebar ui-corner-all ui-widget-header ' +
-            'ui-helper-clearfix"><span id="ui-id-1" class="ui-dialog-title">Parties</span>' +
-            '<button type="button" class="ui-button ui-corner-all ui-widget ' +
-            'ui-button-icon-only ui-dialog-titlebar-close" title="Close">' +
-            '<span class="ui-button-icon ui-icon ui-icon-closethick"></span>' +
-            '<span class="ui-button-icon-space"> </span>Close</button></div>';
-        dialog.className = "ui-dialog-content ui-widget-content";
-        uiDialog.appendChild(dialog);
-        document.body.appendChild(uiDialog);
-        uiDialog.querySelector(".ui-dialog-titlebar-close").addEventListener("click", closeDialog);
-    }
-
+    // --- parties dialog (popup.js) ----------------------------------------------------
     function openParties(row) {
-        getJSON("/CourtFilesAndDecisions/PublicPartiesListInfo", { courtnumber: row.COURT_NO },
-            function (parties) {
-                var html = '<table class="table" id="partiesTable"><thead><tr>' +
-                    "<th>Party Name</th><th>Role</th><th>Solicitor Firm</th>" +
-                    "<th>Solicitor Contact</th></tr></thead><tbody>";
-                parties.forEach(function (p) {
-                    html += "<tr><td>" + esc(p.PARTY_NAME) + "</td><td>" + esc(p.PARTY_ROLE) +
-                        "</td><td>" + esc(p.SOLCTR_FIRM) + "</td><td>" + esc(p.SOLCTR_CONTACT) +
-                        "</td></tr>";
-                });
-                byId("popup_body_desc").innerHTML = html + "</tbody></table>";
-                if (!uiDialog) { wrapDialog(); }
-                dialog.style.display = "block";
-                uiDialog.style.display = "block";
-            });
+        getJSON("PublicPartiesListInfo", { courtnumber: row.COURT_NO }, dc.showParties);
     }
 
-    document.addEventListener("keydown", function (ev) {
-        if (ev.key === "Escape") { closeModal(); closeDialog(); }
-    });
+    // --- e-filing popup: FACT seen popping up on load; the delay is a GUESS -----------
+    if (cfg.efilingPopup) {
+        var efiling = new dc.Modal(byId("EfilingModal"));
+        setTimeout(function () { efiling.show(); }, cfg.efilingDelayMs || 0);
+    }
 
     // --- consent banner (fault knob consent_banner; the server adds the markup) -------
     var accept = byId("consent-accept");
