@@ -19,9 +19,16 @@ from typing import Any, Optional
 FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified")
 STATUSES = ("saved", "no_results", *FAILED, "dry_run")
 
+# The schema every new case file follows; v1 files (no schema_version) stay readable.
+SCHEMA_VERSION = 2
+SCHEMA_FILES = {1: "schema/case.v1.schema.json", 2: "schema/case.schema.json"}
+
 
 @dataclass
 class CaseItem:
+    """A case record, schema v2 (`schema/case.schema.json`), in the file's field order."""
+
+    schema_version: int = field(default=SCHEMA_VERSION, kw_only=True)
     case_number: str
     court: str
     style_of_cause: Optional[str]
@@ -31,11 +38,18 @@ class CaseItem:
     filing_date: Optional[str]
     office: Optional[str]
     language: Optional[str]
-    parties: list[dict[str, Any]] = field(default_factory=list)
+    other_fields: dict[str, Optional[str]] = field(default_factory=dict)
+    # None: the parties could not be read this time (not "no parties").
+    parties: Optional[list[dict[str, Any]]] = None
+    # None: the portal's RelatedListInfo answer was not seen.
+    related: Optional[list[dict[str, Any]]] = None
     docket_entries: list[dict[str, Any]] = field(default_factory=list)
     source_url: Optional[str] = None
     scraped_at: Optional[str] = None
     file_path: Optional[str] = None
+    # The raw capture (portal answers, modal HTML) for the pipeline's evidence file;
+    # never part of the case file nor of feeds.
+    evidence: Optional[dict[str, Any]] = None
 
 
 @dataclass
@@ -49,8 +63,9 @@ class CaseOutcome:
 
 
 @cache
-def case_schema() -> dict[str, Any]:
-    """The JSON Schema of a case file, read as package data so Scrapyd eggs work."""
-    raw = pkgutil.get_data("casescraper", "schema/case.schema.json")
+def case_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema of a case file of `version` (v1 files carry no schema_version),
+    read as package data so Scrapyd eggs work."""
+    raw = pkgutil.get_data("casescraper", SCHEMA_FILES[version])
     assert raw is not None
     return json.loads(raw)

@@ -1,161 +1,364 @@
-"""HTML to item: pure functions over what the browser captured.
+"""Page (and the portal's own JSON answers) to a schema-v2 record: pure functions.
 
-The input is either a whole saved page (results table, parties dialog and details modal
-as the portal renders them) or the middleware's capture, which holds the same three
-elements. Selectors for *reading* live here; selectors for *driving* live in the page
-object. A page that lacks a required part raises ParseError naming it, never an empty
-record.
+The input is a whole saved page or the middleware's capture (results table, parties
+dialog, details modal), plus the JSON answers the page received for the case. The page
+is read as a person reads it: cells by their column header, header fields by their
+label, text as a browser renders it. The PAGE's values are stored; where the portal's
+JSON gives the same value, a mismatch becomes a "disagree" note. Selectors for *reading*
+live here; selectors for *driving* live in the page object. A page that lacks a required
+part raises ParseError naming it, never an empty or shifted record.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
 
 from parsel import Selector
 
+from .answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
 from .errors import ParseError
+from .items import SCHEMA_VERSION
 
+__all__ = ["Note", "Parsed", "read_case", "parse_case", "rendered"]
+
+# FACTS (SITE.md and the saved captures): where the real portal puts things.
 RESULTS_TABLE = "table#datatable"
+RESULTS_WRAPPER = "#datatable_wrapper"  # DataTables may render the header in its own table
 MODAL = "#ModalForm"
 MODAL_TITLE = "#ModalPrintArea .modal-header"
-HEADER_FIELDS = "#ModalForm .modal-body p.text-left strong"
-# The real docket table follows a *template* table with one placeholder row; only
-# the one inside div.table-responsive, captioned, is data.
-DOCKET_TABLE = "#ModalForm div.table-responsive > table"
-DOCKET_CAPTION = "Information about the court file"
-PARTIES_ROWS = "#dialog #popup_body_desc table tbody tr"
+FIELD_PARAGRAPHS = ".modal-body p.text-left"
+# The real docket follows a *template* table with one placeholder row; only the one
+# inside div.table-responsive, captioned, is data.
+DOCKET_TABLE = "div.table-responsive > table"
+DOCKET_CAPTION = "information about the court file"
+DIALOG = ("#dialog #popup_body_desc", "#dialog")
 
-TITLE_RE = re.compile(r"Recorded Entry Information\s*:\s*(\S+)")
-HEADER_LABELS = {
-    "Type": "case_type",
-    "Nature of Proceeding": "nature_of_proceeding",
-    "Office": "office",
-    "Language": "language",
-    "Type of Action": "type_of_action",
-    "Filing Date": "filing_date",
-}
+TITLE_RE = re.compile(r"Recorded Entry Information\s*:\s*(\S+)", re.I)
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+HEADER_LABELS = {  # modal label (case-folded) -> record key
+    "type": "case_type",
+    "nature of proceeding": "nature_of_proceeding",
+    "office": "office",
+    "language": "language",
+    "type of action": "type_of_action",
+    "filing date": "filing_date",
+}
+FIELD_ORDER = ("nature_of_proceeding", "case_type", "type_of_action", "filing_date", "office", "language")
+DOCKET_COLUMNS = {"id": "id", "date filed": "date", "office": "office",
+                  "recorded entry summary": "summary", "download": "download"}
+DOCKET_REQUIRED = ("ID", "Date Filed", "Office", "Recorded Entry Summary")
+RESULT_REQUIRED = ("Court Number", "Style of Cause")
+# GUESS: the parties dialog's markup was never captured (SITE.md); these are the names
+# a person would expect, and the demo court's invention ("Party Name").
+PARTY_COLUMNS = {"name": "name", "party name": "name", "party": "name",
+                 "solicitor firm": "solicitor_firm", "solicitor contact": "solicitor_contact"}
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote caption dd div dl dt figcaption figure footer form h1 h2 "
+    "h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split())
+SKIP_TAGS = frozenset(("script", "style", "template", "noscript"))
+LABEL_TAGS = frozenset(("strong", "b", "label", "span", "em", "dt", "th"))
+MARK, END = "\x00", "\x01"  # label boundaries inside rendered text
 
 
-def clean(text: Optional[str]) -> str:
-    """Displayed text: no-break spaces are spaces, ends stripped."""
-    return (text or "").replace("\xa0", " ").strip()
+@dataclass
+class Parsed:
+    """The record (v2 fields minus source_url/scraped_at/file_path) and the notes to warn about."""
+
+    record: dict[str, Any]
+    notes: list[Note] = field(default_factory=list)
 
 
-def text_of(sel: Selector) -> str:
-    return clean(sel.xpath("string()").get())
+# --- text as a browser renders it ----------------------------------------------------
+
+def _key(text: str) -> str:
+    return norm(text).casefold()
 
 
-def results_rows(page: Selector) -> list[list[str]]:
-    """The rows of the results table as cell texts; [] for "No data available"."""
+def _hidden(el: Any) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or el.get("hidden") is not None
+
+
+def _render(el: Any, out: list[str], marks: bool) -> None:
+    if el.text:
+        out.append(el.text)
+    for child in el:
+        tag = child.tag.lower() if isinstance(child.tag, str) else ""
+        tail = child.tail or ""
+        if tag and tag not in SKIP_TAGS and not _hidden(child):
+            gap = " " if tag == "br" or tag in BLOCK_TAGS else ""
+            inner = rendered(child) if marks and tag in LABEL_TAGS else ""
+            # A label element: <strong>Office :</strong>, or <strong>Office</strong> : after it.
+            if inner.endswith(":") and len(inner) > 1 or inner and tail.lstrip().startswith(":"):
+                out.append(f"{gap}{MARK}{inner.removesuffix(':')}{END}{gap}")
+                tail = tail if inner.endswith(":") else tail.lstrip()[1:]
+            else:
+                out.append(gap)
+                _render(child, out, marks)
+                out.append(gap)
+        out.append(tail)
+
+
+def rendered(node: Any, marks: bool = False) -> str:
+    """The text a browser shows for an element (a parsel Selector or an lxml element):
+    <br> and block boundaries are spaces, whitespace runs one space; hidden parts left out."""
+    el = node.root if isinstance(node, Selector) else node
+    if isinstance(el, str):
+        return norm(el)
+    out: list[str] = []
+    _render(el, out, marks)
+    return norm("".join(out))
+
+
+def labelled(node: Any, known: Iterable[str]) -> list[tuple[str, Optional[str]]]:
+    """(label, value) pairs in an element's text: a label is a `Label :` element (any
+    markup around the value), a known label followed by a colon, or a leading `Xxx :`."""
+    names = "|".join(re.escape(k) for k in sorted(known, key=len, reverse=True))
+    known_re = re.compile(rf"(?:^|(?<=\s))({names})\s*:", re.I)
+    pairs: list[tuple[Optional[str], str]] = []
+    for i, segment in enumerate(rendered(node, marks=True).split(MARK)):
+        label, _, text = segment.partition(END) if i else (None, "", segment)
+        cuts = list(known_re.finditer(text))
+        pairs.append((label, text[: cuts[0].start()] if cuts else text))
+        for k, found in enumerate(cuts):
+            end = cuts[k + 1].start() if k + 1 < len(cuts) else len(text)
+            pairs.append((found.group(1), text[found.end():end]))
+    out = []
+    for label, text in pairs:
+        if label is None:  # text before any label element: "Status : Closed" in plain text
+            match = re.match(r"^([^:]{1,60}?)\s*:(.*)$", text.strip(), re.S)
+            if not match:
+                continue
+            label, text = match.groups()
+        if norm(label):
+            out.append((norm(label), value(text)))
+    return out
+
+
+# --- tables by header ----------------------------------------------------------------
+
+def _header(table: Selector, names: Iterable[str]) -> list[str]:
+    """Texts of the table's header row naming one of `names` (case-folded), else of its
+    first header row ([] when there is none)."""
+    rows = table.css("thead > tr") or [tr for tr in table.css("tr") if tr.css("th")][:1]
+    headers = [[rendered(th) for th in tr.xpath("./th|./td")] for tr in rows]
+    wanted = set(names)
+    return next((h for h in headers if wanted & set(map(_key, h))), headers[0] if headers else [])
+
+
+def _columns(header: list[str], wanted: dict[str, str], required: Iterable[str], what: str) -> dict[str, int]:
+    """Column index per key of `wanted` (matched case/whitespace-insensitively)."""
+    found: dict[str, int] = {}
+    for i, text in enumerate(header):
+        key = wanted.get(_key(text))
+        if key is not None and key not in found:
+            found[key] = i
+    for name in required:
+        if wanted[_key(name)] not in found:
+            raise ParseError(f"{what} has no {name!r} column (columns: {', '.join(header) or 'none'})")
+    return found
+
+
+def _data_rows(table: Selector) -> list[Selector]:
+    """Rows of data cells: no header row, DataTables placeholder, responsive child or colspan row."""
+    return [tr for tr in table.css("tbody > tr") or table.css("tr")
+            if tr.xpath("./td") and not tr.xpath("./th") and not tr.css("td.dataTables_empty")
+            and "child" not in (tr.attrib.get("class") or "").split()
+            and not (len(tr.xpath("./td")) == 1 and tr.xpath("./td[@colspan]"))]
+
+
+def _results_header(page: Selector) -> list[str]:
+    tables = page.css(RESULTS_TABLE) + page.css(f"{RESULTS_WRAPPER} table")
+    headers = [_header(t, ["court number"]) for t in tables]
+    named = [h for h in headers if "court number" in map(_key, h)]
+    return (named or [h for h in headers if h] or [[]])[0]
+
+
+def results_rows(page: Selector) -> list[dict[str, str]]:
+    """Results rows as {case-folded header: cell text}; [] for "No data available"."""
     table = page.css(RESULTS_TABLE)
     if not table:
         raise ParseError(f"results table {RESULTS_TABLE} is missing")
-    if table.css("td.dataTables_empty"):
+    rows = _data_rows(table[0])
+    if not rows:
         return []
-    return [[text_of(td) for td in tr.css("td")] for tr in table.css("tbody > tr")]
+    header = _results_header(page)
+    wanted = {_key(h): _key(h) for h in header}
+    wanted.update({_key(h): _key(h) for h in RESULT_REQUIRED})
+    cols = _columns(header, wanted, RESULT_REQUIRED, f"results table {RESULTS_TABLE}")
+    out = []
+    for tr in rows:
+        cells = [rendered(td) for td in tr.xpath("./td")]
+        out.append({name: cells[i] for name, i in cols.items() if i < len(cells)})
+    return out
 
 
-def find_result(page: Selector, case_number: str) -> Optional[list[str]]:
-    """The results row whose Court Number is exactly `case_number`, if any."""
-    wanted = case_number.strip().upper()
-    for cells in results_rows(page):
-        if cells and cells[0].upper() == wanted:
-            return cells
-    return None
+def find_result(page: Selector, case_number: str) -> Optional[dict[str, str]]:
+    """The results row whose Court Number is `case_number` (any case), if any."""
+    wanted = norm(case_number).upper()
+    return next((r for r in results_rows(page) if r.get("court number", "").upper() == wanted), None)
 
 
-def modal_case_number(page: Selector) -> str:
-    header = page.css(MODAL_TITLE)
+# --- the details modal -----------------------------------------------------------------
+
+def open_modal(page: Selector) -> Selector:
+    """The details modal, refused unless open: a closed one shows a previous record."""
+    found = page.css(MODAL)
+    if not found:
+        raise ParseError(f"details modal {MODAL} is missing")
+    modal = found[0]
+    style = (modal.attrib.get("style") or "").replace(" ", "").lower()
+    if "show" not in (modal.attrib.get("class") or "").split() or "display:none" in style:
+        raise ParseError(f"details modal {MODAL} is closed (no 'show' class or display:none): "
+                         "it is not the current record")
+    return modal
+
+
+def modal_case_number(modal: Selector) -> str:
+    header = modal.css(MODAL_TITLE)
     if not header:
         raise ParseError(f"details modal title {MODAL_TITLE} is missing")
-    match = TITLE_RE.search(text_of(header[0]))
+    match = TITLE_RE.search(rendered(header[0]))
     if not match:
-        raise ParseError(f"details modal title has no case number: {text_of(header[0])!r}")
-    return match.group(1)
+        raise ParseError(f"details modal title has no case number: {cut(rendered(header[0]))}")
+    return match.group(1).upper()
 
 
-def header_fields(page: Selector) -> dict[str, Optional[str]]:
-    """`<strong>Label :</strong>&nbsp;Value` pairs of the modal body, by item key."""
-    fields: dict[str, Optional[str]] = {key: None for key in HEADER_LABELS.values()}
-    strongs = page.css(HEADER_FIELDS)
-    if not strongs:
-        raise ParseError(f"details modal header fields ({HEADER_FIELDS}) are missing")
-    for strong in strongs:
-        label = clean(strong.xpath("string()").get()).rstrip(":").strip()
-        if label not in HEADER_LABELS:
-            raise ParseError(f"details modal has an unknown header field {label!r}")
-        value = clean(strong.xpath("following-sibling::text()[1]").get())
-        fields[HEADER_LABELS[label]] = value or None
+def header_fields(modal: Selector, notes: list[Note]) -> tuple[dict[str, Any], dict[str, Optional[str]]]:
+    """(known fields by record key, unknown labels -> value) of the modal's field paragraphs."""
+    paragraphs = modal.css(FIELD_PARAGRAPHS)
+    if not paragraphs:
+        raise ParseError(f"details modal header fields ({MODAL} {FIELD_PARAGRAPHS}) are missing")
+    fields: dict[str, Optional[str]] = {key: None for key in FIELD_ORDER}
+    seen: set[str] = set()
+    other: dict[str, Optional[str]] = {}
+    for p in paragraphs:
+        for label, text in labelled(p, HEADER_LABELS):
+            key = HEADER_LABELS.get(label.casefold())
+            if key is None:
+                other.setdefault(label, text)
+                notes.append(Note("unknown_label",
+                                  f"details modal has an unknown field {label!r} = {cut(text)}"))
+            elif key not in seen:  # the first of a repeated label is the one a reader sees first
+                seen.add(key)
+                fields[key] = text
     date = fields["filing_date"]
     if date is not None and not ISO_DATE_RE.match(date):
-        raise ParseError(f"Filing Date is not YYYY-MM-DD: {date!r}")
-    return fields
+        raise ParseError(f"Filing Date is not YYYY-MM-DD: {cut(date)}")
+    return fields, other
 
 
-def docket_entries(page: Selector) -> list[dict[str, Any]]:
-    tables = [
-        t for t in page.css(DOCKET_TABLE) if DOCKET_CAPTION in text_of(t.css("caption") or t)
-    ]
-    if not tables:
-        raise ParseError(
-            f"docket table ({DOCKET_TABLE} captioned {DOCKET_CAPTION!r}) is missing"
-        )
-    entries = []
-    for row in tables[0].css("tbody > tr"):
-        cells = [text_of(td) for td in row.css("td")]
-        if len(cells) < 4 or not cells[0].isdigit():
-            raise ParseError(f"docket row is not ID/Date/Office/Summary: {cells!r}")
-        if cells[1] and not ISO_DATE_RE.match(cells[1]):
-            raise ParseError(f"docket row {cells[0]} date is not YYYY-MM-DD: {cells[1]!r}")
-        entries.append(
-            {
-                "id": int(cells[0]),
-                "date_filed": cells[1] or None,
-                "office": cells[2] or None,
-                "summary": cells[3],
-            }
-        )
-    return entries
+def _docket_table(modal: Selector) -> Selector:
+    for table in modal.css(DOCKET_TABLE):
+        if DOCKET_CAPTION in _key(rendered(table.css("caption")[0]) if table.css("caption") else ""):
+            return table
+    raise ParseError(f"docket table ({DOCKET_TABLE} captioned {DOCKET_CAPTION!r}) is missing")
 
 
-def parties(page: Selector) -> list[dict[str, Optional[str]]]:
-    """Parties from the dialog (Name, Role, Solicitor Firm, Solicitor Contact).
+def docket_rows(modal: Selector) -> list[dict[str, Any]]:
+    """Docket rows as the page shows them: id, date_filed, office, summary, link (href|None),
+    has_download (whether the table has a Download column)."""
+    table = _docket_table(modal)
+    cols = _columns(_header(table, ["id"]), DOCKET_COLUMNS, DOCKET_REQUIRED, "docket table")
+    need = max(i for key, i in cols.items() if key != "download") + 1
+    out = []
+    for n, tr in enumerate(_data_rows(table), 1):
+        tds = tr.xpath("./td")
+        if len(tds) < need:
+            raise ParseError(f"docket row {n} has {len(tds)} cells, the header {need}")
+        ident, date = rendered(tds[cols["id"]]), value(rendered(tds[cols["date"]]))
+        if not ident.isdigit():
+            raise ParseError(f"docket row {n}: ID is not a number: {cut(ident)}")
+        if date is not None and not ISO_DATE_RE.match(date):
+            raise ParseError(f"docket row {ident}: Date Filed is not YYYY-MM-DD: {cut(date)}")
+        has_link = "download" in cols and cols["download"] < len(tds)
+        link = tds[cols["download"]].css("a::attr(href)").get() if has_link else None
+        out.append({"id": int(ident), "date_filed": date, "office": value(rendered(tds[cols["office"]])),
+                    # The schema keeps summary a string: an empty or "null" one is "".
+                    "summary": value(rendered(tds[cols["summary"]])) or "",
+                    "link": norm(link) or None, "has_download": "download" in cols})
+    return out
 
-    The real dialog's inner structure has never been captured (SITE.md): this reads the
-    demo court's table and yields [] when the dialog is empty.
-    """
-    result = []
-    for row in page.css(PARTIES_ROWS):
-        cells = [text_of(td) for td in row.css("td")]
-        if not cells or not cells[0]:
-            raise ParseError(f"parties row without a name: {cells!r}")
-        cells += [""] * (4 - len(cells))
-        counsel = ", ".join(c for c in cells[2:4] if c)
-        result.append({"name": cells[0], "role": cells[1] or None, "representation": counsel or None})
-    return result
+
+def dialog_parties(page: Selector) -> Optional[list[dict[str, Optional[str]]]]:
+    """Parties as the dialog shows them, read by header names or labels; None when the
+    dialog is absent, empty or unreadable."""
+    box = next((found[0] for found in map(page.css, DIALOG) if found), None)
+    if box is None:
+        return None
+    for table in box.css("table"):
+        header = _header(table, PARTY_COLUMNS)
+        if "name" not in (PARTY_COLUMNS.get(_key(h)) for h in header):
+            continue
+        cols = _columns(header, PARTY_COLUMNS, (), "parties table")
+        parties = []
+        for tr in _data_rows(table):
+            cells = [rendered(td) for td in tr.xpath("./td")]
+            cell = {k: cells[i] if i < len(cells) else None for k, i in cols.items()}
+            if value(cell["name"]):
+                parties.append(party(cell["name"], cell.get("solicitor_firm"), cell.get("solicitor_contact")))
+        return parties
+    parties: list[dict[str, Optional[str]]] = []
+    for label, text in labelled(box, PARTY_COLUMNS):
+        key = PARTY_COLUMNS.get(label.casefold())
+        if key == "name" and text:
+            parties.append(party(text, None, None))
+        elif key and parties and key != "name":
+            parties[-1][key] = text
+    return parties or None
 
 
-def parse_case(html: str, court: str = "t", case_number: Optional[str] = None) -> dict[str, Any]:
-    """The item fields of a page with the details modal open (no source_url/scraped_at).
+# --- the record ----------------------------------------------------------------------------
 
-    `case_number`, when given, must match the modal's title: a modal left over from
-    another case is a parse error, not that case's record.
-    """
+def read_case(html: str, *, answers: Optional[Iterable[dict[str, Any]]] = None, court: str = "t",
+              case_number: Optional[str] = None, page_url: Optional[str] = None,
+              timezone: str = "America/Toronto") -> Parsed:
+    """The v2 record (no source_url/scraped_at/file_path) of a page with the details modal
+    open, and notes for the caller. `case_number`, when given, must match the modal's
+    title: a modal left over from another case is a parse error, not that case's record.
+    `answers` are the portal's JSON answers for the case, `page_url` resolves links and
+    `timezone` is the court's, in which the page shows the portal's dates."""
     page = Selector(text=html)
-    if not page.css(MODAL):
-        raise ParseError(f"details modal {MODAL} is missing")
-    number = modal_case_number(page)
-    if case_number is not None and number.upper() != case_number.strip().upper():
+    modal = open_modal(page)
+    number = modal_case_number(modal)
+    if case_number is not None and number != norm(case_number).upper():
         raise ParseError(f"details modal shows {number}, expected {case_number}")
+    tz = zone(timezone)
+    notes: list[Note] = []
+    fields, other = header_fields(modal, notes)
     row = find_result(page, number) if page.css(RESULTS_TABLE) else None
-    return {
-        "case_number": number,
-        "court": court,
+    portal = Answers(answers, number)
+    entries = [{**{k: e[k] for k in ("id", "date_filed", "office", "summary")},
+                "document": document(e, portal.docket.get(e["id"]), page_url, notes)}
+               for e in docket_rows(modal)]
+    record = {
+        "schema_version": SCHEMA_VERSION, "case_number": number, "court": court,
         # Style of cause is shown only in the results row, not in the modal.
-        "style_of_cause": (row[1] or None) if row and len(row) > 1 else None,
-        **header_fields(page),
-        "parties": parties(page),
-        "docket_entries": docket_entries(page),
+        "style_of_cause": value(row.get("style of cause")) if row else None,
+        **fields, "other_fields": other,
+        "parties": _parties(page, portal, notes),
+        "related": portal.related(),
+        "docket_entries": entries,
     }
+    cross_check(record, portal, tz, notes)
+    return Parsed(record, notes)
+
+
+def parse_case(html: str, court: str = "t", case_number: Optional[str] = None,
+               **options: Any) -> dict[str, Any]:
+    """The record alone (see read_case)."""
+    return read_case(html, court=court, case_number=case_number, **options).record
+
+
+def _parties(page: Selector, portal: Answers, notes: list[Note]) -> Optional[list[dict[str, Optional[str]]]]:
+    """From the PublicPartiesListInfo answer, else the dialog, else None with a note."""
+    found = portal.parties()
+    if found is None:
+        found = dialog_parties(page)
+    if found is None:
+        why = portal.trouble.get("PublicPartiesListInfo", "no PublicPartiesListInfo answer")
+        notes.append(Note("parties_unavailable", f"parties not read: {why} and no readable parties dialog"))
+    return found

@@ -14,6 +14,8 @@ Per prefix (IMM, T, ...): first/last are the lowest/highest n with a saved file;
 are the numbers in 1..last without a saved file (no results, failed, missing file or
 never tried); never tried are those in 1..last with no ledger line at all. Case
 numbers not of the form `PREFIX-n-yy` are counted under the prefix "other".
+Case files of every schema version count alike: v1 files (written before
+`schema_version` existed) are read as they are, never rewritten.
 
 `--html PATH` also writes one self-contained page (see `report_html`).
 """
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from casescraper import casenumbers
-from casescraper.items import FAILED
+from casescraper.items import FAILED, SCHEMA_VERSION
 from casescraper.ledger import Ledger
 
 OTHER = "other"
@@ -75,6 +77,8 @@ class Coverage:
     # one entry per saved number whose file exists: (case_number, filing month, office)
     files: list[tuple[str, str, str]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # saved files that are not JSON objects
+    # schema version -> readable saved files; v1 files (no schema_version) are read as they are
+    schemas: Counter = field(default_factory=Counter)
 
     def total(self, category: str) -> int:
         return sum(p.count(category) for p in self.prefixes.values())
@@ -139,6 +143,11 @@ def _read_case(path: str) -> Optional[dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
+def _schema_version(data: dict[str, Any]) -> str:
+    version = data.get("schema_version", 1)  # v1 files predate the field
+    return f"v{version}" if type(version) is int else "v?"
+
+
 def _month(filing_date: Any) -> str:
     if isinstance(filing_date, str) and len(filing_date) >= 7 and filing_date[4] == "-":
         return filing_date[:7]
@@ -187,7 +196,8 @@ def _classify(cov: Coverage, group: PrefixCoverage) -> None:
             if data is None:
                 cov.unreadable.append(entry.get("file_path"))
                 continue
-            office = data.get("office")
+            cov.schemas[_schema_version(data)] += 1
+            office = data.get("office")  # the same field in v1 and v2 files
             office = office.strip() if isinstance(office, str) and office.strip() else UNKNOWN
             cov.files.append((str(entry["case_number"]), _month(data.get("filing_date")), office))
         elif status == "no_results":
@@ -247,6 +257,8 @@ def details(cov: Coverage) -> list[tuple[str, str]]:
         if p.prefix != OTHER:
             out.append((f"{p.prefix} gaps", format_ranges(p.gaps)))
             out.append((f"{p.prefix} never tried", format_ranges(p.never_tried)))
+    if set(cov.schemas) - {f"v{SCHEMA_VERSION}"}:  # older (or unknown) files are still counted
+        out.append(("case files by schema", ", ".join(f"{v} {k}" for v, k in sorted(cov.schemas.items()))))
     if cov.unreadable:
         out.append(("unreadable files", ", ".join(sorted(map(str, cov.unreadable)))))
     return out

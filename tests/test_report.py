@@ -1,5 +1,6 @@
 """`python -m casescraper report`: coverage from the ledger and the files, text and HTML."""
 
+import json
 import os
 import subprocess
 import sys
@@ -17,12 +18,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def record(case, filing_date, office, day="2025-06-01"):
+    """A schema-v2 case record."""
+    return {
+        "schema_version": 2, "case_number": case, "court": "t", "style_of_cause": "A v. B",
+        "nature_of_proceeding": None, "case_type": None, "type_of_action": None,
+        "filing_date": filing_date, "office": office, "language": "English",
+        "other_fields": {}, "parties": [], "related": None, "docket_entries": [],
+        "source_url": None, "scraped_at": f"{day}T12:00:00+00:00", "file_path": None,
+    }
+
+
+def record_v1(case, filing_date, office, day="2025-06-01"):
+    """A case file as written before schema versions (v1: no schema_version, parties with roles)."""
     return {
         "case_number": case, "court": "t", "style_of_cause": "A v. B",
         "nature_of_proceeding": None, "case_type": None, "type_of_action": None,
         "filing_date": filing_date, "office": office, "language": "English",
-        "parties": [], "docket_entries": [], "source_url": None,
-        "scraped_at": f"{day}T12:00:00+00:00", "file_path": None,
+        "parties": [{"name": "A", "role": "Applicant", "representation": None}],
+        "docket_entries": [{"id": 1, "date_filed": filing_date, "office": office, "summary": "x"}],
+        "source_url": None, "scraped_at": f"{day}T12:00:00+00:00", "file_path": None,
     }
 
 
@@ -210,6 +224,29 @@ def test_errors_are_one_line(out, capsys, args, message):
     assert captured.err.count("\n") == 1
     if "2024" in args:
         assert "ledgers exist for 2025" in captured.err
+
+
+def test_v1_and_v2_files_are_both_counted(tmp_path, capsys):
+    """An output dir from before and after the v2 schema: a v1 file (IMM-1-25, Toronto,
+    January) and a v2 file (IMM-2-25, Ottawa, February) are two saved files."""
+    store = CaseStore(str(tmp_path))
+    v1 = store.write(record_v1("IMM-1-25", "2025-01-10", "Toronto")).rel_path
+    v2 = store.write(record("IMM-2-25", "2025-02-11", "Ottawa")).rel_path
+    assert "schema_version" not in json.loads((tmp_path / v1).read_text())
+    assert json.loads((tmp_path / v2).read_text())["schema_version"] == 2
+    ledger = Ledger(str(tmp_path))
+    ledger.record("IMM-1-25", "saved", run_id="old", year=2025, file_path=v1)
+    ledger.record("IMM-2-25", "saved", run_id="new", year=2025, file_path=v2)
+    ledger.close()
+    cov = build(str(tmp_path), 2025)
+    assert sorted(cov.prefixes["IMM"].saved) == [1, 2] and cov.total("missing_file") == 0
+    assert cov.files == [("IMM-1-25", "2025-01", "Toronto"), ("IMM-2-25", "2025-02", "Ottawa")]
+    assert cov.unreadable == []
+    assert main(["report", "--year", "2025", "--output-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert ["IMM", "IMM-1-25", "IMM-2-25", "2", "0", "0", "0", "0", "0"] in [
+        line.split() for line in text.splitlines()]
+    assert "case files by schema: v1 1, v2 1\n" in text
 
 
 def test_unwritable_html_is_an_error(out, capsys):
