@@ -1,9 +1,16 @@
-"""CaseFilesPipeline: case files, the ledger and the run manifest.
+"""CaseFilesPipeline: case files, their evidence, the ledger and the run manifest.
 
-A `CaseItem` becomes a JSON file (see `storage`) and a ledger line; a `CaseOutcome`
-becomes only a ledger line. Items are always returned, never dropped, so feed exports
-still see every item; whether a case was saved is in the ledger, the stats
-`casescraper/cases/<status>` and the run manifest `<output>/runs/<run_id>.json`.
+A `CaseItem` becomes a JSON file (see `storage`) without its `evidence`, the evidence
+a gzip file beside it (see `evidence`, CASESCRAPER_KEEP_RAW), and a ledger line; a
+`CaseOutcome` becomes only a ledger line. Items are always returned, never dropped, so
+feed exports still see every item (FEED_EXPORT_FIELDS leaves the evidence out); whether
+a case was saved is in the ledger, the stats `casescraper/cases/<status>` and the run
+manifest `<output>/runs/<run_id>.json`.
+
+The evidence is written right after its case file, because its name is the case file's
+(suffix included), known only once that file is published. A case file is what
+matters: evidence that cannot be written after the retries is a warning and the stat
+`casescraper/raw/failed`, never a failed case.
 
 Disk work runs in a thread and retry backoff uses `asyncio.sleep`, so the reactor never
 blocks. Both are attributes (`run_in_thread`, `sleep`) that tests replace.
@@ -24,11 +31,10 @@ from twisted.internet.threads import deferToThread
 
 from casescraper import casenumbers
 from casescraper.errors import InvalidRecord, SuffixLimitReached, UnsafeCaseNumber
+from casescraper.evidence import EvidenceError, EvidenceStore
 from casescraper.items import FAILED, STATUSES, CaseItem, CaseOutcome
 from casescraper.ledger import Ledger
-from casescraper.storage import (
-    CaseStore, case_year, safe_name, write_json_atomic,
-)
+from casescraper.storage import CaseStore, Saved, case_year, safe_name, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ class CaseFilesPipeline:
         self.backoff = s.getfloat("CASESCRAPER_WRITE_BACKOFF_SECONDS")
         self.max_failures = s.getint("CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES")
         self.dry_run = s.getbool("CASESCRAPER_DRY_RUN")
+        self.keep_raw = s.getbool("CASESCRAPER_KEEP_RAW")
         self.run_id = s.get("CASESCRAPER_RUN_ID")
         self.store = CaseStore(
             self.output_dir,
@@ -66,7 +73,8 @@ class CaseFilesPipeline:
             s.getint("CASESCRAPER_SUFFIX_LIMIT"),
             s.getbool("CASESCRAPER_FORCE_OVERWRITE"),
         )
-        self.ledger = Ledger(self.output_dir)
+        self.evidence = EvidenceStore(self.output_dir)
+        self.ledger = Ledger(self.output_dir, getattr(getattr(crawler, "spider", None), "ledger_site", None))
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self.run_in_thread: Callable[..., Awaitable[Any]] = defer_to_thread
         self.consecutive_failures = 0
@@ -123,14 +131,38 @@ class CaseFilesPipeline:
                            type(item).__name__)
             return item
         adapter = ItemAdapter(item)
-        status, file_path, error = await self._save(adapter.asdict())
-        if status == "saved":
+        record = adapter.asdict()
+        # The case file is the record; the evidence goes into a file of its own.
+        evidence = record.pop("evidence", None)
+        status, saved, error = await self._save(record)
+        file_path = saved.rel_path if saved is not None else None
+        if saved is not None:
             adapter["file_path"] = file_path
+            if evidence is not None and self.keep_raw:
+                await self._keep_evidence(record["case_number"], saved, evidence)
         await self._finish(item.case_number, status, file_path=file_path, error=error)
         return item
 
-    async def _save(self, record: dict[str, Any]) -> tuple[str, Optional[str], Optional[str]]:
-        """(status, file_path, error) once the record is saved or has finally failed."""
+    async def _retrying(self, stat: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) in a thread, retried with doubling backoff on OSError; the last one is
+        raised. Stats `casescraper/<stat>/errors` and `.../retries`."""
+        delay = self.backoff
+        for attempt in range(1, self.retries + 1):
+            try:
+                return await self.run_in_thread(fn, *args)
+            except OSError as exc:
+                self._inc(f"{stat}/errors")
+                if attempt == self.retries:
+                    raise
+                logger.warning("writing %s failed (attempt %d of %d): %s; retrying in %gs",
+                               what, attempt, self.retries, exc, delay)
+                self._inc(f"{stat}/retries")
+                await self.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable: CASESCRAPER_WRITE_RETRIES is at least 1")
+
+    async def _save(self, record: dict[str, Any]) -> tuple[str, Optional[Saved], Optional[str]]:
+        """(status, where it was saved, error) once the record is saved or has finally failed."""
         if self.dry_run:
             try:
                 rel, exists = await self.run_in_thread(self.store.plan, record)
@@ -141,32 +173,40 @@ class CaseFilesPipeline:
             logger.info("%s %s", "would keep existing" if exists else "would write",
                         os.path.join(self.output_dir, rel))
             return "dry_run", None, None
-        delay = self.backoff
-        for attempt in range(1, self.retries + 1):
-            try:
-                saved = await self.run_in_thread(self.store.write, record)
-            except (InvalidRecord, UnsafeCaseNumber) as exc:
-                return "parse_error", None, str(exc)
-            except SuffixLimitReached as exc:
-                # Not a disk fault, so it neither retries nor counts towards write_failures.
-                return "failed_write", None, str(exc)
-            except OSError as exc:
-                self._inc("writes/errors")
-                if attempt == self.retries:
-                    logger.error("writing %s failed after %d attempt(s): %s",
-                                 record["case_number"], attempt, exc)
-                    self._write_failed()
-                    return "failed_write", None, f"{type(exc).__name__}: {exc}"
-                logger.warning("writing %s failed (attempt %d of %d): %s; retrying in %gs",
-                               record["case_number"], attempt, self.retries, exc, delay)
-                self._inc("writes/retries")
-                await self.sleep(delay)
-                delay *= 2
-                continue
-            self.consecutive_failures = 0
-            self._inc(f"files/{saved.outcome}")
-            return "saved", saved.rel_path, None
-        raise AssertionError("unreachable: CASESCRAPER_WRITE_RETRIES is at least 1")
+        case_number = record["case_number"]
+        try:
+            saved = await self._retrying("writes", case_number, self.store.write, record)
+        except (InvalidRecord, UnsafeCaseNumber) as exc:
+            return "parse_error", None, str(exc)
+        except SuffixLimitReached as exc:
+            # Not a disk fault, so it neither retries nor counts towards write_failures.
+            return "failed_write", None, str(exc)
+        except OSError as exc:
+            logger.error("writing %s failed after %d attempt(s): %s", case_number, self.retries, exc)
+            self._write_failed()
+            return "failed_write", None, f"{type(exc).__name__}: {exc}"
+        self.consecutive_failures = 0
+        self._inc(f"files/{saved.outcome}")
+        return "saved", saved, None
+
+    async def _keep_evidence(self, case_number: str, saved: Saved, evidence: dict[str, Any]) -> None:
+        """Write the evidence beside the case file; a failure only warns (see the docstring)."""
+        # force_overwrite replaced the case file: its evidence must be this capture's too.
+        replace = self.store.force_overwrite and saved.outcome != "existing"
+        try:
+            kept = await self._retrying("raw", f"the evidence of {case_number}",
+                                        self.evidence.write, saved.path, evidence, replace)
+        except (OSError, EvidenceError) as exc:
+            logger.warning("the evidence of %s was not kept: %s; its case file %s is saved",
+                           case_number, exc, saved.rel_path)
+            self._inc("raw/failed")
+            return
+        if kept.outcome == "existing" and saved.outcome == "created":
+            # Never overwritten, but a new case file beside old evidence: an operator must know.
+            logger.warning("%s was already there and is kept; it may not be the evidence of the "
+                           "new case file %s", kept.rel_path, saved.rel_path)
+            self._inc("raw/conflict")
+        self._inc("raw/existing" if kept.outcome == "existing" else "raw/saved")
 
     def _write_failed(self) -> None:
         """Count a failed write; a full or broken disk does not heal, so stop the crawl."""
@@ -234,6 +274,7 @@ class CaseFilesPipeline:
         last = self.serials[max(self.serials)] if self.serials else None
         return {
             "run_id": self.run_id,
+            **self.ledger.site_fields(),  # site, site_host: which site answered
             # Any spider can use this pipeline; only ours records its arguments.
             "arguments": getattr(spider, "run_args", {}),
             "requested_first": getattr(spider, "start_n", None),

@@ -70,3 +70,13 @@ LOG_LEVEL = "INFO"
 # generator; with bound methods its cache misses: 0.7 ms per case on the reactor.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 FEED_EXPORT_ENCODING = "utf-8"
+# Feeds (`-o cases.jsonl`) hold the case record, schema v2 in its order, never the
+# evidence (a page of HTML per case: it is kept in raw/, see casescraper.evidence).
+# CaseOutcome rows keep their own fields (case_number, status, error, diagnostics): an
+# exporter writes only the listed fields an item has.
+FEED_EXPORT_FIELDS = [
+    "schema_version", "case_number", "court", "style_of_cause", "nature_of_proceeding",
+    "case_type", "type_of_action", "filing_date", "office", "language", "other_fields",
+    "parties", "related", "docket_entries", "source_url", "scraped_at", "file_path",
+    "status", "error", "diagnostics",
+]

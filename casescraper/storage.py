@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 import jsonschema
 
 from casescraper.casenumbers import year_of
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
-from casescraper.items import case_schema
+from casescraper.items import SCHEMA_FILES, case_schema
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +83,19 @@ def case_year(case_number: str, when: datetime) -> int:
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = case_schema()
+def _validator(version: int) -> jsonschema.protocols.Validator:
+    schema = case_schema(version)
     return jsonschema.validators.validator_for(schema)(schema)
 
 
 def validate_record(record: dict[str, Any]) -> None:
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(record))
+    """Against the schema of the record's own version: v2 when it says schema_version 2,
+    v1 (the files written before versions existed) when it has none."""
+    version = record.get("schema_version", 1)
+    if type(version) is not int or version not in SCHEMA_FILES or version == 1 and "schema_version" in record:
+        raise InvalidRecord(f"$.schema_version: {str(version)[:40]} is not a case file schema "
+                            f"version (new records say {max(SCHEMA_FILES)}; v1 files have none)")
+    error = jsonschema.exceptions.best_match(_validator(version).iter_errors(record))
     if error is not None:
         message = " ".join(error.message.split())
         message = message if len(message) <= 200 else message[:197] + "..."
@@ -104,8 +111,22 @@ def serialize(record: dict[str, Any]) -> bytes:
 
 
 def _comparable(plain: dict[str, Any]) -> dict[str, Any]:
-    """A record as read back from its file, without the fields that differ between runs."""
-    return {k: v for k, v in plain.items() if k not in _IGNORED_IN_COMPARISON}
+    """A record as read back from its file, without the fields that differ between runs.
+    Document urls are compared without their origin: like source_url, the address the
+    portal was reached through is provenance, not case data."""
+    out = {k: v for k, v in plain.items() if k not in _IGNORED_IN_COMPARISON}
+    entries = out.get("docket_entries")
+    if isinstance(entries, list):
+        out["docket_entries"] = [_without_origin(e) for e in entries]
+    return out
+
+
+def _without_origin(entry: Any) -> Any:
+    document = entry.get("document") if isinstance(entry, dict) else None
+    if not isinstance(document, dict) or not isinstance(document.get("url"), str):
+        return entry
+    url = urlsplit(document["url"])
+    return {**entry, "document": {**document, "url": urlunsplit(("", "", *url[2:]))}}
 
 
 def _read_json(path: str) -> Optional[dict[str, Any]]:
@@ -193,10 +214,10 @@ def write_json_atomic(path: str, obj: Any) -> None:
     text = json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n"
     # A lone surrogate becomes the text "\udXXX", which is itself a valid JSON escape.
     data = text.encode("utf-8", "backslashreplace")
-    _replace_durably(directory, os.path.basename(path), data, path)
+    replace_durably(directory, os.path.basename(path), data, path)
 
 
-def _replace_durably(directory: str, stem: str, data: bytes, final: str) -> None:
+def replace_durably(directory: str, stem: str, data: bytes, final: str) -> None:
     """Write `data` to a locked temp, fsync it, os.replace it onto `final`, fsync the dir."""
     tmp, fd = _locked_temp(directory, stem)
     try:
@@ -205,6 +226,30 @@ def _replace_durably(directory: str, stem: str, data: bytes, final: str) -> None
         fsync_dir(directory)
     finally:
         _remove(tmp)
+        os.close(fd)
+
+
+def publish_new(directory: str, stem: str, data: bytes, final: str) -> bool:
+    """Publish `data` as `final` unless that name exists; False when it does.
+
+    Temp (named after `stem`) + fsync + `os.link` + directory fsync: never overwrites,
+    never shows a partial file.
+    """
+    tmp, fd = _locked_temp(directory, stem)
+    try:
+        _fill(fd, data)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+        try:
+            fsync_dir(directory)
+        except OSError:
+            _remove(final)  # not known to be durable: withdraw it so the retry starts clean
+            raise
+        return True
+    finally:
+        _remove(tmp)  # before close, so the lock covers the temp for its whole life
         os.close(fd)
 
 
@@ -353,30 +398,11 @@ class CaseStore:
             final = self._guard(self._candidate(directory, base, index), case_number)
             if index:
                 data = serialize(dict(record, file_path=self._rel(final)))
-            if self._link_new(directory, base, data, final):
+            if publish_new(directory, base, data, final):
                 return Saved(final, self._rel(final), "created")
             if self._same(final, wanted):  # a concurrent writer stored the same record
                 return Saved(final, self._rel(final), "existing")
         raise self._limit_error(record, base)
-
-    def _link_new(self, directory: str, base: str, data: bytes, final: str) -> bool:
-        """Publish `data` as `final` unless that name exists; False when it does."""
-        tmp, fd = _locked_temp(directory, base)
-        try:
-            _fill(fd, data)
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                return False
-            try:
-                fsync_dir(directory)
-            except OSError:
-                _remove(final)  # not known to be durable: withdraw it so the retry starts clean
-                raise
-            return True
-        finally:
-            _remove(tmp)  # before close, so the lock covers the temp for its whole life
-            os.close(fd)
 
     def _replace_base(self, record: dict[str, Any], directory: str, base: str,
                       data: bytes) -> Optional[Saved]:
@@ -387,7 +413,7 @@ class CaseStore:
         existing = _read_json(final) if existed else None
         if existed and (existing is None or existing.get("case_number") != record["case_number"]):
             return None  # a different case number with the same safe name: suffix instead
-        _replace_durably(directory, base, data, final)
+        replace_durably(directory, base, data, final)
         return Saved(final, self._rel(final), "replaced" if existed else "created")
 
     # --- startup

@@ -2,6 +2,7 @@
 
 import asyncio
 import errno
+import gzip
 import json
 import logging
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from scrapy import Spider, signals
 from scrapy.utils.test import get_crawler
 
+from casescraper import evidence as evidence_file
 from casescraper.config import default_settings
 from casescraper.errors import OutputError
 from casescraper.items import STATUSES, CaseItem, CaseOutcome
@@ -24,14 +26,34 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def case(number="IMM-12-25", summary="Notice of application", **changes):
     fields = dict(
-        case_number=number, court="t", style_of_cause="A v. B", nature_of_proceeding=None,
-        case_type=None, type_of_action=None, filing_date="2025-01-15", office="Toronto",
-        language="English",
-        parties=[{"name": "A", "role": "Applicant", "representation": None}],
-        docket_entries=[{"id": 1, "date_filed": None, "office": None, "summary": summary}],
-        source_url=None, scraped_at=SCRAPED_AT, file_path=None)
+        schema_version=2, case_number=number, court="t", style_of_cause="A v. B",
+        nature_of_proceeding=None, case_type=None, type_of_action=None, filing_date="2025-01-15",
+        office="Toronto", language="English", other_fields={},
+        parties=[{"name": "A", "solicitor_firm": None, "solicitor_contact": None}],
+        related=None,
+        docket_entries=[{"id": 1, "date_filed": None, "office": None, "summary": summary,
+                         "document": None}],
+        source_url=None, scraped_at=SCRAPED_AT, file_path=None, evidence=None)
     fields.update(changes)
     return CaseItem(**fields)
+
+
+def evidence_of(number="IMM-12-25", html="<html>captured page</html>", captured_at=SCRAPED_AT):
+    """Evidence as the spider hands it over (see casescraper.evidence.build)."""
+    return evidence_file.build(
+        case_number=number, captured_at=captured_at, source_url="http://127.0.0.1:1/court-files",
+        court="t", html=html, timezone="America/Toronto",
+        answers=[{"endpoint": "PublicPartiesListInfo", "status": 200,
+                  "url": f"http://127.0.0.1:1/CourtFilesAndDecisions/PublicPartiesListInfo?courtnumber={number}",
+                  "body": '{"Count":1,"data":[{"PARTY_NAME":"A","SOLCTR_FIRM":null,"SOLCTR_CONTACT":null}]}'}])
+
+
+def with_evidence(number="IMM-12-25", summary="Notice of application", **changes):
+    return case(number, summary, evidence=evidence_of(number, html=f"<p>{summary}</p>"), **changes)
+
+
+def read_raw(path):
+    return json.loads(gzip.decompress(Path(path).read_bytes()))
 
 
 class RunSpider(Spider):
@@ -224,10 +246,143 @@ def test_unknown_outcome_status_becomes_parse_error(tmp_path):
     assert line["status"] == "parse_error" and "unknown status 'saved'" in line["error"]
 
 
+# --- evidence -------------------------------------------------------------------------
+
+
+def raw_files(out):
+    return sorted(p.relative_to(out).as_posix() for p in Path(out).rglob("*.json.gz"))
+
+
+def test_evidence_beside_each_case_file_with_the_same_stem(tmp_path):
+    h = Harness(tmp_path)
+    items = [with_evidence(), with_evidence(summary="changed"), with_evidence("IMM-13-25")]
+    h.run(items)
+    assert [i.file_path for i in items] == [
+        "json/2025/IMM-12-25-20250301.json", "json/2025/IMM-12-25-20250301-1.json",
+        "json/2025/IMM-13-25-20250301.json"]
+    assert raw_files(tmp_path) == [
+        "raw/2025/IMM-12-25-20250301-1.json.gz", "raw/2025/IMM-12-25-20250301.json.gz",
+        "raw/2025/IMM-13-25-20250301.json.gz"]
+    for item in items:
+        raw = tmp_path / evidence_file.rel_path(item.file_path)
+        assert read_raw(raw) == {"evidence_version": 1, **item.evidence}
+        assert evidence_file.read(str(raw)) == {"evidence_version": 1, **item.evidence}
+        data = json.loads((tmp_path / item.file_path).read_text())
+        assert "evidence" not in data and data["file_path"] == item.file_path
+    assert h.stat("raw/saved") == 3 and h.stat("raw/failed") is None
+    assert [p.name for p in tmp_path.rglob(".*.tmp")] == []
+
+
+def test_keep_raw_off_keeps_no_evidence(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_KEEP_RAW=False)
+    item = with_evidence()
+    h.run([item])
+    assert (tmp_path / item.file_path).is_file()
+    assert not (tmp_path / "raw").exists() and h.stat("raw/saved") is None
+
+
+def test_item_without_evidence_writes_none(tmp_path):
+    h = Harness(tmp_path)
+    h.run([case()])
+    assert not (tmp_path / "raw").exists()
+
+
+def test_a_file_already_at_the_evidence_name_is_never_overwritten(tmp_path, caplog):
+    raw = tmp_path / "raw" / "2025" / "IMM-12-25-20250301.json.gz"
+    raw.parent.mkdir(parents=True)
+    raw.write_bytes(b"someone else's file")
+    h = Harness(tmp_path)
+    item = with_evidence()
+    h.run([item])
+    assert item.file_path == "json/2025/IMM-12-25-20250301.json"
+    assert raw.read_bytes() == b"someone else's file"
+    assert h.stat("raw/conflict") == 1 and h.stat("raw/existing") == 1
+    assert "raw/2025/IMM-12-25-20250301.json.gz was already there and is kept" in caplog.text
+
+
+def test_existing_case_file_keeps_its_evidence_or_gets_it(tmp_path):
+    first = with_evidence()
+    Harness(tmp_path).run([first])
+    raw = tmp_path / evidence_file.rel_path(first.file_path)
+    before = raw.read_bytes()
+    later = "2025-03-01T18:00:00+00:00"
+    h = Harness(tmp_path)
+    h.run([case(scraped_at=later, evidence=evidence_of(captured_at=later, html="<p>Notice of application</p>"))])
+    assert raw.read_bytes() == before  # the first capture's evidence stays with its file
+    assert h.stat("files/existing") == 1 and h.stat("raw/existing") == 1 and h.stat("raw/conflict") is None
+    raw.unlink()  # e.g. crawled with KEEP_RAW off, or killed between the two files
+    h = Harness(tmp_path)
+    h.run([case(scraped_at=later, evidence=evidence_of(captured_at=later))])
+    assert read_raw(raw)["captured_at"] == later and h.stat("raw/saved") == 1
+
+
+def test_evidence_write_failure_keeps_the_case_saved(tmp_path, caplog):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_RETRIES=3, CASESCRAPER_WRITE_BACKOFF_SECONDS=0.5)
+    attempts = []
+
+    def write(*args):
+        attempts.append(args[0])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    h.pipe.evidence.write = write
+    item = with_evidence()
+    h.run([item])
+    assert len(attempts) == 3 and h.delays == [0.5, 1.0]
+    assert (tmp_path / item.file_path).is_file()
+    assert [(r["status"], r["file_path"]) for r in ledger_lines(tmp_path)] == [("saved", item.file_path)]
+    assert h.stat("raw/failed") == 1 and h.stat("raw/errors") == 3 and h.stat("raw/retries") == 2
+    assert h.stat("writes/errors") is None and h.pipe.consecutive_failures == 0
+    assert "the evidence of IMM-12-25 was not kept" in caplog.text
+
+
+def test_evidence_retry_succeeds(tmp_path):
+    h = Harness(tmp_path, CASESCRAPER_WRITE_BACKOFF_SECONDS=0.5)
+    real = h.pipe.evidence.write
+    attempts = []
+
+    def write(*args):
+        attempts.append(args[0])
+        if len(attempts) == 1:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(*args)
+    h.pipe.evidence.write = write
+    item = with_evidence()
+    h.run([item])
+    assert len(attempts) == 2 and h.delays == [0.5]
+    assert (tmp_path / evidence_file.rel_path(item.file_path)).is_file() and h.stat("raw/saved") == 1
+
+
+def test_force_overwrite_replaces_the_evidence_with_its_case_file(tmp_path):
+    Harness(tmp_path).run([with_evidence()])
+    item = with_evidence(summary="new")
+    Harness(tmp_path, CASESCRAPER_FORCE_OVERWRITE=True).run([item])
+    assert item.file_path == "json/2025/IMM-12-25-20250301.json"
+    assert read_raw(tmp_path / "raw/2025/IMM-12-25-20250301.json.gz")["html"] == "<p>new</p>"
+    assert raw_files(tmp_path) == ["raw/2025/IMM-12-25-20250301.json.gz"]
+
+
+def test_feeds_hold_the_record_fields_in_schema_order_never_the_evidence():
+    from dataclasses import fields
+
+    from casescraper import settings
+    from casescraper.items import case_schema
+    record = list(case_schema()["properties"])
+    assert [f.name for f in fields(CaseItem)] == record + ["evidence"]
+    # CaseOutcome rows keep their own fields: an exporter writes the listed fields an item has.
+    outcome = [f.name for f in fields(CaseOutcome)]
+    assert settings.FEED_EXPORT_FIELDS == record + outcome[1:] and outcome[0] == "case_number"
+
+
+def test_dry_run_keeps_no_evidence(tmp_path):
+    h = Harness(tmp_path / "out", CASESCRAPER_DRY_RUN=True)
+    h.run([with_evidence()])
+    assert list(tmp_path.iterdir()) == []
+
+
 CRAWL = textwrap.dedent("""
     import sys
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
+    from casescraper import evidence, settings
     from casescraper.config import default_settings
     from casescraper.items import CaseItem, CaseOutcome
 
@@ -245,10 +400,14 @@ CRAWL = textwrap.dedent("""
             if n == 9:
                 yield CaseOutcome("T-9-25", "no_results")
                 return
-            yield CaseItem(case_number=f"T-{n}-25", court="t", style_of_cause=None,
-                nature_of_proceeding=None, case_type=None, type_of_action=None,
-                filing_date=None, office=None, language=None,
-                scraped_at="2025-03-01T10:20:30+00:00")
+            at = "2025-03-01T10:20:30+00:00"
+            yield CaseItem(schema_version=2, case_number=f"T-{n}-25", court="t",
+                style_of_cause=None, nature_of_proceeding=None, case_type=None,
+                type_of_action=None, filing_date=None, office=None, language=None,
+                other_fields={}, parties=None, related=None, docket_entries=[],
+                source_url=response.url, scraped_at=at,
+                evidence=evidence.build(case_number=f"T-{n}-25", captured_at=at,
+                    source_url=response.url, court="t", answers=[], html=f"<p>{n}</p>"))
 
     process = CrawlerProcess({
         **default_settings(),
@@ -258,6 +417,8 @@ CRAWL = textwrap.dedent("""
         "CASESCRAPER_RUN_ID": "e2e",
         "CASESCRAPER_WRITE_BACKOFF_SECONDS": 0,
         "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": 3,
+        "FEEDS": {sys.argv[2]: {"format": "jsonlines"}},
+        "FEED_EXPORT_FIELDS": settings.FEED_EXPORT_FIELDS,
         "LOG_LEVEL": "INFO",
     })
     process.crawl(Cases)
@@ -274,7 +435,8 @@ def test_real_crawl(tmp_path, blocked):
         (out / "json").write_text("not a directory")
     script = tmp_path / "crawl.py"
     script.write_text(CRAWL)
-    proc = subprocess.run([sys.executable, str(script), str(out)], cwd=tmp_path, timeout=60,
+    feed = tmp_path / "cases.jsonl"
+    proc = subprocess.run([sys.executable, str(script), str(out), str(feed)], cwd=tmp_path, timeout=60,
                           capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((out / "runs" / "e2e.json").read_text())
@@ -287,5 +449,17 @@ def test_real_crawl(tmp_path, blocked):
         assert manifest["close_reason"] == "finished"
         assert manifest["counts"]["saved"] == 8 and manifest["no_results"] == ["T-9-25"]
         assert len(list((out / "json" / "2025").glob("T-*-25-20250301.json"))) == 8
+        assert len(list((out / "raw" / "2025").glob("T-*-25-20250301.json.gz"))) == 8
         assert len(ledger_lines(out)) == 9
+        # The feed holds the records as the case files do, in schema order, no evidence;
+        # the outcome row keeps its status.
+        rows = [json.loads(line) for line in feed.read_text().splitlines()]
+        records = [r for r in rows if "status" not in r]
+        assert len(records) == 8 and all("evidence" not in r for r in records)
+        assert list(records[0])[:3] == ["schema_version", "case_number", "court"]
+        assert list(records[0])[-3:] == ["source_url", "scraped_at", "file_path"]
+        saved = json.loads((out / records[0]["file_path"]).read_text())
+        assert list(saved) == list(records[0]) and saved == records[0]
+        assert [r for r in rows if "status" in r] == [
+            {"case_number": "T-9-25", "status": "no_results", "error": None, "diagnostics": None}]
         assert "total 9, saved 8, no results 1, failed 0" in proc.stderr

@@ -21,6 +21,7 @@ SCRAPED_AT = "2025-03-01T10:20:30+00:00"
 
 def make_record(case_number="IMM-12-25", summary="Notice of application", **changes):
     record = {
+        "schema_version": 2,
         "case_number": case_number,
         "court": "t",
         "style_of_cause": "Émilie Tremblay v. Canada",
@@ -30,9 +31,12 @@ def make_record(case_number="IMM-12-25", summary="Notice of application", **chan
         "filing_date": "2025-01-15",
         "office": "Montréal",
         "language": "French",
-        "parties": [{"name": "Émilie Tremblay", "role": "Applicant", "representation": None}],
+        "other_fields": {},
+        "parties": [{"name": "Émilie Tremblay", "solicitor_firm": None, "solicitor_contact": None}],
+        "related": None,
         "docket_entries": [
-            {"id": 1, "date_filed": "2025-01-15", "office": "Montréal", "summary": summary}],
+            {"id": 1, "date_filed": "2025-01-15", "office": "Montréal", "summary": summary,
+             "document": None}],
         "source_url": None,
         "scraped_at": SCRAPED_AT,
         "file_path": None,
@@ -128,6 +132,21 @@ def test_same_case_data_from_another_address_is_the_existing_file(store, tmp_pat
     assert len(json_files(tmp_path)) == 1
 
 
+def test_document_urls_through_another_address_are_the_existing_file(store, tmp_path):
+    def with_document(origin, foremost="1234567"):
+        url = f"{origin}/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum={foremost}"
+        entry = {"id": 1, "date_filed": "2025-01-15", "office": "Montréal", "summary": "Notice",
+                 "document": {"id": foremost, "downloadable": True, "confidential": False, "url": url}}
+        return make_record(source_url=f"{origin}/court-files", docket_entries=[entry])
+
+    first = store.write(with_document("http://127.0.0.1:4001"))
+    again = store.write(with_document("http://127.0.0.1:4002"))
+    assert (again.outcome, again.rel_path) == ("existing", first.rel_path)
+    other = store.write(with_document("http://127.0.0.1:4002", foremost="7654321"))
+    assert other.outcome == "created"  # another document is other data
+    assert len(json_files(tmp_path)) == 2
+
+
 def test_force_overwrite_replaces_base_atomically(tmp_path):
     CaseStore(str(tmp_path)).write(make_record())
     path = tmp_path / "json/2025/IMM-12-25-20250301.json"
@@ -156,7 +175,7 @@ def test_plan_is_read_only(store, tmp_path):
 
 
 def test_invalid_record_is_refused_with_path(store, tmp_path):
-    bad = make_record(parties=[{"name": "", "role": None, "representation": None}])
+    bad = make_record(parties=[{"name": "", "solicitor_firm": None, "solicitor_contact": None}])
     with pytest.raises(InvalidRecord, match=r"^\$\.parties\[0\]\.name: .*"):
         store.write(bad)
     with pytest.raises(InvalidRecord, match="UTF-8"):
