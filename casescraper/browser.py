@@ -1,4 +1,5 @@
-"""Browser processes: start a WebDriver session, measure it, end it without leftovers.
+"""Browser processes: start a WebDriver session, measure it, end it without leftovers;
+what a WebDriver failure means (classify), and the DevTools commands both ends use.
 
 Plain Selenium and psutil, no Scrapy. Every browser of a run lives under one run
 directory (`<tmp>/casescraper/<run_id>/`) holding an owner marker, the profile dirs
@@ -25,16 +26,66 @@ from typing import Optional
 
 import psutil
 from selenium import webdriver
+from selenium.common.exceptions import (
+    InvalidSessionIdException, NoSuchWindowException, TimeoutException, WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.client_config import ClientConfig
+from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .errors import BrowserMissing
+from .errors import BrowserMissing, DeadSession, PageStuck
 
 logger = logging.getLogger(__name__)
 
 MARKER_ENV = "CASESCRAPER_RUN_DIR"
 OWNER_FILE = "owner.json"
+# The court sits in Toronto: the page shows the portal's UTC instants as dates in the
+# browser's time zone (FACT, SITE.md), so the browser must run in the court's.
+COURT_TIMEZONE = "America/Toronto"
+
+DEAD_SESSION_MARKERS = (
+    "chrome not reachable",
+    "tab crashed",
+    "session deleted",
+    "disconnected",
+    "no such session",
+    "invalid session id",
+    "target frame detached",
+    "timed out receiving message from renderer",
+    "unable to receive message from renderer",
+    "not connected to devtools",
+)
+
+
+def classify(exc: BaseException) -> Exception:
+    """Turn a Selenium/transport error into ours: a dead session or a stuck page."""
+    if isinstance(exc, (InvalidSessionIdException, NoSuchWindowException, Urllib3Error, ConnectionError)):
+        return DeadSession(f"{type(exc).__name__}: {_first_line(exc)}")
+    message = _first_line(exc)
+    if isinstance(exc, WebDriverException) and any(m in message.lower() for m in DEAD_SESSION_MARKERS):
+        return DeadSession(f"{type(exc).__name__}: {message}")
+    if isinstance(exc, TimeoutException):
+        # A script that never returns means the renderer is busy forever (a hung page):
+        # only a fresh browser is certain to recover from that.
+        return DeadSession(f"page did not answer in time: {message}")
+    return PageStuck(f"{type(exc).__name__}: {message}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def cdp(driver, cmd: str, params: dict) -> dict:
+    """One DevTools command through chromedriver's own command (goog/cdp/execute), which
+    local and remote Chromium sessions both have (execute_cdp_cmd is local-only)."""
+    return driver.execute("executeCdpCommand", {"cmd": cmd, "params": params})["value"]
+
+
+def set_timezone(driver, timezone: str) -> None:
+    """Run the page's clock in `timezone` (an IANA name): it holds across navigations."""
+    cdp(driver, "Emulation.setTimezoneOverride", {"timezoneId": timezone})
 
 
 def runs_root() -> Path:
@@ -51,6 +102,7 @@ class BrowserConfig:
     script_timeout: float = 30.0
     command_timeout: float = 60.0
     user_agent: str = ""
+    timezone: str = COURT_TIMEZONE  # empty: the machine's own (TZ), not the court's
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -187,8 +239,15 @@ class Browser:
             except Exception:
                 self.kill()
                 raise
-        self.driver.set_page_load_timeout(self.config.page_load_timeout)
-        self.driver.set_script_timeout(self.config.script_timeout)
+        try:
+            # Before any page loads: dates on the page are then the court's dates.
+            if self.config.timezone:
+                set_timezone(self.driver, self.config.timezone)
+            self.driver.set_page_load_timeout(self.config.page_load_timeout)
+            self.driver.set_script_timeout(self.config.script_timeout)
+        except Exception:
+            self.quit(deadline=5.0)
+            raise
         return self.driver
 
     @staticmethod

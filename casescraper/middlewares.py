@@ -38,11 +38,11 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy_selenium import SeleniumRequest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .browser import Browser, BrowserConfig, RunDir
+from .browser import COURT_TIMEZONE, Browser, BrowserConfig, RunDir, classify
 from .errors import (
     Blocked, BrowserError, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
 )
-from .page import CourtFilesPage, classify
+from .page import CourtFilesPage
 
 logger = logging.getLogger(__name__)
 
@@ -61,31 +61,40 @@ def delay_jitter(settings) -> float:
     return settings.getfloat("DOWNLOAD_DELAY_JITTER")
 
 
+def browser_config(s) -> BrowserConfig:
+    """The browser the settings describe (scrapy-selenium's names and ours); checked."""
+    if s.get("SELENIUM_DRIVER_NAME", "chrome").lower() not in ("chrome", "chromium"):
+        raise BrowserError(
+            f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
+        )
+    config = BrowserConfig(
+        driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH"),
+        browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH"),
+        arguments=list(s.getlist("SELENIUM_DRIVER_ARGUMENTS")),
+        command_executor=s.get("CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or "",
+        page_load_timeout=s.getfloat("CASESCRAPER_PAGE_LOAD_TIMEOUT"),
+        script_timeout=s.getfloat("CASESCRAPER_SCRIPT_TIMEOUT"),
+        command_timeout=s.getfloat("CASESCRAPER_COMMAND_TIMEOUT"),
+        user_agent=s.get("USER_AGENT") or "",
+        timezone=s.get("CASESCRAPER_TIMEZONE") or COURT_TIMEZONE,
+    )
+    config.check()
+    return config
+
+
+def case_timeout(config: BrowserConfig) -> float:
+    """The page's own deadline comes first, so a slow page is "stuck" (reload) and only a
+    page that cannot answer at all hits Selenium's timeout (dead session)."""
+    return max(1.0, config.script_timeout * 0.8)
+
+
 class SeleniumMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
         s = crawler.settings
-        executor_url = s.get("CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or ""
-        if s.get("SELENIUM_DRIVER_NAME", "chrome").lower() not in ("chrome", "chromium"):
-            raise BrowserError(
-                f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
-            )
-        script_timeout = s.getfloat("CASESCRAPER_SCRIPT_TIMEOUT")
-        self.config = BrowserConfig(
-            driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH"),
-            browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH"),
-            arguments=list(s.getlist("SELENIUM_DRIVER_ARGUMENTS")),
-            command_executor=executor_url,
-            page_load_timeout=s.getfloat("CASESCRAPER_PAGE_LOAD_TIMEOUT"),
-            script_timeout=script_timeout,
-            command_timeout=s.getfloat("CASESCRAPER_COMMAND_TIMEOUT"),
-            user_agent=s.get("USER_AGENT") or "",
-        )
-        self.config.check()
-        # The page's own deadline comes first, so a slow page is "stuck" (reload) and
-        # only a page that cannot answer at all hits Selenium's timeout (dead session).
-        self.case_timeout = max(1.0, script_timeout * 0.8)
+        self.config = browser_config(s)
+        self.case_timeout = case_timeout(self.config)
         self.max_restarts = s.getint("CASESCRAPER_MAX_DRIVER_RESTARTS")
         self.case_retries = s.getint("CASESCRAPER_CASE_RETRIES")
         self.recycle_after = s.getint("CASESCRAPER_RECYCLE_AFTER")
@@ -202,10 +211,22 @@ class SeleniumMiddleware:
         if capture.stuck:
             await self._record_failure(case, PageStuck(capture.stuck))
             self.stats.inc_value("casescraper/page/stuck")
+        if capture.parties_stuck:
+            # The case goes on (parties come from the portal's answer); the page is
+            # reloaded before the next one. The saved page shows the unknown dialog.
+            logger.warning("%s: %s; the page will be reloaded", case, capture.parties_stuck)
+            self.stats.inc_value("casescraper/parties/stuck")
+            if self.diagnostics_on:
+                await self._in_thread(self._diagnose, case, PageStuck(capture.parties_stuck), True)
+        if capture.parties_note:
+            logger.info("%s: parties: %s", case, capture.parties_note)
         meta.update(
             found=capture.found,
             captured_at=datetime.now(timezone.utc).isoformat(),
             driver_pid=self.browser.driver_pid if self.browser else None,
+            answers=capture.answers,
+            parties_stuck=capture.parties_stuck,
+            timezone=self.config.timezone,
         )
         return HtmlResponse(request.url, body=capture.html, encoding="utf-8", request=request)
 

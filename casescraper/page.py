@@ -1,95 +1,172 @@
 """The court-files page, driven through Selenium: the only place that knows its selectors.
 
-Plain Selenium, no Scrapy. The page is set up once (load, consent, tab, court); each
-case then runs as ONE call of an in-page asynchronous script installed at set-up (clear,
-type, submit, wait for the results, open Parties and More, capture, close), which costs
-one round trip instead of dozens, and waits on DOM mutations instead of WebDriverWait's
-500 ms polls.
+Plain Selenium, no Scrapy. The page is set up once (load, consent, popups, tab, court);
+each case then runs as ONE call of an in-page asynchronous script installed at set-up
+(clear, type, submit, wait for the results, open Parties and More, capture, close), which
+costs one round trip instead of dozens, and waits on DOM mutations instead of
+WebDriverWait's 500 ms polls.
+
+Only the portal's own answers (same origin, path under /CourtFilesAndDecisions/) say
+whether a case settled or failed; the page's other traffic (analytics, beacons) is ignored.
+Those answers are handed over with the capture, bodies included, for the parser.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from selenium.common.exceptions import (
-    InvalidSessionIdException,
-    NoSuchWindowException,
-    TimeoutException,
-    WebDriverException,
-)
+from selenium.common.exceptions import WebDriverException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .errors import Blocked, DeadSession, LayoutChanged, PageStuck
+from .browser import cdp, classify
+from .errors import Blocked, LayoutChanged, PageStuck
 
 SELECTORS: dict[str, Any] = {
     "tab": 'a.TabButton[href="#tab02"]',
     "panel": "div#tab02",
     "court": "select#tab02selectCourt",
+    # Looked up inside the panel only: after a search DataTables adds a second search
+    # input (#datatable_filter input, FACT) that must never be typed into.
     "input": "input#selectCourtNumber",
     "submit": "button#tab02Submit",
     "loading": "#loadingscreen",
-    "results": "table#datatable",
-    "results_area": "#datatable_wrapper",
+    "results": "table#datatable",  # FACT: bare (no thead/tbody) until the first search
+    "results_area": "#datatable_wrapper",  # built by DataTables on the first search
+    "court_number_header": "Court Number",
     "parties_button": "button#more",  # yes: id "more" is Parties ...
     "more_button": "button#re",  # ... and id "re" is More (SITE.md)
     "dialog": "#dialog",
-    # The parties dialog's real structure is unknown (SITE.md): jQuery UI's close button.
-    "dialog_close": ".ui-dialog-titlebar-close",
+    "dialog_body": "#popup_body_desc",  # FACT: inside #dialog, filled by popup.js
+    # The parties dialog is built by the portal's popup.js, whose markup was never captured
+    # (FACT); what wraps #dialog is a GUESS: a jQuery-UI-like widget, a Bootstrap modal, or
+    # nothing. Its container is the nearest of these around #dialog.
+    "dialog_box": '.ui-dialog, .modal, [role="dialog"]',
+    "close_controls": ['.ui-dialog-titlebar-close', '[data-dismiss="modal"]',
+                       '[data-bs-dismiss="modal"]', "button.close"],
+    "close_words": ["close", "fermer", "×", "x"],
+    "backdrops": ".modal-backdrop, .ui-widget-overlay",
+    "parties_endpoint": "PublicPartiesListInfo",
+    # Asked from the page when its own request failed: name and parameter as SITE.md
+    # gives them (FACT about the service, from another public client).
+    "parties_query": "/CourtFilesAndDecisions/PublicPartiesListInfo?courtnumber=",
     "modal": "#ModalForm",
     "modal_title": "#ModalPrintArea .modal-header",
     "modal_close": '#ModalForm button.close[data-dismiss="modal"]',
+    # Other popups covering the page (FACT: #EfilingModal can pop up on load): closed.
+    "popups": "#EfilingModal, .modal.show",
     # Consent overlays seen on government sites; the first present one is accepted.
     "consent_accept": ["#consent-accept", "button#onetrust-accept-btn-handler", "#wb-consent-accept"],
 }
 
 # Words of a WAF's "request rejected" page, for a block served with status 200.
 WAF_MARKERS = ("Request Rejected", "Web Application Firewall", "Access Denied")
+MAX_BODY_CHARS = 4_000_000  # a bigger answer body is dropped (marked body_skipped)
 
-# Counts the page's XHR/fetch calls and their statuses. The portal shows an HTTP error
-# as "No data available", so the DOM alone cannot tell "no such file" from "refused".
+# Sees the page's XHR/fetch calls; keeps the portal's answers (url, status, body) and
+# counts the portal's pending calls. The portal shows an HTTP error as "No data
+# available", so the DOM alone cannot tell "no such file" from "refused".
 XHR_HOOK = """
 if (!window.__cs) {
   const st = window.__cs = {pending: 0, log: []};
+  const portal = url => {
+    try {
+      const u = new URL(url, location.href);
+      return u.origin === location.origin &&
+        u.pathname.toLowerCase().startsWith('/courtfilesanddecisions/') ? u : null;
+    } catch (e) { return null; }
+  };
+  const begin = url => { const u = portal(url); if (u) st.pending++; return u; };
+  const end = (u, status, body) => {
+    if (!u) return;
+    st.pending--;
+    const entry = {endpoint: u.pathname.split('/').filter(Boolean).pop() || '', url: u.href, status, body: ''};
+    if (String(body).length > %(max_body)d) entry.body_skipped = String(body).length;
+    else entry.body = String(body || '');
+    st.log.push(entry);
+    if (st.wake) st.wake();
+  };
+  const xhrBody = x => x.responseType === '' || x.responseType === 'text' ? x.responseText
+    : x.responseType === 'json' && x.response != null ? JSON.stringify(x.response) : '';
   const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (method, url) {
     this.__csUrl = String(url); return open.apply(this, arguments);
   };
   XMLHttpRequest.prototype.send = function () {
-    st.pending++;
-    this.addEventListener('loadend', () => {
-      st.pending--; st.log.push({url: this.__csUrl, status: this.status});
-      if (st.wake) st.wake();
-    });
-    return send.apply(this, arguments);
+    this.__csPortal = begin(this.__csUrl);
+    if (this.__csPortal && !this.__csHooked) {  // one listener per object, reused or not
+      this.__csHooked = true;
+      this.addEventListener('loadend', () => {
+        const u = this.__csPortal; this.__csPortal = null; end(u, this.status, xhrBody(this));
+      });
+    }
+    try { return send.apply(this, arguments); }
+    catch (e) { const u = this.__csPortal; this.__csPortal = null; end(u, 0, ''); throw e; }
   };
   if (window.fetch) {
     const f = window.fetch;
     window.fetch = function (input) {
-      st.pending++;
-      const url = String(input && input.url || input);
-      return f.apply(this, arguments).then(
-        r => { st.pending--; st.log.push({url, status: r.status}); if (st.wake) st.wake(); return r; },
-        e => { st.pending--; st.log.push({url, status: 0}); if (st.wake) st.wake(); throw e; });
+      const u = begin(String(input && input.url || input));
+      let p;
+      try { p = f.apply(this, arguments); } catch (e) { end(u, 0, ''); throw e; }
+      if (!u) return p;
+      return p.then(r => {
+        r.clone().text().then(b => end(u, r.status, b), () => end(u, r.status, ''));
+        return r;
+      }, e => { end(u, 0, ''); throw e; });
     };
   }
 }
-"""
+""" % {"max_body": MAX_BODY_CHARS}
 
 # Installed once per page load as window.__cs.run(caseNo, timeoutMs) -> Promise of the
-# result; each case is then one DevTools Runtime.evaluate (see CourtFilesPage.search).
+# result, and window.__cs.dismissPopups(); each case is then one DevTools Runtime.evaluate.
 CASE_SCRIPT = """
 const [sel] = arguments;
-window.__cs.run = (caseNo, timeoutMs) => new Promise(done => {
 const st = window.__cs;
-const deadline = performance.now() + timeoutMs;
 const q = (s, root) => (root || document).querySelector(s);
-const shown = el => !!el && getComputedStyle(el).display !== 'none' && el.getClientRects().length > 0;
-const outer = s => { const el = q(s); return el ? el.outerHTML : ''; };
-// Waits wake up on DOM mutations and XHR completions, not on a polling timer: a
-// 5 ms poll cost ~5 ms per wait, six waits per case. The 50 ms interval only enforces
-// deadlines and catches changes no mutation reports.
+const shown = el => !!el && getComputedStyle(el).display !== 'none'
+  && getComputedStyle(el).visibility !== 'hidden' && el.getClientRects().length > 0;
+const outer = el => el ? el.outerHTML : '';
+const text = el => (el ? el.textContent : '').replace(/\\s+/g, ' ').trim();
+const words = new Set(sel.close_words);
+const closeControl = box => {
+  for (const s of sel.close_controls) {
+    const c = [...box.querySelectorAll(s)].find(shown); if (c) return c;
+  }
+  return [...box.querySelectorAll('button, a, [role="button"]')].find(b => shown(b) &&
+    [b.textContent, b.getAttribute('aria-label'), b.title].some(t => t && words.has(t.trim().toLowerCase())));
+};
+const press = target => { for (const type of ['keydown', 'keyup']) target.dispatchEvent(new KeyboardEvent(
+  type, {key: 'Escape', code: 'Escape', keyCode: 27, which: 27, bubbles: true, cancelable: true})); };
+const clickOn = el => { for (const type of ['mousedown', 'mouseup', 'click']) el.dispatchEvent(
+  new MouseEvent(type, {bubbles: true, cancelable: true, view: window})); };
+// Ways to close a dialog or modal, in the order a person tries them. The control is tried
+// more than once: Bootstrap ignores a hide() while its fade-in runs.
+const closeWays = (box, control) => {
+  const click = () => { const c = control ? q(control) : closeControl(box); if (!c) return false; c.click(); };
+  return [...Array(10)].map(() => ['its close control', click]).concat([
+    ['Escape', () => press(box.contains(document.activeElement) ? document.activeElement : box)],
+    ['Escape on the page', () => press(document)],
+    ['a click outside it', () => {  // Bootstrap: on the modal itself, around its dialog
+      if (box.classList.contains('modal')) clickOn(box);
+      else clickOn([...document.querySelectorAll(sel.backdrops)].find(shown) || document.body);
+    }]]);
+};
+window.__cs.dismissPopups = () => {
+  for (const m of document.querySelectorAll(sel.popups)) {
+    if (m.matches(sel.modal) || !shown(m)) continue;
+    const c = closeControl(m);
+    if (c) c.click(); else press(m);  // not waited for: our clicks do not need it gone
+  }
+};
+window.__cs.run = (caseNo, timeoutMs) => new Promise(done => {
+const deadline = performance.now() + timeoutMs;
+// Waits wake up on DOM mutations and portal answers, not on a polling timer: a 5 ms
+// poll cost ~5 ms per wait. The 50 ms interval only enforces deadlines and catches
+// changes no mutation reports (styles computed by transitions).
 const waiters = new Set();
 const wake = () => { for (const check of [...waiters]) check(); };
 const observer = new MutationObserver(wake);
@@ -109,59 +186,127 @@ const until = (cond, what, limit) => new Promise((resolve, reject) => {
   timer = setInterval(check, 50);
   check();
 });
-const httpError = mark => st.log.slice(mark).find(x => x.status >= 400 || x.status === 0);
+const tolerate = p => p.then(() => true, e => { if (e && e.error === 'timeout') return false; throw e; });
+const since = mark => st.log.slice(mark);
+const failed = x => x.status >= 400 || x.status === 0;
+const httpError = mark => since(mark).find(failed);
 const settle = async (mark, what) => {
   await until(() => st.pending === 0 && st.log.length > mark && !shown(q(sel.loading)), what);
   const bad = httpError(mark);
   if (bad) throw {error: 'http', status: bad.status, url: bad.url, what};
 };
+const closing = box => box.classList.contains('modal') && !box.classList.contains('show');
+const moving = box => box.getAnimations({subtree: true}).some(a => a instanceof CSSTransition);
+// Closed, or for a Bootstrap modal (`fadeOut`: false) closing: its fade-out then ends
+// while the next case searches, and the next More waits for it.
+const close = async (box, visible, ways, fadeOut = true) => {
+  const gone = () => !visible() || (!fadeOut && closing(box));
+  for (const [how, act] of ways) {
+    if (gone()) return true;
+    await tolerate(until(() => !moving(box), 'a fade to end', 1000));
+    if (!closing(box) && act() === false) continue;
+    if (await tolerate(until(() => !visible() || closing(box), how, 100)) && fadeOut) {
+      await tolerate(until(() => !visible(), how, 2000));  // a fade-out runs ~300 ms
+    }
+  }
+  return gone();
+};
+const want = caseNo.toUpperCase();
+const titled = el => text(el).toUpperCase().split(/[^A-Z0-9-]+/).includes(want);
+// Rows by the "Court Number" header, as a person reads the table, not by position.
+const findRow = table => {
+  const heads = [...table.querySelectorAll('thead th')].map(th => text(th).toLowerCase());
+  const col = Math.max(0, heads.indexOf(sel.court_number_header.toLowerCase()));
+  return [...table.querySelectorAll('tbody > tr')].find(
+    tr => tr.cells.length > col && tr.cells.length > 1 && text(tr.cells[col]).toUpperCase() === want);
+};
+// Whether the portal's answers list the case: then its row must show, however late.
+const listed = () => st.log.some(x => {
+  try { return (JSON.parse(x.body).data || []).some(r => String(r.COURT_NO || '').toUpperCase() === want); }
+  catch (e) { return false; }
+});
+const parties = async (row, dlg) => {
+  const button = q(sel.parties_button, row);
+  const mark = st.log.length;
+  let note = null;
+  if (dlg && shown(dlg)) await tolerate(until(() => !shown(dlg), 'the previous parties dialog to hide', 2000));
+  if (button) {
+    button.click();
+    const ready = () => st.pending === 0 && st.log.length > mark && (!dlg || shown(dlg) || httpError(mark));
+    if (!await tolerate(until(ready, 'parties', 4000))) note = 'no parties answer or dialog within 4 s';
+  } else {
+    note = 'parties button ' + sel.parties_button + ' missing';
+  }
+  const box = dlg && (dlg.closest(sel.dialog_box) || dlg);  // a widget may wrap it on opening
+  const html = outer(box);
+  const asked = x => x.endpoint.toLowerCase() === sel.parties_endpoint.toLowerCase();
+  const good = () => since(mark).some(x => asked(x) && x.status === 200);
+  if (!good() && !(dlg && shown(dlg) && text(q(sel.dialog_body, dlg) || dlg))) {
+    // The same same-origin request the page makes (SITE.md), made from the page.
+    const tried = since(mark).find(asked);
+    const url = tried ? tried.url : new URL(sel.parties_query + encodeURIComponent(caseNo), location.href).href;
+    for (let i = 0; i < 2 && !good(); i++) {
+      const stop = new AbortController(), timer = setTimeout(() => stop.abort(), 3000);
+      await fetch(url, {credentials: 'same-origin', signal: stop.signal, headers: {
+        'X-Requested-With': 'XMLHttpRequest', Accept: 'application/json, text/javascript, */*; q=0.01'}})
+        .catch(() => null);
+      clearTimeout(timer);
+      await tolerate(until(() => st.pending === 0, 'parties answer', 1000));
+    }
+    note = (note ? note + '; ' : '') + (good() ? 'asked the portal for them' : 'the portal did not answer them');
+  }
+  const refused = since(mark).find(x => [401, 403, 429].includes(x.status));
+  if (refused) throw {error: 'http', status: refused.status, url: refused.url, what: 'parties'};
+  let stuck = null;
+  if (dlg && shown(dlg) && !await close(box, () => shown(dlg), closeWays(box))) {
+    stuck = 'parties dialog did not close';
+  }
+  return {html, stuck, note};
+};
 async function run() {
-  for (const key of ['input', 'submit', 'results']) {
+  const input = q(sel.input, q(sel.panel) || document.body);
+  if (!input) return {error: 'layout', element: sel.input, detail: 'looked for in ' + sel.panel};
+  for (const key of ['submit', 'results']) {
     if (!q(sel[key])) return {error: 'layout', element: sel[key]};
   }
-  const input = q(sel.input);
-  st.log.length = 0;  // only this case's calls matter; the log must not grow for days
-  let mark = 0;
+  window.__cs.dismissPopups();
+  // Rows already there are marked: the new search's rows are told from them.
+  for (const tr of q(sel.results).querySelectorAll('tbody > tr')) tr.__csOld = true;
+  st.log.length = 0;  // only this case's answers matter; the log must not grow for days
   input.value = caseNo;
   input.dispatchEvent(new Event('input', {bubbles: true}));
   input.dispatchEvent(new Event('change', {bubbles: true}));
   q(sel.submit).click();
-  await settle(mark, 'search results');
-  const want = caseNo.toUpperCase();
-  const row = [...q(sel.results).querySelectorAll('tbody > tr')].find(
-    tr => tr.cells.length > 1 && tr.cells[0].textContent.trim().toUpperCase() === want);
-  const page = dialog => '<html><body>' + outer(sel.results_area || sel.results) + dialog + outer(sel.modal) + '</body></html>';
-  if (!row) return {found: false, html: page(outer(sel.dialog))};
-
-  for (const key of ['parties_button', 'more_button']) {
-    if (!q(sel[key], row)) return {error: 'layout', element: sel[key]};
-  }
-  mark = st.log.length;
-  q(sel.parties_button, row).click();
-  await settle(mark, 'parties');
-  await until(() => shown(q(sel.dialog)), 'parties dialog to open');
-  const dialogHtml = outer(sel.dialog);
-  const dialogClose = q(sel.dialog_close);
-  if (!dialogClose) return {error: 'layout', element: sel.dialog_close};
-  dialogClose.click();
-  await until(() => !shown(q(sel.dialog)), 'parties dialog to close');
-
-  mark = st.log.length;
+  await settle(0, 'search results');
+  // FACT: DataTables builds its wrapper, thead and tbody on the first search.
+  const drawn = () => [...q(sel.results).querySelectorAll('tbody > tr')].some(tr => !tr.__csOld);
+  const isListed = listed();
+  await until(() => drawn() && (!isListed || findRow(q(sel.results))), 'search results to show', 5000);
+  const row = findRow(q(sel.results));
+  const area = () => outer(q(sel.results_area) || q(sel.results));
+  const page = dialog => '<html><body>' + area() + dialog + outer(q(sel.modal)) + '</body></html>';
+  const dlg = q(sel.dialog);
+  const answers = () => st.log.map(({endpoint, url, status, body, body_skipped}) =>
+    body_skipped ? {endpoint, url, status, body, body_skipped} : {endpoint, url, status, body});
+  if (!row) return {found: false, html: page(outer(dlg)), answers: answers()};
+  if (!q(sel.more_button, row)) return {error: 'layout', element: sel.more_button};
+  // Parties never fail a case: the portal's answer is what counts, the dialog a fallback.
+  const p = await parties(row, dlg);
+  const modal = q(sel.modal);
+  if (!modal) return {error: 'layout', element: sel.modal};
+  // Bootstrap ignores show() while a fade runs: the last modal must be fully hidden.
+  await until(() => !shown(modal), 'the previous details modal to hide', 3000);
+  const mark = st.log.length;
   q(sel.more_button, row).click();
   await settle(mark, 'details');
   // Bootstrap adds "show" only once the modal is displayed: no layout needed to know.
-  await until(() => q(sel.modal).classList.contains('show')
-      && q(sel.modal_title).textContent.toUpperCase().includes(want), 'details modal to open');
-  const html = page(dialogHtml);
-  const close = q(sel.modal_close);
-  if (!close) return {found: true, html, stuck: 'modal close button ' + sel.modal_close + ' missing'};
-  close.click();
-  try {
-    await until(() => !shown(q(sel.modal)), 'details modal to close', 5000);
-  } catch (e) {
-    return {found: true, html, stuck: 'details modal did not close'};
+  await until(() => modal.classList.contains('show') && titled(q(sel.modal_title)), 'details modal to open');
+  const result = {found: true, html: page(p.html), answers: answers(),
+                  parties_stuck: p.stuck, parties_note: p.note};
+  if (!await close(modal, () => shown(modal), closeWays(modal, sel.modal_close), false)) {
+    result.stuck = 'details modal did not close';
   }
-  return {found: true, html};
+  return result;
 }
 const finish = result => { observer.disconnect(); st.wake = null; done(result); };
 run().then(finish, e => finish(e && e.error ? e : {error: 'script', message: String(e)}));
@@ -170,6 +315,7 @@ run().then(finish, e => finish(e && e.error ? e : {error: 'script', message: Str
 
 SETUP_SCRIPT = """
 const [sel, court] = arguments;
+window.__cs.dismissPopups();
 const tab = document.querySelector(sel.tab);
 if (!tab) return {error: 'layout', element: sel.tab};
 tab.click();
@@ -180,7 +326,8 @@ if (!select) return {error: 'layout', element: sel.court};
 if (![...select.options].some(o => o.value === court)) return {error: 'layout', element: sel.court + ' option ' + court};
 select.value = court;
 select.dispatchEvent(new Event('change', {bubbles: true}));
-for (const key of ['input', 'submit', 'results']) {
+if (!panel.querySelector(sel.input)) return {error: 'layout', element: sel.input, detail: 'looked for in ' + sel.panel};
+for (const key of ['submit', 'results']) {
   if (!document.querySelector(sel[key])) return {error: 'layout', element: sel[key]};
 }
 return {ok: true};
@@ -188,48 +335,15 @@ return {ok: true};
 
 PAGE_STATE_SCRIPT = """
 const nav = performance.getEntriesByType('navigation')[0];
-return {status: nav ? nav.responseStatus || 0 : 0, title: document.title,
+return {status: nav ? nav.responseStatus || 0 : 0, title: document.title, url: location.href,
         text: document.body ? document.body.innerText.slice(0, 2000) : ''};
 """
-
-DEAD_SESSION_MARKERS = (
-    "chrome not reachable",
-    "tab crashed",
-    "session deleted",
-    "disconnected",
-    "no such session",
-    "invalid session id",
-    "target frame detached",
-    "timed out receiving message from renderer",
-    "unable to receive message from renderer",
-    "not connected to devtools",
-)
-
-
-def classify(exc: BaseException) -> Exception:
-    """Turn a Selenium/transport error into ours: a dead session or a stuck page."""
-    if isinstance(exc, (InvalidSessionIdException, NoSuchWindowException, Urllib3Error, ConnectionError)):
-        return DeadSession(f"{type(exc).__name__}: {_first_line(exc)}")
-    message = _first_line(exc)
-    if isinstance(exc, WebDriverException) and any(m in message.lower() for m in DEAD_SESSION_MARKERS):
-        return DeadSession(f"{type(exc).__name__}: {message}")
-    if isinstance(exc, TimeoutException):
-        # A script that never returns means the renderer is busy forever (a hung page):
-        # only a fresh browser is certain to recover from that.
-        return DeadSession(f"page did not answer in time: {message}")
-    return PageStuck(f"{type(exc).__name__}: {message}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
 
 def evaluate(driver, expression: str) -> dict[str, Any]:
     """Evaluate `expression` in the page through chromedriver's DevTools command, await
     the promise it returns, and answer DevTools' result (`result`, `exceptionDetails`)."""
-    return driver.execute("executeCdpCommand", {"cmd": "Runtime.evaluate", "params": {
-        "expression": expression, "awaitPromise": True, "returnByValue": True}})["value"]
+    return cdp(driver, "Runtime.evaluate", {
+        "expression": expression, "awaitPromise": True, "returnByValue": True})
 
 
 @dataclass
@@ -238,6 +352,20 @@ class Capture:
     found: bool
     html: str
     stuck: Optional[str] = None  # set when the data was read but the modal would not close
+    # The portal's own answers of this case, in arrival order: {"endpoint", "url",
+    # "status", "body"} (plus "body_skipped": its length, for a body too big to keep).
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    parties_stuck: Optional[str] = None  # the parties dialog would not close: reload next
+    parties_note: Optional[str] = None  # what was odd about the parties (never fatal)
+
+
+def _answer(raw: Any) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    answer = {"endpoint": str(raw.get("endpoint") or ""), "url": str(raw.get("url") or ""),
+              "status": int(raw.get("status") or 0), "body": str(raw.get("body") or "")}
+    if raw.get("body_skipped"):
+        answer["body_skipped"] = int(raw["body_skipped"])
+    return answer
 
 
 class CourtFilesPage:
@@ -259,16 +387,24 @@ class CourtFilesPage:
             raise classify(exc) from exc
 
     def open(self) -> None:
-        """Load the page and set it up for court-number searches (load, consent, tab, court)."""
+        """Load the page and set it up for court-number searches."""
+        self.load()
+        self.prepare()
+
+    def load(self) -> None:
+        """Load the page; fail on a refusal (Blocked) or a server error (PageStuck)."""
         self.ready = False
         self._call(self.driver.get, self.url)
         state = self._call(self.driver.execute_script, PAGE_STATE_SCRIPT)
         self._check_state(state)
+
+    def prepare(self) -> None:
+        """Consent, popups, tab and court; then install the hook and the case script."""
         self.dismiss_consent()
-        result = self._call(self.driver.execute_script, SETUP_SCRIPT, self.sel, self.court)
-        self._raise_for(result)
         self._call(self.driver.execute_script, XHR_HOOK)
         self._call(self.driver.execute_script, CASE_SCRIPT, self.sel)
+        result = self._call(self.driver.execute_script, SETUP_SCRIPT, self.sel, self.court)
+        self._raise_for(result)
         self.ready = True
 
     def _check_state(self, state: dict[str, Any]) -> None:
@@ -278,6 +414,10 @@ class CourtFilesPage:
             raise Blocked(f"the portal refused the page (HTTP {status or 'page'}): {state.get('title', '')!r}")
         if status >= 500:
             raise PageStuck(f"the portal answered HTTP {status} for the page")
+        if str(state.get("url", "")).startswith("chrome-error:"):  # Chromium's own error page
+            code = re.search(r"\b(?:net::)?(ERR_[A-Z_]+)", text)
+            why = code.group(1) if code else repr(state.get("title", ""))
+            raise PageStuck(f"the page did not load ({why})")
 
     def dismiss_consent(self) -> None:
         script = """
@@ -306,9 +446,11 @@ class CourtFilesPage:
             raise PageStuck(f"the case script failed: {why}")
         result = outcome["result"].get("value")
         self._raise_for(result)
-        if result.get("stuck"):
+        if result.get("stuck") or result.get("parties_stuck"):
             self.ready = False  # data is complete, but the page needs a reload before the next case
-        return Capture(case=case, found=bool(result["found"]), html=result["html"], stuck=result.get("stuck"))
+        return Capture(case=case, found=bool(result["found"]), html=result["html"],
+                       stuck=result.get("stuck"), answers=[_answer(a) for a in result.get("answers") or []],
+                       parties_stuck=result.get("parties_stuck"), parties_note=result.get("parties_note"))
 
     def _raise_for(self, result: Any) -> None:
         if not isinstance(result, dict):
@@ -318,7 +460,7 @@ class CourtFilesPage:
             return
         self.ready = False
         if error == "layout":
-            raise LayoutChanged(result["element"])
+            raise LayoutChanged(result["element"], result.get("detail") or "")
         if error == "http":
             status = int(result.get("status") or 0)
             if status in (401, 403, 429):

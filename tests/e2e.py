@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,18 @@ needs_browser = pytest.mark.skipif(
 ENV = {**os.environ, "SE_OFFLINE": "true", "PYTHONPATH": str(ROOT)}
 
 
+# The demo page's faithful Bootstrap fades cost ~0.7 s per case. Crawls whose point is not
+# the page's timing turn them off unless they name demo_fade_ms themselves; the page's own
+# behaviour is tested with its real timings in test_real_page_variants.py and test_doctor.py.
+FAST_PAGE = {"demo_fade_ms": 0}
+
+
+def fast(args: dict) -> dict:
+    if str(args.get("site", "")) != "demo":
+        return args
+    return {**{k: v for k, v in FAST_PAGE.items() if k not in args}, **args}
+
+
 def settings_args(out: Path, **settings: Any) -> list[str]:
     pairs = {"CASESCRAPER_OUTPUT_DIR": str(out), "LOG_LEVEL": "INFO", **settings}
     return [x for k, v in pairs.items() for x in ("-s", f"{k}={v}")]
@@ -35,18 +48,19 @@ def spider_args(**args: Any) -> list[str]:
 
 
 def scrapy_crawl(out: Path, args: dict, settings: dict | None = None, timeout: float = 300,
-                 **popen: Any) -> subprocess.CompletedProcess:
-    """`scrapy crawl cases` exactly as an operator types it."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**args),
+                 env: dict | None = None, **popen: Any) -> subprocess.CompletedProcess:
+    """`scrapy crawl cases` exactly as an operator types it (with extra environment variables)."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**fast(args)),
            *settings_args(out, **(settings or {}))]
-    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, **popen)
+    return subprocess.run(cmd, cwd=ROOT, env={**ENV, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout, **popen)
 
 
 def run_crawl(tmp: Path, args: dict, settings: dict | None = None, timeout: float = 300) -> dict:
     """A crawl through tests/crawl_runner.py; returns its record (stats, responses, stall)."""
     out = tmp / "output"
     report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
-    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**args),
+    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**fast(args)),
            *settings_args(out, **(settings or {}))]
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
     assert report.exists(), f"crawl did not report (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -71,7 +85,15 @@ def expected(year: int, last_number: int, numbers: range, seed: int = 0) -> dict
 
 
 def strip_run_fields(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k not in ("scraped_at", "source_url", "file_path")}
+    """The case data of a crawled record, comparable with the demo dump: no run fields, and
+    document urls without the demo court's origin (its port changes with every crawl)."""
+    out = {k: v for k, v in record.items() if k not in ("scraped_at", "source_url", "file_path")}
+    out["docket_entries"] = [
+        {**e, "document": {**e["document"], "url": re.sub(r"^https?://[^/]+", "", e["document"]["url"])}}
+        if (e.get("document") or {}).get("url") else e
+        for e in out.get("docket_entries", [])
+    ]
+    return out
 
 
 def ledger_lines(out: Path, year: int = 2025) -> list[dict]:
@@ -83,7 +105,7 @@ def start_crawl(tmp: Path, args: dict, settings: dict | None = None) -> tuple[su
     """Start a crawl through crawl_runner in the background; returns (process, report path)."""
     out = tmp / "output"
     report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
-    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**args),
+    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**fast(args)),
            *settings_args(out, **(settings or {}))]
     log = open(tmp / f"{report.stem}.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT,

@@ -20,7 +20,7 @@ import psutil
 from casescraper.browser import MARKER_ENV, runs_root
 
 from .conftest import ROOT
-from .e2e import ENV, expected, needs_browser, settings_args, spider_args, strip_run_fields
+from .e2e import ENV, expected, fast, needs_browser, settings_args, spider_args, strip_run_fields
 
 pytestmark = needs_browser
 
@@ -30,7 +30,7 @@ FILE_NAME = re.compile(r"^(IMM-[0-9]+-25)-[0-9]{8}\.json$")  # no -1 suffix: not
 
 
 def start(out: Path, log: Path, **extra) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**ARGS, **extra),
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *spider_args(**fast({**ARGS, **extra})),
            *settings_args(out)]
     with open(log, "w") as stderr:
         return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
