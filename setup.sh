@@ -1,12 +1,47 @@
 #!/usr/bin/env bash
-# Installs what casescraper needs on a Debian machine: Chromium and chromedriver from
-# Debian, the pinned Python packages from PyPI. Safe to run again.
+# Installs what casescraper needs on a Debian or Ubuntu machine: Chromium and chromedriver
+# from the distribution, and the pinned Python packages (requirements.txt) into a virtual
+# environment, .venv, since a stock Debian/Ubuntu Python refuses `pip install` into itself
+# (PEP 668, "externally-managed-environment"). Safe to run again: it only does what is missing.
+#   PYTHON=python3.12 ./setup.sh    builds .venv from another interpreter (default: python3)
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+PYTHON="${PYTHON:-python3}"
+MIN="3.10"
+
+# Root runs apt-get itself; anyone else through sudo.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+updated=""
+apt_install() {
+  [ -n "$updated" ] || { as_root apt-get update -qq; updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+version_ok() { "$1" -c "import sys; sys.exit(sys.version_info < (${MIN/./, }))" 2>/dev/null; }
+
+# 1. The Python version, before anything is installed.
+if ! version_ok "$PYTHON"; then
+  found=$("$PYTHON" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])' 2>/dev/null || echo "not found")
+  echo "setup.sh: error: casescraper needs Python $MIN or newer; $PYTHON is $found: install python3.10 or newer and run PYTHON=python3.X ./setup.sh" >&2
+  exit 1
 fi
-python3 -m pip install -q --disable-pip-version-check -r requirements.txt
+
+# 2. Chromium and chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt_install chromium chromium-driver
+fi
+
+# 3. The virtual environment. Debian ships venv's pip bootstrap (ensurepip) apart, in
+# python3-venv; without it `python3 -m venv` fails half-way, so it is installed first.
+if ! { [ -x .venv/bin/python ] && version_ok .venv/bin/python && .venv/bin/python -m pip --version >/dev/null 2>&1; }; then
+  if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+    apt_install python3-venv "python$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
+  fi
+  rm -rf .venv
+  "$PYTHON" -m venv .venv
+fi
+
+# 4. The pinned packages; skipped when this requirements.txt is already installed there.
+if ! cmp -s requirements.txt .venv/.requirements.installed; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  cp requirements.txt .venv/.requirements.installed
+fi

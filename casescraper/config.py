@@ -6,18 +6,21 @@ stops the crawl at startup with one line naming the source, the key and the form
 
 Precedence, lowest first: defaults (settings.py, priority "project"), per-site defaults
 set by the spider, config file, environment, `-s` on the command line / Scrapyd `setting=`.
+A `CASESCRAPER_*` name that is not in SPECS, from any of them, stops the crawl: a typo
+must not run a crawl with the default it meant to change.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-import logging
 import math
 import os
 import re
 import secrets
-import tomllib
-from collections.abc import Mapping
+import sys
+import zoneinfo
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -26,7 +29,10 @@ from scrapy.settings import default_settings as scrapy_default_settings
 
 from casescraper.errors import ConfigError
 
-logger = logging.getLogger(__name__)
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the backport of the same module (requirements.txt installs it there)
+    import tomli as tomllib
 
 REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"
 
@@ -48,6 +54,17 @@ def _positive(v: Any) -> bool:
     return v > 0
 
 
+def _time_zone(v: Any) -> bool:
+    """An IANA time zone name zoneinfo knows (no paths, no empty name)."""
+    if not v or v.startswith(("/", ".")) or ".." in v:
+        return False
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 SPECS: dict[str, Spec] = {
     # --- output and export
     "CASESCRAPER_OUTPUT_DIR": Spec(
@@ -65,6 +82,7 @@ SPECS: dict[str, Spec] = {
     "CASESCRAPER_SUFFIX_LIMIT": Spec(int, 100, "suffix_limit", _positive, "an integer >= 1"),
     "CASESCRAPER_FORCE_OVERWRITE": Spec(bool, False, "force_overwrite", None, "true or false"),
     "CASESCRAPER_DRY_RUN": Spec(bool, False, "dry_run", None, "true or false"),
+    "CASESCRAPER_KEEP_RAW": Spec(bool, True, "keep_raw", None, "true or false"),
     # --- the site
     "CASESCRAPER_SITE_URL": Spec(
         str, REAL_SITE_URL, "site_url",
@@ -83,6 +101,9 @@ SPECS: dict[str, Spec] = {
         int, 1000, "recycle_after", _nonneg, "an integer >= 0 (0 turns it off)"),
     "CASESCRAPER_RECYCLE_MEMORY_MB": Spec(
         int, 1500, "recycle_memory_mb", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_TIMEZONE": Spec(
+        str, "America/Toronto", "timezone", _time_zone,
+        "an IANA time zone name such as America/Toronto (the court's; the browser runs in it)"),
     "CASESCRAPER_COMMAND_EXECUTOR": Spec(
         str, "", "command_executor", None, "a WebDriver URL such as http://127.0.0.1:4444, or empty"),
     "CASESCRAPER_DIAGNOSTICS": Spec(bool, True, "diagnostics", None, "true or false"),
@@ -113,6 +134,8 @@ CONFIG_ENV = "CASESCRAPER_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
 FILE_PRIORITY = 21  # above "project" (20), below "spider" (30)
 ENV_PRIORITY = 22
+# scrapy-selenium's settings that are also read from the environment (as CASESCRAPER_*).
+ENV_SETTINGS = ("SELENIUM_BROWSER_EXECUTABLE_PATH", "SELENIUM_DRIVER_EXECUTABLE_PATH")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _NAME_BY_KEY = {spec.key: name for name, spec in SPECS.items()}
@@ -122,6 +145,19 @@ _ORIGINS = {
     30: "the spider's custom_settings",
     40: "the command line (-s) or Scrapyd (setting=)",
 }
+
+
+def closest(name: str, known: Iterable[str]) -> str:
+    """The known name most like `name` (difflib's ratio), for "did you mean" hints."""
+    return difflib.get_close_matches(name, list(known), n=1, cutoff=0)[0]
+
+
+def _unknown_setting(name: str, origin: str) -> ConfigError:
+    if name == CONFIG_ENV:
+        return ConfigError(f"{name} (from {origin}) is read from the environment only: run "
+                           f"{name}=PATH scrapy crawl ... (or export it)")
+    return ConfigError(f"{name} (from {origin}): unknown setting; did you mean "
+                       f"{closest(name, SPECS)}? The settings are listed in config.example.toml")
 
 
 def _show(value: Any) -> str:
@@ -196,29 +232,43 @@ class ConfigAddon:
     """Scrapy add-on: config file (priority 21), environment (22), then validation.
 
     It reads files but never writes any; the pipeline checks the output dir at startup.
+    Once the settings are final it calls the spider's `settings_ready(settings)`, if it
+    has one: the spider's last check before any component (or browser) starts.
     """
 
-    def __init__(self, environ: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None):
+    def __init__(self, environ: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
+                 crawler: Any = None):
         self.environ = os.environ if environ is None else environ
         self.cwd = cwd
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "ConfigAddon":
+        return cls(crawler=crawler)
 
     def update_settings(self, settings: Any) -> None:
         origins: dict[str, str] = {}
+        for name in sorted(self.environ):
+            if name.startswith("CASESCRAPER_") and name not in SPECS and name != CONFIG_ENV:
+                raise _unknown_setting(name, f"environment variable {name}")
+        for name in sorted(settings.attributes):
+            if name.startswith("CASESCRAPER_") and name not in SPECS:
+                priority = settings.getpriority(name)
+                raise _unknown_setting(name, _ORIGINS.get(priority, f"settings priority {priority}"))
         path, shown = self._config_path()
         if path is not None:
             self._apply_file(settings, path, shown, origins)
-        for name in SPECS:
+        for name in (*SPECS, *ENV_SETTINGS):
             if name in self.environ:
                 settings.set(name, self.environ[name], priority=ENV_PRIORITY)
                 origins[name] = f"environment variable {name}"
-        unknown = sorted(k for k in self.environ
-                         if k.startswith("CASESCRAPER_") and k not in SPECS and k != CONFIG_ENV)
-        if unknown:
-            logger.warning("ignoring unknown environment variable(s): %s", ", ".join(unknown))
         validate_settings(settings, origins)
         if not settings.get("CASESCRAPER_RUN_ID"):
             settings.set("CASESCRAPER_RUN_ID", new_run_id(self.environ),
                          priority=settings.getpriority("CASESCRAPER_RUN_ID"))
+        ready = getattr(getattr(self.crawler, "spider", None), "settings_ready", None)
+        if ready is not None:
+            ready(settings)
 
     def _config_path(self) -> tuple[Optional[str], str]:
         explicit = self.environ.get(CONFIG_ENV)
@@ -247,12 +297,17 @@ class ConfigAddon:
         for key, value in data.get("app", {}).items():
             name = _NAME_BY_KEY.get(key)
             if name is None:
-                raise ConfigError(f"{shown}: [app] {key}: unknown key; the keys are listed in "
+                raise ConfigError(f"{shown}: [app] {key}: unknown key; did you mean "
+                                  f"{closest(key, _NAME_BY_KEY)}? The keys are listed in "
                                   "config.example.toml")
             self._set_checked(settings, name, value, f"{shown}: [app] {key}", origins)
         for key, value in data.get("scrapy", {}).items():
             if key in SPECS:
                 self._set_checked(settings, key, value, f"{shown}: [scrapy] {key}", origins)
+            elif key.startswith("CASESCRAPER_"):
+                raise ConfigError(f"{shown}: [scrapy] {key}: unknown setting; did you mean "
+                                  f"{closest(key, SPECS)}? The settings are listed in "
+                                  "config.example.toml")
             elif key.isupper() and hasattr(scrapy_default_settings, key):
                 settings.set(key, value, priority=FILE_PRIORITY)
             else:
@@ -267,3 +322,15 @@ class ConfigAddon:
         except ValueError:
             raise ConfigError(f"{where} = {_show(value)}: expected {SPECS[name].form}") from None
         origins[name] = where
+
+
+def configured(name: str, environ: Optional[Mapping[str, str]] = None,
+               cwd: Optional[str] = None) -> Any:
+    """A setting's value as a crawl started here would see it without -s: the default,
+    then the config file, then the environment (for commands other than `scrapy crawl`)."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setdict(default_settings(), priority="project")
+    ConfigAddon(environ, cwd).update_settings(settings)
+    return settings[name]

@@ -4,7 +4,9 @@
 
 Same project settings and components as `scrapy crawl`; in addition it records, per
 response, the case, the chromedriver PID and when its query started, plus the crawl's
-stats, its close reason and the reactor's worst stall (a 20 ms heartbeat's lateness).
+stats, its close reason, how many WebDriver commands ran on the reactor's thread (none
+may) and the reactor's worst stall (a 20 ms heartbeat's lateness: for benchmarks, which
+report it; tests assert no time bound).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.utils.project import get_project_settings
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 HEARTBEAT = 0.02
 
@@ -31,6 +35,18 @@ async def heartbeat(record: dict) -> None:
         last = now
 
 
+def watch_webdriver_threads(record: dict) -> None:
+    """Count WebDriver commands, and those sent from the reactor's thread (record["reactor"])."""
+    send = RemoteConnection.execute
+
+    def execute(self, command, params):
+        record["webdriver_commands"] += 1
+        record["webdriver_on_reactor"] += threading.get_ident() == record.get("reactor")
+        return send(self, command, params)
+
+    RemoteConnection.execute = execute
+
+
 def main(argv: list[str]) -> int:
     out, rest = argv[0], argv[1:]
     spider_args, overrides = {}, {}
@@ -42,7 +58,9 @@ def main(argv: list[str]) -> int:
         settings.set(key, value, priority="cmdline")
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler("cases")
-    record = {"responses": [], "max_stall": 0.0, "reason": None}
+    record = {"responses": [], "max_stall": 0.0, "reason": None,
+              "webdriver_commands": 0, "webdriver_on_reactor": 0}
+    watch_webdriver_threads(record)
 
     def on_response(response, request):
         meta = request.meta.get("casescraper", {})
@@ -55,6 +73,7 @@ def main(argv: list[str]) -> int:
         record["reason"] = reason
 
     def on_opened(spider):
+        record["reactor"] = threading.get_ident()  # signals run on the reactor's thread
         record["heartbeat"] = asyncio.ensure_future(heartbeat(record))
 
     crawler.signals.connect(on_response, signal=signals.response_received)
@@ -63,6 +82,7 @@ def main(argv: list[str]) -> int:
     process.crawl(crawler, **spider_args)
     process.start()
     record.pop("heartbeat", None)
+    record.pop("reactor", None)
     record["stats"] = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, (int, float, str))}
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(record, fh, default=str, indent=1)

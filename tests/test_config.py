@@ -1,15 +1,15 @@
 """ConfigAddon: config file, environment, validation of the final values."""
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
 from scrapy import Spider
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from casescraper.config import SPECS, ConfigAddon, default_settings
+from casescraper.config import SPECS, ConfigAddon, configured, default_settings, tomllib
 from casescraper.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,10 @@ def test_scrapy_table(tmp_path):
      'config.toml: [app] site_url = "ftp://x": expected an http(s) URL of the court-files page'),
     ("[app]\nrest_seconds = inf\n",
      "config.toml: [app] rest_seconds = Infinity: expected a number of seconds >= 0 (0 turns it off)"),
-    ("[app]\nexport_write_retry = 3\n", "config.toml: [app] export_write_retry: unknown key"),
+    ("[app]\nexport_write_retry = 3\n",
+     "config.toml: [app] export_write_retry: unknown key; did you mean export_write_retries?"),
+    ("[scrapy]\nCASESCRAPER_DRYRUN = true\n",
+     "config.toml: [scrapy] CASESCRAPER_DRYRUN: unknown setting; did you mean CASESCRAPER_DRY_RUN?"),
     ("[ap]\nx = 1\n", "config.toml: unknown table or key 'ap'"),
     ("output_dir = 'x'\n", "config.toml: unknown table or key 'output_dir'"),
     ("[app]\nexport_write_retries = \n", "config.toml: malformed TOML: "),
@@ -178,3 +181,71 @@ def test_scrapy_runs_the_addon(tmp_path, monkeypatch):
     assert crawler.settings["CASESCRAPER_DRY_RUN"] is True
     assert crawler.settings["CASESCRAPER_SUFFIX_LIMIT"] == 9
     assert crawler.settings["CASESCRAPER_WRITE_RETRIES"] == 2
+
+
+# --- unknown names and the environment (issue 13, points 4 and 10) ---------------------
+
+def test_unknown_cmdline_setting_names_the_closest_known_one(tmp_path):
+    settings = project_settings()
+    settings.set("CASESCRAPER_OUTPT_DIR", "elsewhere", priority="cmdline")  # -s or setting=
+    assert error(tmp_path, settings=settings) == (
+        "CASESCRAPER_OUTPT_DIR (from the command line (-s) or Scrapyd (setting=)): unknown "
+        "setting; did you mean CASESCRAPER_OUTPUT_DIR? The settings are listed in "
+        "config.example.toml")
+
+
+def test_unknown_environment_variable_stops_too(tmp_path):
+    message = error(tmp_path, env={"CASESCRAPER_WRITE_RETRY": "3"})
+    assert message.startswith("CASESCRAPER_WRITE_RETRY (from environment variable "
+                              "CASESCRAPER_WRITE_RETRY): unknown setting; did you mean "
+                              "CASESCRAPER_WRITE_RETRIES?")
+    # The config file's name is the one CASESCRAPER_* variable that is not a setting.
+    path = tmp_path / "c.toml"
+    path.write_text("")
+    assert apply(tmp_path, env={"CASESCRAPER_CONFIG": str(path)})["CASESCRAPER_WRITE_RETRIES"] == 3
+
+
+def test_config_path_given_as_a_setting_is_explained(tmp_path):
+    settings = project_settings()
+    settings.set("CASESCRAPER_CONFIG", "x.toml", priority="cmdline")
+    assert "is read from the environment only: run CASESCRAPER_CONFIG=PATH" in error(
+        tmp_path, settings=settings)
+
+
+def test_selenium_paths_from_the_environment(tmp_path):
+    name = "SELENIUM_BROWSER_EXECUTABLE_PATH"
+    settings = project_settings()
+    settings.set(name, "/usr/bin/chromium", priority="project")  # as settings.py does
+    settings.set("SELENIUM_DRIVER_EXECUTABLE_PATH", "/usr/bin/chromedriver", priority="project")
+    env = {name: "/opt/chromium/chrome", "SELENIUM_DRIVER_EXECUTABLE_PATH": "/opt/cd"}
+    apply(tmp_path, env=env, settings=settings)
+    assert settings[name] == "/opt/chromium/chrome"
+    assert settings["SELENIUM_DRIVER_EXECUTABLE_PATH"] == "/opt/cd"
+    settings = project_settings()
+    settings.set(name, "/from/the/command/line", priority="cmdline")
+    assert apply(tmp_path, env=env, settings=settings)[name] == "/from/the/command/line"
+
+
+def test_configured_reads_file_then_environment(tmp_path):
+    assert configured("CASESCRAPER_OUTPUT_DIR", {}, str(tmp_path)) == "output"
+    (tmp_path / "config.toml").write_text('[app]\noutput_dir = "/srv/fct"\n')
+    assert configured("CASESCRAPER_OUTPUT_DIR", {}, str(tmp_path)) == "/srv/fct"
+    env = {"CASESCRAPER_OUTPUT_DIR": "/env/out"}
+    assert configured("CASESCRAPER_OUTPUT_DIR", env, str(tmp_path)) == "/env/out"
+
+
+def test_the_spider_checks_the_final_settings(tmp_path, monkeypatch):
+    seen = []
+
+    class Checking(Spider):
+        name = "checking"
+
+        def settings_ready(self, settings):
+            seen.append(settings["CASESCRAPER_SUFFIX_LIMIT"])
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CASESCRAPER_SUFFIX_LIMIT", "9")
+    crawler = Crawler(Checking, default_settings())  # as Scrapy does: spider first, then add-ons
+    crawler.spider = Checking.from_crawler(crawler)
+    ConfigAddon.from_crawler(crawler).update_settings(crawler.settings)
+    assert seen == [9]  # after the environment, with the coerced value

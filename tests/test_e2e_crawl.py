@@ -43,8 +43,8 @@ def test_crawl_20_numbers_matches_the_dump(tmp_path):
     assert len(result["responses"]) == 20 and len(pids) == 1 and None not in pids
     statuses = {line["case_number"]: line["status"] for line in ledger_lines(out)}
     assert len(statuses) == 20
-    # Selenium never runs on the reactor thread: a 20 ms heartbeat is never late by 200 ms.
-    assert result["max_stall"] < 0.2, result["max_stall"]
+    # Selenium never runs on the reactor's thread, so the reactor never waits on the browser.
+    assert result["webdriver_commands"] > 20 and result["webdriver_on_reactor"] == 0, result
 
 
 def test_single_case_and_cases_file(tmp_path):
@@ -69,18 +69,18 @@ def test_download_delay_applies_to_browser_requests(tmp_path):
     fixed = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 6, "demo_last_number": LAST},
                       {"DOWNLOAD_DELAY": 0.6, "DOWNLOAD_DELAY_JITTER": 0})
     gaps = _gaps(fixed)
-    assert len(gaps) == 4 and min(gaps) >= 0.6 and max(gaps) < 1.2, gaps
+    # At least the delay between queries; that it is waited once, not twice, is
+    # test_newcomer.py's pacing test (on a clock of its own, not this machine's).
+    assert len(gaps) == 4 and min(gaps) >= 0.6, gaps
 
 
 def test_randomize_download_delay_spreads_the_gaps(tmp_path):
     spread = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 9, "demo_last_number": LAST},
                        {"DOWNLOAD_DELAY": 0.6, "RANDOMIZE_DOWNLOAD_DELAY": True})
     gaps = _gaps(spread)
-    assert min(gaps) >= 0.3 and max(gaps) < 1.5, gaps  # 0.5x..1.5x, plus the case itself
-    assert statistics.pstdev(gaps) > 0.02, gaps
-    off = run_crawl(tmp_path, {"site": "demo", "year": 2025, "max_cases": 5, "demo_last_number": LAST,
-                               "refresh": 1}, {"DOWNLOAD_DELAY": 0})
-    assert max(_gaps(off)) < 0.6
+    assert min(gaps) >= 0.3, gaps  # 0.5x..1.5x the delay, plus the case itself
+    assert len(set(gaps)) == len(gaps) and statistics.pstdev(gaps) > 0.02, gaps
+    # DOWNLOAD_DELAY=0 (no waiting at all) is test_newcomer.py's pacing test.
 
 
 @pytest.mark.parametrize(

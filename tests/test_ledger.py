@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from casescraper.ledger import Ledger
+from casescraper.errors import OutputError
+from casescraper.ledger import Ledger, Site, clashing
 
 
 def test_record_fields_and_latest(tmp_path):
@@ -87,3 +88,53 @@ def test_concurrent_appends_from_processes_and_threads(tmp_path):
     assert len(records) == procs * threads * per_thread
     assert len({r["case_number"] for r in records}) == len(records)
     assert all(r["error"] == padding for r in records)
+
+
+# --- which site answered (issue 13, point 3) -------------------------------------------
+
+REAL = Site.of("real", "https://www.fct-cf.ca/en/court-files-and-decisions/court-files")
+DEMO = Site.of("demo", "http://127.0.0.1:41234/en/court-files-and-decisions/court-files")
+
+
+def test_every_line_names_its_site(tmp_path):
+    assert (REAL, DEMO) == (Site("real", "www.fct-cf.ca"), Site("demo"))
+    Ledger(str(tmp_path), REAL).record("IMM-1-25", "saved", run_id="r", year=2025, file_path="a.json")
+    Ledger(str(tmp_path / "d"), DEMO).record("IMM-1-25", "no_results", run_id="r", year=2025)
+    real = json.loads((tmp_path / "ledger" / "2025.jsonl").read_text())
+    demo = json.loads((tmp_path / "d" / "ledger" / "2025.jsonl").read_text())
+    assert (real["site"], real["site_host"]) == ("real", "www.fct-cf.ca")
+    assert demo["site"] == "demo" and "site_host" not in demo
+    assert Ledger(str(tmp_path)).sites(2025) == {REAL: 1}
+
+
+def test_which_sites_clash():
+    assert REAL.clashes(DEMO) and DEMO.clashes(REAL)
+    assert REAL.clashes(Site("real", "127.0.0.1"))  # a demo court run as the "real" site
+    assert not REAL.clashes(Site("real"))  # an old line: real, host unknown
+    assert not DEMO.clashes(Site.of("demo", "http://127.0.0.1:5/x"))  # any port: one demo
+    assert clashing([REAL, Site("real"), REAL]) is None
+    assert clashing([Site("real"), REAL, DEMO]) == (Site("real"), DEMO)
+
+
+def test_old_lines_take_their_runs_site_argument_else_real(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    for run in ("old-demo", "old-real", "no-manifest", "old-demo"):
+        ledger.append({"case_number": "IMM-1-25", "status": "no_results", "run_id": run}, 2025)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "old-demo.json").write_text(json.dumps({"arguments": {"site": "demo"}}))
+    (tmp_path / "runs" / "old-real.json").write_text(json.dumps({"arguments": {"year": "2025"}}))
+    assert Ledger(str(tmp_path)).sites(2025) == {Site("demo"): 2, Site("real"): 2}
+
+
+def test_a_crawl_refuses_another_sites_ledger_with_one_line(tmp_path):
+    Ledger(str(tmp_path), DEMO).record("IMM-1-25", "saved", run_id="r", year=2025, file_path="a.json")
+    Ledger(str(tmp_path)).refuse_other_site([2025, 2024], DEMO)  # same site, no 2024 ledger
+    with pytest.raises(OutputError) as info:
+        Ledger(str(tmp_path)).refuse_other_site([2025], REAL)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tmp_path / 'ledger' / '2025.jsonl'} holds lines of site demo, "
+                              "this crawl is site real (www.fct-cf.ca)")
+    assert "-s CASESCRAPER_OUTPUT_DIR=DIR" in message
+    (tmp_path / "a-file").write_text("")
+    Ledger(str(tmp_path / "a-file" / "x")).refuse_other_site([2025], REAL)  # no ledger there
