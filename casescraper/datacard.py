@@ -1,0 +1,245 @@
+"""What `python -m casescraper dataset` writes: the tables' schemas and the data card.
+
+SCHEMAS fixes each table's columns, their order and pyarrow types, and says what each
+means; the Parquet files carry the meanings as field metadata (`description`).
+
+DATASET.md says where the tables come from (the portal, or the demo court's fictional
+data when the ledger says `site: demo`), when the files were scraped, what each year's
+ledger covered, and what every column means. It holds nothing of the export's own
+time, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+import pyarrow as pa
+
+from casescraper import report
+from casescraper.items import FAILED
+from casescraper.ledger import Ledger
+
+# As config.REAL_SITE_URL; not imported from there because config pulls in Scrapy.
+REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"
+
+
+def _f(name: str, type_: pa.DataType, meaning: str) -> pa.Field:
+    return pa.field(name, type_, nullable=True, metadata={"description": meaning})
+
+
+_TEXT, _DAY = pa.string(), pa.date32()
+SCHEMAS = {
+    "cases": pa.schema([
+        _f("case_number", _TEXT, "court file number, e.g. IMM-12-25"),
+        _f("year", pa.int32(), "case year: the folder json/<YYYY>/ the file is in (the number's -yy)"),
+        _f("court", _TEXT, "court searched: t Federal Court, a Federal Court of Appeal, b both"),
+        _f("style_of_cause", _TEXT, "style of cause (parties' names as the court titles the file)"),
+        _f("nature_of_proceeding", _TEXT, "nature of proceeding"),
+        _f("case_type", _TEXT, "the details' \"Type\""),
+        _f("type_of_action", _TEXT, "the details' \"Type of Action\""),
+        _f("filing_date", _DAY, "filing date (court's local date)"),
+        _f("office", _TEXT, "registry office of the file"),
+        _f("language", _TEXT, "language of the proceeding"),
+        _f("schema_version", pa.int32(), "case file schema: 1 for files without schema_version, "
+                                          "else its value"),
+        _f("first_docket_date", _DAY, "earliest date_filed of its docket entries; null when none "
+                                      "is dated"),
+        _f("last_docket_date", _DAY, "latest date_filed of its docket entries; null when none is dated"),
+        _f("entry_count", pa.int32(), "number of docket entries (rows in docket_entries)"),
+        _f("party_count", pa.int32(), "number of parties (rows in parties); null when the file says "
+                                      "the parties could not be read (v2 parties: null)"),
+        _f("scraped_at", pa.timestamp("us", tz="UTC"), "when the file was scraped (UTC)"),
+        _f("source_file", _TEXT, "the case file the row comes from, relative to the output dir"),
+    ]),
+    "docket_entries": pa.schema([
+        _f("case_number", _TEXT, "the case (cases.case_number)"),
+        _f("id", pa.int64(), "docket entry number as the portal shows it"),
+        _f("date_filed", _DAY, "date filed (court's local date)"),
+        _f("office", _TEXT, "registry office of the entry"),
+        _f("summary", _TEXT, "recorded entry text, whitespace normalized"),
+        _f("document_id", _TEXT, "the document's number (FOREMOST_NUMBER); null when no document "
+                                 "is named, always null in v1 files"),
+        _f("document_downloadable", pa.bool_(), "the page offers a Download link"),
+        _f("document_confidential", pa.bool_(), "the portal marks it confidential; null when unknown"),
+        _f("document_url", _TEXT, "download URL; null when not downloadable"),
+    ]),
+    "parties": pa.schema([
+        _f("case_number", _TEXT, "the case (cases.case_number)"),
+        _f("position", pa.int32(), "1-based order of the party in the file"),
+        _f("name", _TEXT, "party name"),
+        _f("solicitor_firm", _TEXT, "solicitor's firm (v2 files; null in v1 files)"),
+        _f("solicitor_contact", _TEXT, "solicitor's name/contact (v2 files; null in v1 files)"),
+        _f("role", _TEXT, "party role (v1 files only; the real portal has no role field)"),
+        _f("representation", _TEXT, "firm and contact as one text (v1 files only)"),
+    ]),
+}
+
+
+def years_text(years: list[int]) -> str:
+    """`2019-2025` for a run of years, else `2019, 2021`."""
+    if len(years) > 1 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+@dataclass
+class Summary:
+    """What an export wrote, for the card."""
+
+    years: list[int]
+    fmt: str
+    output_dir: str
+    counts: Counter = field(default_factory=Counter)  # table -> rows
+    per_year: dict[int, Counter] = field(default_factory=dict)  # files listed, cases, skipped
+    versions: Counter = field(default_factory=Counter)  # schema version -> cases
+    hosts: Counter = field(default_factory=Counter)  # source_url host -> cases
+    first_scraped: Optional[datetime] = None
+    last_scraped: Optional[datetime] = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+
+
+@dataclass
+class YearCoverage:
+    """A year's numbers by latest ledger outcome, counted as `report` counts them."""
+
+    year: int
+    ledger: Optional[str] = None  # None: no ledger for the year
+    error: Optional[str] = None
+    counts: Counter = field(default_factory=Counter)  # saved, missing_file, no_results, ...
+    spans: list[str] = field(default_factory=list)  # "IMM-1-25 to IMM-950-25" per prefix
+    never_tried: int = 0
+    sites: dict = field(default_factory=dict)  # ledger.Site -> lines
+
+
+_CODES = {"saved": 1, "missing_file": 2, "no_results": 3, "failed": 4, "dry_run": 5, "other": 6}
+
+
+def coverage(root: str, year: int) -> YearCoverage:
+    """Classified as report.build does, but streamed: report.build keeps every ledger line
+    and reads every saved file again (for its chart); here a byte per number is kept."""
+    ledger = Ledger(root)
+    cov = YearCoverage(year)
+    if not os.path.isfile(ledger.path(year)):
+        return cov
+    cov.ledger = ledger.path(year)
+    codes: dict[str, bytearray] = {}  # prefix -> latest outcome per number (0: no line)
+    odd: dict[str, int] = {}  # numbers of another shape -> latest outcome
+    try:
+        for entry in ledger.records(year):  # file order: the last line of a number wins
+            status = entry.get("status") if isinstance(entry.get("status"), str) else "other"
+            if status == "saved" and report._file_exists(root, entry.get("file_path")) is None:
+                status = "missing_file"
+            code = _CODES["failed" if status in FAILED else status if status in _CODES else "other"]
+            prefix, n, _ = report._key(entry["case_number"])
+            if prefix == report.OTHER:
+                odd[n] = code
+                continue
+            slots = codes.setdefault(prefix, bytearray())
+            if n >= len(slots):  # numbers are dense: 1..the year's last
+                slots.extend(bytes(max(n + 1, 2 * len(slots)) - len(slots)))
+            slots[n] = code
+        cov.sites = ledger.sites(year)
+    except OSError as exc:
+        cov.error = f"cannot read {cov.ledger}: {exc.strerror or exc}"
+        return cov
+    yy = f"{year % 100:02d}"
+    for name, code in _CODES.items():
+        cov.counts[name] = sum(s.count(code) for s in codes.values()) + list(odd.values()).count(code)
+    for prefix, slots in sorted(codes.items()):
+        last = slots.rfind(_CODES["saved"])
+        if last > 0:
+            cov.spans.append(f"{prefix}-{slots.find(_CODES['saved'])}-{yy} to {prefix}-{last}-{yy}")
+            cov.never_tried += slots.count(0, 1, last + 1)
+    return cov
+
+
+def _source(covs: list[YearCoverage], warn: Callable[[str], None]) -> str:
+    """The portal, the demo court, or both (warned: fictional data must not pass for real)."""
+    sites: Counter = Counter()
+    for cov in covs:
+        sites.update(cov.sites)
+    names = {site.name for site in sites}
+    if names == {"demo"}:
+        return ("the demo court (`casescraper/democourt`): FICTIONAL data generated by casescraper "
+                "for tests and drills, not real court files")
+    real_hosts = sorted({site.host for site in sites if site.name == "real" and site.host})
+    real = f"the Federal Court of Canada's Court Files portal, <{REAL_SITE_URL}>" + (
+        f" (hosts: {', '.join(real_hosts)})" if real_hosts else "")
+    if names == {"real"}:
+        return real
+    if not names:
+        return "unknown: no ledger lines for these years (see the hosts of source_url below)"
+    warn("the ledgers mix sites: demo court (fictional) and real portal data are both in the tables")
+    lines = ", ".join(f"{site} {k}" for site, k in sorted(sites.items(), key=lambda kv: str(kv[0])))
+    return f"MIXED: ledger lines per site: {lines}; the demo court's data is fictional; also {real}"
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+FORMAT_NOTES = {
+    "parquet": "Parquet (zstd) with the types below: `pandas.read_parquet(DIR + '/cases.parquet')`, "
+               "`duckdb.sql(\"SELECT * FROM 'DIR/cases.parquet'\")`.",
+    "csv": "CSV, UTF-8, a header line, `\\n` line ends; text always in double quotes, null is an "
+           "empty unquoted field (so \"\" is an empty text), dates `YYYY-MM-DD`, timestamps "
+           "`YYYY-MM-DD HH:MM:SS.ffffffZ`, booleans `true`/`false`.",
+    "jsonl": "JSON Lines, UTF-8: one object per row with the columns as keys in the order above, "
+             "null as null, dates `\"YYYY-MM-DD\"`, timestamps ISO 8601 with `+00:00`.",
+}
+
+
+def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str, pa.Schema]],
+              warn: Callable[[str], None]) -> str:
+    """DATASET.md for an export; `tables`: name -> (file name, schema)."""
+    listed = sum(c["listed"] for c in s.per_year.values())
+    versions = ", ".join(f"v{v}: {k}" for v, k in sorted(s.versions.items()))
+    lines = [f"# Court files dataset, {years_text(s.years)}", "",
+             "Written by `python -m casescraper dataset` from the case files under "
+             f"`{s.output_dir}/json/`: for each case its latest file (highest scrape date, then "
+             "highest `-N` suffix).", "",
+             f"- Source: {_source(covs, warn)}",
+             f"- Hosts of the files' `source_url`: "
+             f"{', '.join(f'{h} ({k})' for h, k in sorted(s.hosts.items())) or '-'}",
+             f"- Scraped (UTC): {s.first_scraped.isoformat() if s.first_scraped else '-'} to "
+             f"{s.last_scraped.isoformat() if s.last_scraped else '-'}",
+             f"- Case files: {listed} listed, {s.counts['cases']} used (schema {versions or '-'}), "
+             f"{len(s.skipped)} skipped as unreadable", "",
+             *_md_table(["table", "file", "rows"],
+                        [[t, name, s.counts[t]] for t, (name, _) in tables.items()]), "",
+             "## Coverage per year (from the ledger)", "",
+             "As `python -m casescraper report --year YYYY` counts them: the latest ledger line of "
+             "each number wins; saved = its file exists; never tried = numbers from 1 to the "
+             "highest saved one with no ledger line.", ""]
+    rows = []
+    for cov in covs:
+        c = cov.counts
+        note = cov.error or ("no ledger" if cov.ledger is None else "; ".join(cov.spans) or "-")
+        rows.append([cov.year, s.per_year.get(cov.year, Counter())["cases"], sum(c.values()),
+                     c["saved"], c["no_results"], c["failed"], c["missing_file"], cov.never_tried,
+                     note])
+    lines += _md_table(["year", "cases in tables", "numbers in ledger", "saved", "no results",
+                        "failed", "missing file", "never tried", "saved numbers"], rows)
+    lines += ["", "## Tables", "", f"Format: {FORMAT_NOTES[s.fmt]}", "",
+              "`cases` has one row per case, sorted by year, prefix and number; `docket_entries` "
+              "and `parties` follow the same case order, each case's rows in file order (docket "
+              "entries newest first, as the portal lists them). Every column may be null.", ""]
+    for table, (_, schema) in tables.items():
+        lines += [f"### {table}", ""]
+        lines += _md_table(["column", "type", "meaning"],
+                           [[f"`{f.name}`", f"`{f.type}`", f.metadata[b"description"].decode()]
+                            for f in schema])
+        lines.append("")
+    if s.skipped:
+        lines += ["## Skipped case files", ""]
+        lines += [f"- `{rel}`: {reason}" for rel, reason in s.skipped[:100]]
+        if len(s.skipped) > 100:
+            lines.append(f"- and {len(s.skipped) - 100} more")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+

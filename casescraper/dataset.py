@@ -1,0 +1,407 @@
+"""`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl]`.
+
+Writes three analysis-ready tables, `cases`, `docket_entries` and `parties`, from the
+LATEST file of each case under `<output-dir>/json/<YYYY>/` (schema v1 and v2 files
+alike), plus a `DATASET.md` data card beside them.
+
+- Latest: file names are `<case>-<YYYYMMDD>[-N].json`; the highest date, then the highest
+  suffix, wins. It is chosen from the directory listing alone, so each chosen file is
+  read once and older versions are never opened.
+- Streamed: rows go out in batches of BATCH_ROWS per table; besides one batch, memory
+  holds 8 bytes per case number of the year being read (its latest version) and a byte
+  per number of a ledger, never the records.
+- Deterministic: cases in (year, prefix, number) order, entries and parties in file
+  order; no time stamps of the export itself, so the same files give byte-identical
+  CSV/JSONL/DATASET.md and equal Parquet tables.
+- Exit status: 0 written; 1 written, but some case files could not be read and were
+  skipped (each named in a warning and in DATASET.md; remove or fix it and run again:
+  the case's previous file is then used); 2 nothing written (bad argument, no such
+  output dir, no case files for those years, output not writable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from array import array
+from collections import Counter
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from casescraper.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.errors import CasescraperError
+from casescraper.items import SCHEMA_VERSION
+
+FORMATS = ("parquet", "csv", "jsonl")
+# Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,
+# or 8,192 gathered into 65,536-row groups) peak RSS grew with the number of files, the
+# heap fragmenting; at 8,192 it is flat (benchmarks/README.md, "Dataset export").
+BATCH_ROWS = 8_192
+FIRST_YEAR = 1971
+# `<stem>-<YYYYMMDD>[-N].json` as storage.CaseStore names them; the stem may hold dashes.
+_FILE_NAME = re.compile(r"^(?P<stem>.+)-(?P<day>[0-9]{8})(?:-(?P<n>[1-9][0-9]{0,5}))?\.json$")
+# A canonical case number (as casenumbers.CASE_RE): its file stem is the number itself.
+_NUMBER = re.compile(r"^([A-Z]{1,5})-([1-9][0-9]{0,6})-([0-9]{2})$")
+_DENSE_MAX = 1_000_000  # a slot array stays under 8 MB; a higher number (none seen) goes to the dict
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_INSTANT = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})"
+                      r"(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})$")
+
+
+class DatasetError(CasescraperError):
+    """Nothing can be written: a bad argument or unusable input (exit status 2)."""
+
+
+_VERSION = SCHEMAS["cases"].get_field_index("schema_version")
+_SCRAPED = SCHEMAS["cases"].get_field_index("scraped_at")
+
+
+# --- reading one case file -------------------------------------------------------
+
+def _text(obj: dict[str, Any], key: str, where: str = "") -> Optional[str]:
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where}{key} is not text")
+
+
+def _date(obj: dict[str, Any], key: str, where: str = "") -> Optional[date]:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and _DATE.match(value):
+        return date.fromisoformat(value)  # ValueError for a day that does not exist
+    raise ValueError(f"{where}{key} is not a YYYY-MM-DD date")
+
+
+def _instant(value: Any) -> Optional[datetime]:
+    """A UTC datetime from the file's ISO 8601 text (any fraction width, Z or offset)."""
+    if value is None:
+        return None
+    m = _INSTANT.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError("scraped_at is not an ISO 8601 date and time with an offset")
+    day, clock, fraction, offset = m.groups()
+    text = f"{day}T{clock}.{(fraction or '').ljust(6, '0')[:6]}{'+00:00' if offset == 'Z' else offset}"
+    return datetime.fromisoformat(text).astimezone(timezone.utc)  # 3.10 needs 6 digits
+
+
+def _integer(value: Any, what: str, bits: int = 64) -> int:
+    # bool is an int subclass, not an id; the range is the column's (int64 or int32)
+    if type(value) is not int or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ValueError(f"{what} is not an integer of {bits} bits")
+    return value
+
+
+def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple], list[tuple]]:
+    """(cases row, docket_entries rows, parties rows) of one file; ValueError when malformed."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    number = _text(data, "case_number")
+    if not number:
+        raise ValueError("no case_number")
+    version = _integer(data.get("schema_version", 1), "schema_version", 32)
+    raw_entries, raw_parties = data.get("docket_entries"), data.get("parties")
+    if not isinstance(raw_entries, list):
+        raise ValueError("docket_entries is not a list")
+    if raw_parties is not None and not isinstance(raw_parties, list):
+        raise ValueError("parties is neither a list nor null")
+    entries = []
+    for i, e in enumerate(raw_entries):
+        where = f"docket_entries[{i}]."
+        if not isinstance(e, dict):
+            raise ValueError(f"docket_entries[{i}] is not an object")
+        doc = e.get("document")
+        if doc is not None and not isinstance(doc, dict):
+            raise ValueError(f"{where}document is neither an object nor null")
+        doc = doc or {}
+        flags = [doc.get(k) for k in ("downloadable", "confidential")]
+        if any(v is not None and not isinstance(v, bool) for v in flags):
+            raise ValueError(f"{where}document flags are not true/false")
+        entries.append((number, _integer(e.get("id"), f"{where}id"), _date(e, "date_filed", where),
+                        _text(e, "office", where), _text(e, "summary", where),
+                        _text(doc, "id", where + "document."), *flags,
+                        _text(doc, "url", where + "document.")))
+    parties = []
+    for i, p in enumerate(raw_parties or []):
+        where = f"parties[{i}]."
+        if not isinstance(p, dict):
+            raise ValueError(f"parties[{i}] is not an object")
+        parties.append((number, i + 1, *(_text(p, k, where) for k in (
+            "name", "solicitor_firm", "solicitor_contact", "role", "representation"))))
+    dated = [e[2] for e in entries if e[2] is not None]
+    case = (number, year, *(_text(data, k) for k in ("court", "style_of_cause", "nature_of_proceeding",
+                                                     "case_type", "type_of_action")),
+            _date(data, "filing_date"), _text(data, "office"), _text(data, "language"), version,
+            min(dated, default=None), max(dated, default=None), len(entries),
+            None if raw_parties is None else len(parties), _instant(data.get("scraped_at")),
+            source_file)
+    return case, entries, parties
+
+
+# --- choosing the files ------------------------------------------------------------
+
+class _Latest:
+    """Each case's latest version, from file names alone, in a few bytes per case: numbers
+    of a year are dense (1..its last), so an int64 slot per number and prefix, ordered by
+    construction; a dict only for names of another shape."""
+
+    def __init__(self) -> None:
+        self.slots: dict[tuple[str, str], array] = {}  # (prefix, yy) -> version by number
+        self.odd: dict[str, int] = {}  # stem -> version
+
+    def add(self, stem: str, version: int) -> None:
+        m = _NUMBER.match(stem)
+        n = int(m[2]) if m else 0
+        if not 0 < n <= _DENSE_MAX:
+            self.odd[stem] = max(version, self.odd.get(stem, 0))
+            return
+        slots = self.slots.setdefault((m[1], m[3]), array("q"))
+        if n >= len(slots):  # grow geometrically: amortized O(1) per number
+            slots.frombytes(bytes(8 * (max(n + 1, 2 * len(slots)) - len(slots))))
+        slots[n] = max(version, slots[n])
+
+    def names(self) -> Iterator[str]:
+        """File names in case order: prefix, number; names of another shape last, by text."""
+        for (prefix, yy), slots in sorted(self.slots.items()):
+            for n, version in enumerate(slots):
+                if version:
+                    yield _file_name(f"{prefix}-{n}-{yy}", version)
+        for stem in sorted(self.odd):
+            yield _file_name(stem, self.odd[stem])
+
+
+def _file_name(stem: str, version: int) -> str:
+    day, n = divmod(version, 10**6)
+    return f"{stem}-{day:08d}{f'-{n}' if n else ''}.json"
+
+
+def latest_files(directory: str, warn: Callable[[str], None]) -> tuple[Iterator[str], int]:
+    """(names of each case's latest file in case order, number of case files listed)."""
+    latest, listed = _Latest(), 0
+    with os.scandir(directory) as it:
+        for entry in it:
+            if entry.name.startswith("."):
+                continue  # a running crawl's temp files
+            m = _FILE_NAME.match(entry.name)
+            if m is None or not entry.is_file():
+                warn(f"{os.path.join(directory, entry.name)}: not a case file name "
+                     "(<case>-<YYYYMMDD>[-N].json); ignored")
+                continue
+            listed += 1
+            latest.add(m["stem"], int(m["day"]) * 10**6 + int(m["n"] or 0))
+    return latest.names(), listed
+
+
+# --- writing -----------------------------------------------------------------------
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+class _Sink:
+    """One table's file, written in batches; JSONL line by line."""
+
+    def __init__(self, path: str, schema: pa.Schema, fmt: str):
+        self.schema, self.fmt = schema, fmt
+        self.rows: list[tuple] = []
+        self.count = 0
+        if fmt == "parquet":
+            # zstd: read by pandas, DuckDB, Polars, Spark and R arrow alike.
+            self.writer = pq.ParquetWriter(path, schema, compression="zstd")
+        elif fmt == "csv":
+            self.writer = pa_csv.CSVWriter(path, schema)
+        else:
+            self.file = open(path, "w", encoding="utf-8", newline="\n")
+            self.names = schema.names
+
+    def add(self, row: tuple) -> None:
+        self.count += 1
+        if self.fmt == "jsonl":
+            line = dict(zip(self.names, map(_json_value, row)))
+            self.file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            return
+        self.rows.append(row)
+        if len(self.rows) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            columns = [pa.array(list(c), type=f.type) for c, f in zip(zip(*self.rows), self.schema)]
+            self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+            self.rows = []
+
+    def close(self) -> None:
+        if self.fmt == "jsonl":
+            self.file.close()
+        else:
+            self.flush()
+            self.writer.close()
+
+
+def _warn(message: str) -> None:
+    print(f"casescraper: warning: {message}", file=sys.stderr)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    elif isinstance(exc, UnicodeDecodeError):
+        reason = f"not UTF-8 text (byte {exc.start})"
+    elif isinstance(exc, OSError):
+        reason = f"cannot read: {exc.strerror or exc}"
+    else:
+        reason = f"not a case record: {exc}"
+    return reason if len(reason) <= 160 else reason[:157] + "..."
+
+
+def _host(url: Any) -> str:
+    try:
+        return (urlsplit(url).hostname if isinstance(url, str) else None) or "none"
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "invalid"
+
+
+def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
+                 warn: Callable[[str], None]) -> None:
+    directory = os.path.join(root, "json", f"{year:04d}")
+    counts = s.per_year.setdefault(year, Counter())
+    if not os.path.isdir(directory):
+        warn(f"no case files for {year}: {directory} does not exist")
+        return
+    try:
+        names, counts["listed"] = latest_files(directory, warn)
+    except OSError as exc:
+        raise DatasetError(f"cannot list {directory}: {exc.strerror or exc}") from None
+    for name in names:
+        rel = f"json/{year:04d}/{name}"
+        try:
+            with open(os.path.join(directory, name), "rb") as f:
+                data = json.loads(f.read())
+            case, entries, parties = case_rows(data, year, rel)
+        except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a case record
+            reason = _reason(exc)
+            warn(f"{rel}: {reason}; skipped (fix or remove it to use the case's previous file)")
+            s.skipped.append((rel, reason))
+            counts["skipped"] += 1
+            continue
+        sinks["cases"].add(case)
+        for row in entries:
+            sinks["docket_entries"].add(row)
+        for row in parties:
+            sinks["parties"].add(row)
+        counts["cases"] += 1
+        if case[_VERSION] > SCHEMA_VERSION and case[_VERSION] not in s.versions:
+            warn(f"{rel}: case file schema v{case[_VERSION]} is newer than this casescraper's "
+                 f"(v{SCHEMA_VERSION}); the fields it knows are exported, others left out")
+        s.versions[case[_VERSION]] += 1
+        s.hosts[_host(data.get("source_url"))] += 1
+        when = case[_SCRAPED]
+        if when is not None:
+            s.first_scraped = min(s.first_scraped or when, when)
+            s.last_scraped = max(s.last_scraped or when, when)
+
+
+def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
+           warn: Callable[[str], None] = _warn) -> Summary:
+    """Write the tables and DATASET.md into out_dir; DatasetError when nothing can be."""
+    if fmt not in FORMATS:
+        raise DatasetError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    root = os.path.abspath(output_dir)
+    if not os.path.isdir(root):
+        raise DatasetError(f"output directory {root} does not exist (use --output-dir DIR, the "
+                           "crawl's output)")
+    found = [y for y in years if os.path.isdir(os.path.join(root, "json", f"{y:04d}"))]
+    if not found:
+        present = sorted(n for n in _listdir(os.path.join(root, "json")) if re.fullmatch(r"[0-9]{4}", n))
+        hint = f"; years with files: {', '.join(present)}" if present else ""
+        raise DatasetError(f"no case files for {years_text(years)} under {root}/json{hint}")
+    s = Summary(years, fmt, root)
+    finals = [os.path.join(out_dir, name) for name in [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]]
+    temps = [os.path.join(out_dir, f".{os.path.basename(p)}.tmp") for p in finals]
+    sinks: dict[str, _Sink] = {}
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        try:
+            for table, temp in zip(SCHEMAS, temps):
+                sinks[table] = _Sink(temp, SCHEMAS[table], fmt)
+            for year in years:
+                _export_year(root, year, sinks, s, warn)
+        finally:
+            for sink in sinks.values():
+                sink.close()
+        s.counts.update({t: sink.count for t, sink in sinks.items()})
+        with open(temps[-1], "w", encoding="utf-8", newline="\n") as f:
+            tables = {t: (os.path.basename(p), SCHEMAS[t]) for t, p in zip(SCHEMAS, finals)}
+            f.write(data_card(s, [coverage(root, y) for y in years], tables, warn))
+        for temp, final in zip(temps, finals):
+            os.replace(temp, final)  # all tables appear together, never half-written
+    except OSError as exc:
+        raise DatasetError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    finally:
+        for temp in temps:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    return s
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+# --- command -----------------------------------------------------------------------
+
+def parse_years(text: str) -> list[int]:
+    """`2019-2025`, `2019,2021` or `2025` (parts may combine) -> sorted distinct years."""
+    last = datetime.now(timezone.utc).year + 1
+    years: set[int] = set()
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*([0-9]{4})(?:\s*-\s*([0-9]{4}))?\s*", part)
+        first, end = (int(m[1]), int(m[2] or m[1])) if m else (0, -1)
+        if not m or first > end or first < FIRST_YEAR or end > last:
+            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+            raise DatasetError(f"--years {shown} is invalid: use YYYY, YYYY-YYYY or a comma-separated "
+                               f"list of them, years {FIRST_YEAR} to {last}")
+        years.update(range(first, end + 1))
+    return sorted(years)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, instead of usage + line
+        raise DatasetError(f"{message} (see python -m casescraper dataset --help)")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = _Parser(prog="python -m casescraper dataset",
+                 description="Write analysis-ready tables (cases, docket_entries, parties) and "
+                             "DATASET.md from the latest file of each case.")
+    ap.add_argument("--years", required=True, help="2019-2025, 2019,2021 or 2025")
+    ap.add_argument("--output-dir", default="output",
+                    help="the crawl's output directory (CASESCRAPER_OUTPUT_DIR; default: output)")
+    ap.add_argument("--out", required=True, help="directory for the tables and DATASET.md")
+    ap.add_argument("--format", default="parquet", choices=FORMATS, help="default: parquet")
+    try:
+        args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+        s = export(args.output_dir, parse_years(args.years), args.out, args.format)
+    except DatasetError as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {s.counts['cases']} cases, {s.counts['docket_entries']} docket entries and "
+          f"{s.counts['parties']} parties ({s.fmt}) to {args.out}"
+          + (f"; {len(s.skipped)} unreadable case file(s) skipped" if s.skipped else ""))
+    return 1 if s.skipped else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

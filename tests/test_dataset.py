@@ -1,0 +1,320 @@
+"""`python -m casescraper dataset`: tables from the latest file of each case, v1 and v2."""
+
+import json
+import os
+from datetime import date, datetime, timezone
+
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+
+from casescraper import dataset
+from casescraper.dataset import SCHEMAS, main
+from casescraper.democourt import data
+
+DAY = "20251128"
+
+
+def v1(case, style, entries=2, day="2024-11-05"):
+    """A case file as written before schema versions: parties with role and representation."""
+    return {
+        "case_number": case, "court": "t", "style_of_cause": style,
+        "nature_of_proceeding": "Imm - Appl. for leave & jud. review", "case_type": None,
+        "type_of_action": "Immigration Matters", "filing_date": "2024-03-01", "office": "Toronto",
+        "language": "English",
+        "parties": [{"name": "ANA PÉREZ", "role": "Applicant", "representation": "Lee & Co, Ana Lee"},
+                    {"name": "THE MINISTER", "role": "Respondent", "representation": None}],
+        "docket_entries": [{"id": n, "date_filed": f"2024-03-{n:02d}", "office": "Toronto",
+                            "summary": f"entry {n}, \"quoted\""} for n in range(entries, 0, -1)],
+        "source_url": "https://www.fct-cf.ca/en/court-files-and-decisions/court-files",
+        "scraped_at": f"{day}T09:30:00.5+00:00", "file_path": None,
+    }
+
+
+def v2(n, **changes):
+    """The demo court's record of IMM-n-25 as a crawl saves it."""
+    record = data.record(2025, n, 12)
+    assert record is not None, n
+    return {**record, "source_url": "http://127.0.0.1:8000/x",
+            "scraped_at": "2025-11-28T10:00:00+00:00", "file_path": None, **changes}
+
+
+def write(root, name, record):
+    year = "20" + name.split("-")[2]
+    path = root / "json" / year / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, indent=2)
+    path.write_text(text, encoding="utf-8")
+
+
+def build(root, reverse=False):
+    """v1 files for 2024 and v2 files for 2025, several versions of some cases; returns the
+    latest file name -> record, in the order the tables must list them."""
+    numbers = [n for n in range(1, 13) if data.record(2025, n, 12)][:4]
+    a, b, c, d = numbers
+    files = [  # (name, record, latest?)
+        ("IMM-10-24-20241101.json", v1("IMM-10-24", "OLD TEN", day="2024-11-01"), False),
+        ("IMM-10-24-20241105.json", v1("IMM-10-24", "TEN v. THE MINISTER", entries=3), True),
+        ("IMM-2-24-20241105.json", v1("IMM-2-24", "OLD TWO"), False),
+        ("IMM-2-24-20241105-1.json", v1("IMM-2-24", "OLD TWO, second"), False),
+        ("IMM-2-24-20241105-2.json", v1("IMM-2-24", "TWO v. THE MINISTER", entries=0), True),
+        (f"IMM-{a}-25-20251120.json",
+         v2(a, style_of_cause="OLD", scraped_at="2025-11-20T10:00:00+00:00"), False),
+        (f"IMM-{a}-25-{DAY}.json", v2(a), True),
+        (f"IMM-{b}-25-{DAY}.json", v2(b, parties=None), True),  # parties could not be read
+        (f"IMM-{c}-25-{DAY}-1.json", v2(c), True),
+        (f"IMM-{c}-25-{DAY}.json", v2(c, style_of_cause="OLD"), False),
+        (f"IMM-{d}-25-20251201.json", v2(d, scraped_at="2025-12-01T08:00:00.123456+00:00"), True),
+    ]
+    record = files[-1][1]
+    record["docket_entries"][0]["document"] = None
+    if len(record["docket_entries"]) > 1:
+        record["docket_entries"][1]["document"] = {"id": "77", "downloadable": False,
+                                                   "confidential": None, "url": None}
+    for name, rec, _ in reversed(files) if reverse else files:
+        write(root, name, rec)
+    ledger = root / "ledger" / "2025.jsonl"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    lines = [{"case_number": f"IMM-{n}-25", "status": "saved", "site": "demo",
+              "file_path": f"json/2025/IMM-{n}-25-{DAY}.json"} for n in (a, b)]
+    lines += [{"case_number": f"IMM-{a + 100}-25", "status": "no_results", "site": "demo"},
+              {"case_number": f"IMM-{a + 101}-25", "status": "driver_error", "site": "demo"}]
+    ledger.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    latest = {name: rec for name, rec, keep in files if keep}
+    order = sorted(latest, key=lambda name: (name.split("-")[2], int(name.split("-")[1])))
+    return {name: latest[name] for name in order}
+
+
+def read(out, fmt):
+    """table -> list of row dicts, dates and times as in the JSON files."""
+    tables = {}
+    for table, schema in SCHEMAS.items():
+        path = out / f"{table}.{fmt}"
+        if fmt == "jsonl":
+            tables[table] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            assert all(list(row) == schema.names for row in tables[table])
+            continue
+        if fmt == "parquet":
+            t = pq.read_table(path)
+        else:
+            t = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+                column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False))
+        assert t.schema.equals(schema, check_metadata=False)
+        tables[table] = [{k: _plain(v) for k, v in row.items()} for row in t.to_pylist()]
+    return tables
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def expected(latest):
+    """The tables as the JSON files say, built here field by field."""
+    cases, entries, parties = [], [], []
+    for name, r in latest.items():
+        year = int(name.split("-")[2]) + 2000
+        dates = [e["date_filed"] for e in r["docket_entries"] if e["date_filed"]]
+        scraped = datetime.fromisoformat(r["scraped_at"].replace(".5+", ".500000+"))
+        cases.append({
+            "case_number": r["case_number"], "year": year, "court": r["court"],
+            **{k: r[k] for k in ("style_of_cause", "nature_of_proceeding", "case_type",
+                                 "type_of_action", "filing_date", "office", "language")},
+            "schema_version": r.get("schema_version", 1),
+            "first_docket_date": min(dates, default=None), "last_docket_date": max(dates, default=None),
+            "entry_count": len(r["docket_entries"]),
+            "party_count": None if r["parties"] is None else len(r["parties"]),
+            "scraped_at": scraped.isoformat(), "source_file": f"json/{year}/{name}"})
+        for e in r["docket_entries"]:
+            doc = e.get("document") or {}
+            entries.append({"case_number": r["case_number"], "id": e["id"],
+                            "date_filed": e["date_filed"], "office": e["office"],
+                            "summary": e["summary"], "document_id": doc.get("id"),
+                            "document_downloadable": doc.get("downloadable"),
+                            "document_confidential": doc.get("confidential"),
+                            "document_url": doc.get("url")})
+        for i, p in enumerate(r["parties"] or [], 1):
+            parties.append({"case_number": r["case_number"], "position": i, "name": p["name"],
+                            **{k: p.get(k) for k in ("solicitor_firm", "solicitor_contact", "role",
+                                                     "representation")}})
+    return {"cases": cases, "docket_entries": entries, "parties": parties}
+
+
+def run(*args):
+    return main(["--years", "2024-2025", *map(str, args)])
+
+
+@pytest.mark.parametrize("fmt", dataset.FORMATS)
+def test_tables_equal_the_latest_files_field_by_field(tmp_path, fmt, capsys):
+    latest = build(tmp_path / "output")
+    out = tmp_path / "tables"
+    assert run("--output-dir", tmp_path / "output", "--out", out, "--format", fmt) == 0
+    got, want = read(out, fmt), expected(latest)
+    assert len(got["cases"]) == len(latest) == 6
+    assert len(got["docket_entries"]) == sum(len(r["docket_entries"]) for r in latest.values())
+    for table in SCHEMAS:
+        assert got[table] == want[table], table
+    # the older versions are never the source
+    assert not {c["style_of_cause"] for c in got["cases"]} & {"OLD", "OLD TEN", "OLD TWO"}
+    assert capsys.readouterr().out.startswith("wrote 6 cases")
+    assert sorted(os.listdir(out)) == sorted(["DATASET.md"] + [f"{t}.{fmt}" for t in SCHEMAS])
+
+
+def test_types_and_documentation_travel_with_parquet(tmp_path):
+    build(tmp_path / "output")
+    assert run("--output-dir", tmp_path / "output", "--out", tmp_path / "t") == 0
+    schema = pq.read_schema(tmp_path / "t" / "cases.parquet")
+    assert str(schema.field("filing_date").type) == "date32[day]"
+    assert str(schema.field("scraped_at").type) == "timestamp[us, tz=UTC]"
+    assert str(pq.read_schema(tmp_path / "t" / "docket_entries.parquet").field("id").type) == "int64"
+    assert b"description" in schema.field("party_count").metadata
+
+
+@pytest.mark.parametrize("fmt", dataset.FORMATS)
+def test_output_is_deterministic(tmp_path, fmt, monkeypatch):
+    build(tmp_path / "a")
+    build(tmp_path / "b", reverse=True)  # other creation (and listing) order
+    assert run("--output-dir", tmp_path / "a", "--out", tmp_path / "ta", "--format", fmt) == 0
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 2)  # many batches, same result
+    assert run("--output-dir", tmp_path / "b", "--out", tmp_path / "tb", "--format", fmt) == 0
+    for table in SCHEMAS:
+        a, b = (tmp_path / d / f"{table}.{fmt}" for d in ("ta", "tb"))
+        if fmt == "parquet":
+            assert pq.read_table(a).equals(pq.read_table(b))
+        else:
+            assert a.read_bytes() == b.read_bytes()
+    card_a, card_b = ((tmp_path / d / "DATASET.md").read_text() for d in ("ta", "tb"))
+    assert card_a.replace(str(tmp_path / "a"), "X") == card_b.replace(str(tmp_path / "b"), "X")
+
+
+def test_data_card(tmp_path):
+    root = tmp_path / "output"
+    build(root)
+    (root / "ledger" / "2024.jsonl").write_text('{"case_number": "IMM-2-24", "status": "saved", '
+                                                '"file_path": "json/2024/gone.json"}\n')
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "csv") == 0
+    card = (tmp_path / "t" / "DATASET.md").read_text(encoding="utf-8")
+    assert "MIXED" in card  # 2024's line has no site: real by default; 2025 is demo
+    lines = card.splitlines()
+    assert "| 2025 | 4 | 4 | 2 | 1 | 1 | 0 |" in "\n".join(lines)
+    assert any(line.startswith("| 2024 | 2 | 1 | 0 | 0 | 0 | 1 |") for line in lines)
+    assert "Scraped (UTC): 2024-11-05T09:30:00.500000+00:00 to 2025-12-01T08:00:00.123456+00:00" in card
+    assert "schema v1: 2, v2: 4" in card
+    for schema in SCHEMAS.values():
+        for name in schema.names:
+            assert f"| `{name}` |" in card
+
+
+def test_demo_only_ledger_says_fictional(tmp_path):
+    root = tmp_path / "output"
+    build(root)
+    assert main(["--years", "2025", "--output-dir", str(root), "--out", str(tmp_path / "t")]) == 0
+    card = (tmp_path / "t" / "DATASET.md").read_text(encoding="utf-8")
+    assert "Source: the demo court" in card and "FICTIONAL" in card
+
+
+def test_corrupt_file_is_skipped_named_and_exit_1(tmp_path, capsys):
+    root = tmp_path / "output"
+    latest = build(root)
+    broken = next(n for n in latest if n.startswith("IMM-10-24"))
+    write(root, broken, '{"case_number": "IMM-10-24", ')
+    write(root, "IMM-2-24-20241105-2.json", {**latest["IMM-2-24-20241105-2.json"], "docket_entries": 3})
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "IMM-2-24-20241105-2.json: not a case record: docket_entries" in err[0]
+    assert f"json/2024/{broken}: not valid JSON" in err[1]
+    cases = read(tmp_path / "t", "jsonl")["cases"]
+    assert [c["year"] for c in cases] == [2025] * 4
+    assert broken in (tmp_path / "t" / "DATASET.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--years", "2025", "--output-dir", "{tmp}/nope"], "output directory"),
+    (["--years", "20x5", "--output-dir", "{tmp}/output"], "--years '20x5' is invalid"),
+    (["--years", "2025-2019", "--output-dir", "{tmp}/output"], "is invalid"),
+    (["--years", "1900", "--output-dir", "{tmp}/output"], "is invalid"),
+    (["--years", "2025", "--output-dir", "{tmp}/output", "--format", "xls"], "invalid choice: 'xls'"),
+    (["--years", "2019,2021", "--output-dir", "{tmp}/output"], "years with files: 2024, 2025"),
+    (["--output-dir", "{tmp}/output"], "--years"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    build(tmp_path / "output")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--out", str(tmp_path / "t")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("casescraper: error: ") and message in err
+    assert not (tmp_path / "t").exists()
+
+
+def test_years_forms():
+    assert dataset.parse_years("2019-2021") == [2019, 2020, 2021]
+    assert dataset.parse_years("2019,2021") == [2019, 2021]
+    assert dataset.parse_years(" 2025 ") == [2025]
+    assert dataset.parse_years("2019-2020,2025,2020") == [2019, 2020, 2025]
+
+
+def test_latest_is_chosen_from_names(tmp_path):
+    directory = tmp_path / "json" / "2025"
+    directory.mkdir(parents=True)
+    for name in ["IMM-9-25-20250101.json", "IMM-9-25-20250101-10.json", "IMM-9-25-20250101-9.json",
+                 "IMM-10-25-20241231-3.json", "IMM-10-25-20250102.json", ".IMM-1-25.1.abc.tmp",
+                 "notes.txt", "T-3-25-20250101.json", "odd_no-20250101.json", "odd_no-20250102-1.json",
+                 "IMM-2000000-25-20250101.json"]:
+        (directory / name).write_text("{}")
+    warnings = []
+    names, listed = dataset.latest_files(str(directory), warnings.append)
+    assert list(names) == ["IMM-9-25-20250101-10.json", "IMM-10-25-20250102.json",
+                           "T-3-25-20250101.json", "IMM-2000000-25-20250101.json",
+                           "odd_no-20250102-1.json"]
+    assert listed == 9 and len(warnings) == 1 and "notes.txt" in warnings[0]
+
+
+def test_through_the_casescraper_command(tmp_path, capsys):
+    from casescraper.__main__ import main as casescraper_main
+
+    build(tmp_path / "output")
+    out = tmp_path / "t"
+    assert casescraper_main(["dataset", "--years", "2025", "--output-dir", str(tmp_path / "output"),
+                             "--out", str(out), "--format", "csv"]) == 0
+    assert (out / "cases.csv").read_text(encoding="utf-8").count("\n") == 1 + 4
+
+
+def test_unwritable_out_is_exit_2_and_leaves_no_temp(tmp_path, capsys):
+    build(tmp_path / "output")
+    (tmp_path / "t").write_text("a file, not a directory")
+    assert run("--output-dir", tmp_path / "output", "--out", tmp_path / "t") == 2
+    assert capsys.readouterr().err.startswith(f"casescraper: error: cannot write to {tmp_path / 't'}")
+
+
+def test_newer_schema_is_exported_with_one_warning(tmp_path, capsys):
+    root = tmp_path / "output"
+    latest = build(root)
+    for name in [n for n in latest if "-25-" in n][:2]:
+        write(root, name, {**latest[name], "schema_version": 3, "new_field": [1]})
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 0
+    assert capsys.readouterr().err.count("schema v3 is newer") == 1
+    assert [c["schema_version"] for c in read(tmp_path / "t", "jsonl")["cases"]].count(3) == 2
+
+
+def test_coverage_counts_as_report_does(tmp_path):
+    from casescraper import datacard, report
+
+    root = tmp_path / "output"
+    build(root)
+    lines = [{"case_number": "IMM-7-25", "status": "saved", "site": "demo",
+              "file_path": "json/2025/gone.json"},
+             {"case_number": "IMM-30-25", "status": "parse_error", "site": "demo"},
+             {"case_number": "IMM-30-25", "status": "unverified", "site": "demo"},
+             {"case_number": "IMM-31-25", "status": "no_results", "site": "demo"},
+             {"case_number": "IMM-31-25", "status": "saved", "site": "demo",
+              "file_path": next(f"json/2025/{p.name}" for p in (root / "json" / "2025").iterdir())},
+             {"case_number": "odd", "status": "no_results", "site": "demo"}]
+    with open(root / "ledger" / "2025.jsonl", "a") as f:
+        f.writelines(json.dumps(line) + "\n" for line in lines)
+    ours, theirs = datacard.coverage(str(root), 2025), report.build(str(root), 2025)
+    for name in ("saved", "no_results", "failed", "missing_file", "dry_run"):
+        assert ours.counts[name] == theirs.total(name), name
+    assert ours.never_tried == theirs.total_ranges("never_tried") > 0
+    p = theirs.prefixes["IMM"]
+    assert ours.spans == [f"{p.case(p.first)} to {p.case(p.last)}"]
