@@ -9,6 +9,7 @@ turns captures into items through the parser, and reports outcomes.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,16 +18,25 @@ from typing import Any, AsyncIterator, Optional
 import scrapy
 from scrapy import signals
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
 
-from .. import casenumbers, parser
+from .. import casenumbers, evidence, parser
+from ..config import SPECS
+from ..democourt import Knobs
 from ..errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
 from ..items import CaseItem, CaseOutcome
-from ..ledger import Ledger
+from ..ledger import Ledger, Site
 from ..planning import Canary, EndFinder, Resume
 
 SITES = ("real", "demo")
+# Parser notes become warnings and these stats.
+NOTE_STATS = {
+    "unknown_label": "casescraper/parse/unknown_label",
+    "disagree": "casescraper/fidelity/disagree",
+    "parties_unavailable": "casescraper/parties/unavailable",
+}
 # Failures after which the middleware closes the crawl: plan no further numbers.
 STOPPING = (Blocked, LayoutChanged, RestartsExhausted)
 TRUE = ("1", "true", "yes", "on")
@@ -56,11 +66,8 @@ class CasesSpider(scrapy.Spider):
         "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
         "probe_only", "_job",
     }
-    DEMO_ARGUMENTS = {
-        "demo_last_number", "demo_seed", "demo_latency_ms", "demo_forbid_after",
-        "demo_hang_on", "demo_sticky_modal_on", "demo_slow_modal_on", "demo_slow_modal_ms", "demo_layout",
-        "demo_consent_banner", "demo_error_rate", "demo_nodata_after", "demo_vendor_dir",
-    }
+    # Every demo court knob is a demo_* argument (democourt needs no Scrapy: safe to import).
+    DEMO_ARGUMENTS = {"demo_last_number", "demo_seed"} | {f"demo_{name}" for name in Knobs.names()}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "CasesSpider":
@@ -196,6 +203,20 @@ class CasesSpider(scrapy.Spider):
             # Same priority as settings.py: the config file, environment and -s still win.
             settings.set("DOWNLOAD_DELAY", 0, priority="project")
             settings.set("CASESCRAPER_REST_SECONDS", 0, priority="project")
+            # Fictional files get a default dir of their own (output/demo), so they never
+            # stand in for real ones. Only the default moves: an output dir given by -s,
+            # the config file or the environment (applied later, at higher priorities) wins.
+            if (settings.getpriority("CASESCRAPER_OUTPUT_DIR") or 0) <= SETTINGS_PRIORITIES["project"]:
+                base = settings.get("CASESCRAPER_OUTPUT_DIR") or SPECS["CASESCRAPER_OUTPUT_DIR"].default
+                settings.set("CASESCRAPER_OUTPUT_DIR", os.path.join(base, "demo"), priority="project")
+
+    def settings_ready(self, settings) -> None:
+        """Called by the config add-on once settings are final, before any browser: refuse
+        an output dir whose ledger (for the years asked) holds another site's lines."""
+        self.ledger_site = Site.of(self.site, settings.get("CASESCRAPER_SITE_URL"))
+        years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
+                 else {self.year})
+        Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).refuse_other_site(years - {None}, self.ledger_site)
 
     def _demo_court_args(self) -> dict[str, Any]:
         """The demo court's constructor arguments from `demo_*` spider arguments."""
@@ -338,14 +359,23 @@ class CasesSpider(scrapy.Spider):
             self._answer("no_results")
             yield CaseOutcome(case, "no_results")
             return
+        answers = capture.get("answers") or []
+        zone = capture.get("timezone") or self.settings.get("CASESCRAPER_TIMEZONE")
         try:
-            fields = parser.parse_case(response.text, court=self.court, case_number=case)
+            parsed = parser.read_case(response.text, answers=answers, court=self.court, case_number=case,
+                                      page_url=response.url, timezone=zone)
         except ParseError as exc:
             self._answer("parse_error")
             yield CaseOutcome(case, "parse_error", error=str(exc), diagnostics=capture.get("diagnostics"))
             return
+        for note in parsed.notes:
+            self.crawler.stats.inc_value(NOTE_STATS.get(note.kind, f"casescraper/parse/{note.kind}"))
+            self.logger.warning("%s: %s", case, note.message)
         self._answer("found")
-        yield CaseItem(**fields, source_url=response.url, scraped_at=capture["captured_at"])
+        kept = evidence.build(case_number=case, captured_at=capture["captured_at"], source_url=response.url,
+                              court=self.court, answers=answers, html=response.text, timezone=zone)
+        yield CaseItem(**parsed.record, source_url=response.url, scraped_at=capture["captured_at"],
+                       evidence=kept)
 
     def _canary_failed(self, case: str):
         """A number known to exist answered "no data": the portal is degraded or blocking."""
