@@ -21,7 +21,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 from parsel import Selector
