@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from casescraper.errors import CasescraperError
+from casescraper.fileops import open_regular
 from casescraper.storage import fsync_dir, makedirs_durable, publish_new, replace_durably
 
 VERSION = 1
@@ -87,7 +88,11 @@ def _check(obj: dict[str, Any], fields: dict[str, tuple[type, ...]], where: str)
 
 
 def read(path: str) -> dict[str, Any]:
-    with open(path, "rb") as f:
+    """The evidence in a file; a FIFO, device or link named like one is never opened."""
+    fd = open_regular(path)
+    if fd is None:
+        raise EvidenceError(f"{path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
         return decode(f.read())
 
 

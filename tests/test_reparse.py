@@ -223,3 +223,14 @@ def test_the_subcommand(tmp_path, capsys, demo_captures):
     crawl(tmp_path, demo_captures[:1])
     assert cli.main(["reparse", "--year", "2025", "--output-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "reparse 2025: read 1, unchanged 1, new files 0, failed 0\n"
+
+
+def test_a_fifo_named_like_evidence_is_a_failure_not_a_hang(tmp_path):
+    import os
+
+    year_dir = tmp_path / "raw" / "2025"
+    year_dir.mkdir(parents=True)
+    (tmp_path / "json" / "2025").mkdir(parents=True)
+    os.mkfifo(year_dir / "IMM-1-25-20250601.json.gz")
+    with pytest.raises(evidence_file.EvidenceError, match="not a regular file"):
+        evidence_file.read(str(year_dir / "IMM-1-25-20250601.json.gz"))
