@@ -2,7 +2,47 @@
 
 Scrapy's exceptions (CloseSpider, DropItem, NotConfigured, IgnoreRequest) are raised
 only at Scrapy boundaries; everything below those boundaries raises these.
+
+`shown` and `printable` make any value safe to echo in a one-line message or on a
+terminal: a 100 MB argument must not become 100 MB of log, and a case number read from
+a file must not send escape sequences to the operator's terminal.
 """
+
+import unicodedata
+
+ECHO_LIMIT = 200  # characters of a value echoed in an error or log line
+# Control (Cc), format (Cf: bidi overrides, zero-width), line/paragraph separators and
+# lone surrogates: nothing a person should see raw on a terminal or in a log line.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(value: object, limit: "int | None" = ECHO_LIMIT) -> str:
+    """`value` as text with control characters escaped (`\\x1b`, `\\n`, `\\u202e`), cut to
+    `limit` characters (None: no cut) with a note of its full size."""
+    text = value if isinstance(value, str) else str(value)
+    full = len(text)
+    cut = text if limit is None or full <= limit else text[:limit]
+    out = "".join(_escape(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in cut)
+    return out if cut is text else f"{out}... ({full:,} characters in all)"
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """`value` quoted for an error message, as `printable` makes it: `'IMM-1-25'`,
+    `'aaaa... (104,857,600 characters in all)'`."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return f"'{printable(text, None)}'"
+    return f"'{printable(text[:limit], None)}'... ({len(text):,} characters in all)"
 
 
 class CasescraperError(Exception):

@@ -5,6 +5,12 @@ O_APPEND descriptor while holding an exclusive `flock`, then fsync, so lines wri
 several processes never interleave. A line torn by a killed process is skipped by the
 readers (with a warning), and the next writer starts a fresh line after it.
 
+Reading trusts nothing: a line must be a JSON object of the known shape and types
+(checked for nesting depth before it is parsed, so a `[[[...` line cannot exhaust the
+stack), else it is skipped with one warning naming the file and line; a `file_path`
+that could lead outside the output dir (absolute, `..`) is dropped, so that number
+counts as not saved.
+
 Every line names the site that answered (`site`: `real` or `demo`; `site_host`: the real
 site's host name), so that fictional demo data never stands in for real data: a crawl
 refuses to resume from another site's lines and `report` refuses to merge sites. A line
@@ -19,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import posixpath
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,18 +34,93 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from casescraper.errors import OutputError
+from casescraper.errors import OutputError, printable, shown
+from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
 from casescraper.items import STATUSES
-from casescraper.storage import fsync_dir, makedirs_durable
 
 logger = logging.getLogger(__name__)
 
 _YEAR_FILE = re.compile(r"^([0-9]{4})\.jsonl$")
 _RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")  # as CASESCRAPER_RUN_ID: a plain file name
+MAX_LINE = 1 << 20  # bytes; our lines are well under 10 KiB
+MAX_DEPTH = 8  # nesting of [ and {; our lines are flat objects
+MAX_WARNINGS = 20  # per file read: then one line counting the rest
+# An escape pair, a quote or a bracket: one token each, so scanning is linear.
+_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.S)
+_OPTIONAL_TEXT = (str, type(None))
+# field -> accepted types; case_number and status are required, unknown fields are kept.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "case_number": (str,), "status": (str,), "file_path": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
+    "run_id": _OPTIONAL_TEXT, "at": _OPTIONAL_TEXT, "site": (str,), "site_host": _OPTIONAL_TEXT,
+    "diagnostics": _OPTIONAL_TEXT,
+}
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests [ and { deeper than `limit`, found without parsing it."""
+    depth, in_string = 0, False
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token == b'"':
+            in_string = not in_string
+        elif in_string or len(token) == 2:
+            continue  # inside a string, or an escape pair
+        elif token in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def line_problem(entry: Any) -> Optional[str]:
+    """Why a parsed line is not a ledger record (None when it is one)."""
+    if not isinstance(entry, dict):
+        return f"not a JSON object but {type(entry).__name__}"
+    for name in ("case_number", "status"):
+        if name not in entry:
+            return f"no {name}"
+    for name, types in _FIELDS.items():
+        if name in entry and not isinstance(entry[name], types):
+            return f"{name} is {type(entry[name]).__name__}, not {' or '.join(_type_names(types))}"
+    if not entry["case_number"].strip():
+        return "case_number is empty"
+    if entry["status"] not in STATUSES:
+        return f"status {shown(entry['status'], 40)} is not one of {', '.join(STATUSES)}"
+    return None
+
+
+def _type_names(types: tuple[type, ...]) -> list[str]:
+    return ["null" if t is type(None) else t.__name__ for t in types]
+
+
+def trusted_path(file_path: Any) -> bool:
+    """Whether a ledger's file_path can only name a file below the output dir: relative,
+    no `..`, no NUL, no backslash (a Windows separator)."""
+    if not isinstance(file_path, str) or not file_path or "\0" in file_path or "\\" in file_path:
+        return False
+    if posixpath.isabs(file_path):
+        return False
+    return ".." not in file_path.split("/")
+
+
+def _lines(f: Any) -> Iterator[tuple[int, Optional[bytes]]]:
+    """(line number, line) of a binary file; None for a line over MAX_LINE bytes, which is
+    skipped without holding it in memory."""
+    lineno = 0
+    while raw := f.readline(MAX_LINE + 1):
+        lineno += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = f.readline(MAX_LINE)
+            yield lineno, None
+        else:
+            yield lineno, raw
 
 
 @dataclass(frozen=True)
@@ -69,7 +151,8 @@ class Site:
         return self.name != other.name or bool(self.host and other.host and self.host != other.host)
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.host})" if self.host else self.name
+        name = printable(self.name, 40)  # both may come from a ledger line: echoed cut, escaped
+        return f"{name} ({printable(self.host, 80)})" if self.host else name
 
 
 def clashing(sites: Iterable[Site]) -> Optional[tuple[Site, Site]]:
@@ -165,26 +248,55 @@ class Ledger:
         return sorted(int(m.group(1)) for m in map(_YEAR_FILE.match, names) if m)
 
     def records(self, year: Optional[int] = None) -> Iterator[dict[str, Any]]:
-        """Every well-formed line, in file order, of one year or of all years."""
+        """Every valid line, in file order, of one year or of all years (see the module's
+        docstring for what is skipped). OutputError when a ledger is not a regular file."""
         for y in [year] if year is not None else self.years():
             path = self.path(y)
-            try:
-                f = open(path, "rb")
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # no ledger for that year (yet)
-            with f:
-                for lineno, raw in enumerate(f, 1):
-                    if not raw.strip():
-                        continue
-                    try:
-                        entry = json.loads(raw)
-                    except ValueError:
-                        logger.warning("%s:%d: skipping a torn or malformed ledger line", path, lineno)
-                        continue
-                    if not isinstance(entry, dict) or not {"case_number", "status"} <= entry.keys():
-                        logger.warning("%s:%d: skipping a line that is not a ledger record", path, lineno)
-                        continue
-                    yield entry
+            fd = open_regular(path)
+            if fd is None:
+                try:
+                    mode = os.lstat(path).st_mode
+                except (FileNotFoundError, NotADirectoryError):
+                    continue  # no ledger for that year (yet)
+                raise OutputError(f"{path} is {kind_of(mode)}, not a ledger file; move it away")
+            with os.fdopen(fd, "rb") as f:
+                yield from self._read(path, f)
+
+    def _read(self, path: str, f: Any) -> Iterator[dict[str, Any]]:
+        skipped = 0
+        for lineno, raw in _lines(f):
+            if raw is not None and not raw.strip():
+                continue
+            entry, why = self._parse(raw)
+            if why is not None:
+                skipped += 1
+                if skipped <= MAX_WARNINGS:
+                    logger.warning("%s:%d: skipping a ledger line: %s", path, lineno, why)
+                continue
+            if entry.get("file_path") and not trusted_path(entry["file_path"]):
+                logger.warning("%s:%d: file_path %s could lead outside the output directory: not "
+                               "trusted (%s counts as not saved)", path, lineno,
+                               shown(entry["file_path"], 80), shown(entry["case_number"], 40))
+                entry["file_path"] = None
+            if entry.get("file_path") == "":
+                entry["file_path"] = None  # names no file
+            yield entry
+        if skipped > MAX_WARNINGS:
+            logger.warning("%s: %d more bad ledger lines skipped (%d in all)", path,
+                           skipped - MAX_WARNINGS, skipped)
+
+    @staticmethod
+    def _parse(raw: Optional[bytes]) -> tuple[Any, Optional[str]]:
+        """(the line's record, None), or (None, why it is not one)."""
+        if raw is None:
+            return None, f"longer than {MAX_LINE} bytes"
+        if too_deep(raw):  # before parsing: json.loads would recurse that deep
+            return None, f"nested deeper than {MAX_DEPTH} levels"
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            return None, "torn or malformed (not JSON)"
+        return entry, line_problem(entry)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self.records()
@@ -214,10 +326,13 @@ class Ledger:
             return Site("real")
         path = os.path.join(os.path.dirname(self.dir), "runs", f"{run_id}.json")
         try:
-            with open(path, "rb") as f:
-                manifest = json.load(f)
-        except (OSError, ValueError):
-            return Site("real")  # no manifest (killed run, or removed): the old default
+            fd = open_regular(path)  # a FIFO there must not hang the crawl
+            if fd is None:
+                return Site("real")  # no manifest (killed run, or removed): the old default
+            with os.fdopen(fd, "rb") as f:
+                manifest = json.loads(f.read())
+        except (OSError, ValueError, RecursionError):
+            return Site("real")
         arguments = manifest.get("arguments") if isinstance(manifest, dict) else None
         site = arguments.get("site") if isinstance(arguments, dict) else None
         return Site("demo") if str(site).strip().lower() == "demo" else Site("real")

@@ -17,11 +17,19 @@ Recovery, by failure:
   CASESCRAPER_CASE_RETRIES times, then the case fails with `driver_error`;
 - layout change or block: stop the crawl at once (`layout_changed`, `blocked`).
 Every failure leaves a screenshot and the page HTML under diagnostics/<run_id>/.
+
+The middleware also works in another Scrapy project with only DOWNLOADER_MIDDLEWARES set
+(see middleware_settings: defaults for everything it reads; a missing browser or a bad
+value is one error line and the crawl closes), serves scrapy-selenium's SeleniumRequest,
+and treats a plain request of the court-files page with a case number as its fragment as
+that case (`scrapy shell ".../court-files#IMM-12-25"`). A process that ends without
+spider_closed (the shell) still ends its browser, at interpreter exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import random
 import re
@@ -29,18 +37,21 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Optional
 
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request
-from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy_selenium import SeleniumRequest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .browser import COURT_TIMEZONE, Browser, BrowserConfig, RunDir, classify
+from .browser import Browser, RunDir, classify
 from .errors import (
-    Blocked, BrowserError, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
+    Blocked, BrowserError, BrowserMissing, CaseFailed, CasescraperError, DeadSession,
+    LayoutChanged, PageStuck, RestartsExhausted,
+)
+from .middleware_settings import (  # noqa: F401 (browser_config, case_timeout: for doctor)
+    MiddlewareSettings, browser_config, case_in_url, case_timeout, hosted,
 )
 from .page import CourtFilesPage
 
@@ -50,62 +61,34 @@ logger = logging.getLogger(__name__)
 MEMORY_CHECK_EVERY = 25
 
 
-def delay_jitter(settings) -> float:
-    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, unless the deprecated RANDOMIZE_DOWNLOAD_DELAY
-    was set at a higher priority (then +-50% or none)."""
-    randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
-    if randomize > SETTINGS_PRIORITIES["default"] and randomize > (
-        settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0
-    ):
-        return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
-    return settings.getfloat("DOWNLOAD_DELAY_JITTER")
-
-
-def browser_config(s) -> BrowserConfig:
-    """The browser the settings describe (scrapy-selenium's names and ours); checked."""
-    if s.get("SELENIUM_DRIVER_NAME", "chrome").lower() not in ("chrome", "chromium"):
-        raise BrowserError(
-            f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
-        )
-    config = BrowserConfig(
-        driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH"),
-        browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH"),
-        arguments=list(s.getlist("SELENIUM_DRIVER_ARGUMENTS")),
-        command_executor=s.get("CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or "",
-        page_load_timeout=s.getfloat("CASESCRAPER_PAGE_LOAD_TIMEOUT"),
-        script_timeout=s.getfloat("CASESCRAPER_SCRIPT_TIMEOUT"),
-        command_timeout=s.getfloat("CASESCRAPER_COMMAND_TIMEOUT"),
-        user_agent=s.get("USER_AGENT") or "",
-        timezone=s.get("CASESCRAPER_TIMEZONE") or COURT_TIMEZONE,
-    )
-    config.check()
-    return config
-
-
-def case_timeout(config: BrowserConfig) -> float:
-    """The page's own deadline comes first, so a slow page is "stuck" (reload) and only a
-    page that cannot answer at all hits Selenium's timeout (dead session)."""
-    return max(1.0, config.script_timeout * 0.8)
-
-
 class SeleniumMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        s = crawler.settings
-        self.config = browser_config(s)
+        self.unusable: Optional[CasescraperError] = None
+        try:
+            m = MiddlewareSettings.read(crawler.settings)
+        except CasescraperError as exc:
+            if hosted(crawler.settings):
+                raise  # our crawl command shows it as one line, before the engine starts
+            # Elsewhere Scrapy would print a traceback: one error line instead, and close.
+            self.unusable = exc
+            crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+            return
+        self.config = m.config
         self.case_timeout = case_timeout(self.config)
-        self.max_restarts = s.getint("CASESCRAPER_MAX_DRIVER_RESTARTS")
-        self.case_retries = s.getint("CASESCRAPER_CASE_RETRIES")
-        self.recycle_after = s.getint("CASESCRAPER_RECYCLE_AFTER")
-        self.recycle_mb = s.getint("CASESCRAPER_RECYCLE_MEMORY_MB")
-        self.delay = s.getfloat("DOWNLOAD_DELAY")
-        self.jitter = delay_jitter(s)
-        self.rest_every = s.getint("CASESCRAPER_REST_EVERY")
-        self.rest_seconds = s.getfloat("CASESCRAPER_REST_SECONDS")
-        self.diagnostics_on = s.getbool("CASESCRAPER_DIAGNOSTICS")
-        self.output_dir = Path(s.get("CASESCRAPER_OUTPUT_DIR"))
-        self.run_id = s.get("CASESCRAPER_RUN_ID")
+        self.max_restarts = m.max_restarts
+        self.case_retries = m.case_retries
+        self.recycle_after = m.recycle_after
+        self.recycle_mb = m.recycle_mb
+        self.delay = m.delay
+        self.jitter = m.jitter
+        self.rest_every = m.rest_every
+        self.rest_seconds = m.rest_seconds
+        self.diagnostics_on = m.diagnostics
+        self.output_dir = m.output_dir
+        self.run_id = m.run_id
+        self.site_url = m.site_url
 
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casescraper-browser")
         # psutil reads /proc and never touches the WebDriver, so a memory reading runs on its
@@ -132,6 +115,11 @@ class SeleniumMiddleware:
     # --- signals -------------------------------------------------------------------
 
     def spider_opened(self) -> None:
+        if self.unusable is not None:
+            logger.error("casescraper: error: %s", self.unusable)
+            reason = "browser_missing" if isinstance(self.unusable, BrowserMissing) else "bad_settings"
+            self._close_spider(reason)
+            return
         if not self.config.command_executor:
             swept = RunDir.sweep()
             if swept:
@@ -141,6 +129,17 @@ class SeleniumMiddleware:
         await self._in_thread(self._shutdown)
         self.thread.shutdown(wait=True)
         self.meter.shutdown(wait=True)
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """At interpreter exit without spider_closed: kill the browser, remove the run dir.
+        The worker thread is idle by then (executor threads are joined before atexit)."""
+        if self.browser is not None:
+            self.browser.kill()
+            self.browser = self.page = None
+        if self.run_dir is not None:
+            self.run_dir.remove()
+            self.run_dir = None
 
     def _shutdown(self) -> None:
         if self.browser is not None:
@@ -155,7 +154,12 @@ class SeleniumMiddleware:
     async def process_request(self, request: Request):
         meta = request.meta.get("casescraper")
         if meta is None and not isinstance(request, SeleniumRequest):
-            return None
+            meta = None if self.unusable else case_in_url(request.url, self.site_url)
+            if meta is None:
+                return None
+            request.meta["casescraper"] = meta
+        if self.unusable is not None:
+            raise IgnoreRequest(str(self.unusable))  # said once, at spider_opened
         if self.lock is None:
             self.lock = asyncio.Lock()
         async with self.lock:
@@ -292,6 +296,9 @@ class SeleniumMiddleware:
         return self.page
 
     def _start_browser(self) -> None:
+        # `scrapy shell` never sends spider_closed: then the browser ends at interpreter exit.
+        atexit.unregister(self._at_exit)  # registered once, however many browsers start
+        atexit.register(self._at_exit)
         if self.run_dir is None and not self.config.command_executor:
             self.run_dir = RunDir(self.run_id)
         self.starts += 1

@@ -18,6 +18,10 @@ Case files of every schema version count alike: v1 files (written before
 `schema_version` existed) are read as they are, never rewritten.
 
 `--html PATH` also writes one self-contained page (see `report_html`).
+
+Every value read from the ledger or a case file is shown through `errors.printable`:
+control characters escaped (a case number holding an ESC sequence must not drive the
+terminal) and long values cut.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from casescraper import casenumbers
+from casescraper.errors import printable
+from casescraper.fileops import open_regular
 from casescraper.items import FAILED, SCHEMA_VERSION
-from casescraper.ledger import Ledger
+from casescraper.ledger import Ledger, trusted_path
 
 OTHER = "other"
 CATEGORIES = ("saved", "no_results", "failed", "missing_file", "dry_run")
@@ -63,7 +69,7 @@ class PrefixCoverage:
     def case(self, n: Optional[int]) -> str:
         if n is None:
             return "-"
-        return str(n) if self.prefix == OTHER else f"{self.prefix}-{n}-{self.yy}"
+        return printable(n, 80) if self.prefix == OTHER else f"{self.prefix}-{n}-{self.yy}"
 
 
 @dataclass
@@ -127,18 +133,25 @@ def _key(case_number: str) -> tuple[str, Any, str]:
 
 
 def _file_exists(output_dir: str, file_path: Any) -> Optional[str]:
-    """The absolute path when the ledger's file_path names an existing file, else None."""
-    if not isinstance(file_path, str) or not file_path:
+    """The absolute path when the ledger's file_path names an existing regular file below
+    the output dir (after symlinks), else None."""
+    if not trusted_path(file_path):
         return None
     path = os.path.join(output_dir, file_path)
+    root = os.path.realpath(output_dir)
+    if os.path.commonpath([root, os.path.realpath(path)]) != root:
+        return None
     return path if os.path.isfile(path) else None
 
 
 def _read_case(path: str) -> Optional[dict[str, Any]]:
     try:
-        with open(path, "rb") as f:
+        fd = open_regular(path)
+        if fd is None:
+            return None
+        with os.fdopen(fd, "rb") as f:
             data = json.loads(f.read())
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -250,7 +263,7 @@ def details(cov: Coverage) -> list[tuple[str, str]]:
                 f"{s} {len(ns)}: {_numbers(p, ns)}" for s, ns in sorted(by_status.items()))))
         if p.missing_file:
             out.append((f"{p.prefix} missing files", ", ".join(
-                f"{p.case(n)} ({path or 'no file_path'})"
+                f"{p.case(n)} ({printable(path, 200) if path else 'no file_path'})"
                 for n, path in sorted(p.missing_file.items()))))
         if p.dry_run:
             out.append((f"{p.prefix} dry run", _numbers(p, p.dry_run)))
@@ -260,13 +273,13 @@ def details(cov: Coverage) -> list[tuple[str, str]]:
     if set(cov.schemas) - {f"v{SCHEMA_VERSION}"}:  # older (or unknown) files are still counted
         out.append(("case files by schema", ", ".join(f"{v} {k}" for v, k in sorted(cov.schemas.items()))))
     if cov.unreadable:
-        out.append(("unreadable files", ", ".join(sorted(map(str, cov.unreadable)))))
+        out.append(("unreadable files", ", ".join(sorted(printable(p, 200) for p in cov.unreadable))))
     return out
 
 
 def _numbers(p: PrefixCoverage, numbers: list[Any]) -> str:
     if p.prefix == OTHER:
-        return ", ".join(sorted(map(str, numbers)))
+        return ", ".join(sorted(printable(n, 80) for n in numbers))
     return format_ranges(to_ranges(numbers))
 
 

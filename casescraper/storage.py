@@ -1,16 +1,14 @@
-"""Case files on disk: safe names, atomic never-overwrite publishing, stale temp sweeping.
+"""Case files on disk: safe names, where each record goes, never-overwrite publishing
+(through `fileops`), and the start-up check of the output dir.
 
-Pure file logic, no Scrapy. A case file is published by writing a hidden temp file in
-the target directory, fsyncing it, and hard-linking it to the final name: `os.link`
-fails with EEXIST instead of replacing, so two writers (threads or processes) can never
-overwrite each other and a reader never sees a partial file. The temp file is held
-under `flock` while it exists, so a startup sweep removes only temps whose writer died.
+Pure file logic, no Scrapy. Publishing is `fileops.publish_new`: temp + fsync + `os.link`
++ directory fsync, so two writers never overwrite each other and a reader never sees a
+partial file; the start-up sweep removes only temps whose writer died.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -26,15 +24,18 @@ from urllib.parse import urlsplit, urlunsplit
 import jsonschema
 
 from casescraper.casenumbers import year_of
-from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
+from casescraper.errors import (
+    InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber, shown,
+)
+from casescraper.fileops import (  # noqa: F401 (re-exported: evidence, ledger, pipelines)
+    TEMP_OVERHEAD, _locked_temp, _fill, _remove, fsync_dir, kind_of, makedirs_durable, open_regular,
+    publish_new, replace_durably, sweep_temps, write_json_atomic,
+)
 from casescraper.items import SCHEMA_FILES, case_schema
 
 logger = logging.getLogger(__name__)
 
 NAME_MAX = 255  # bytes in one path component on every filesystem we target
-# ".<name>.<pid>.<16 hex>.tmp" with room for a 10-digit pid
-_TEMP_OVERHEAD = len("..") + 10 + len(".") + 16 + len(".tmp")
-_TEMP_RE = re.compile(r"^\..+\.[0-9]+\.[0-9a-f]{16}\.tmp$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _DASH_RUNS = re.compile(r"-{2,}")
 _RESERVED = frozenset(
@@ -44,6 +45,11 @@ _RESERVED = frozenset(
 # there (a resume after kill -9 may ask again, possibly through another address).
 _IGNORED_IN_COMPARISON = ("scraped_at", "source_url", "file_path")
 _HARDLINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
+# Directories below the output dir besides the case files' (evidence.RAW_DIR, the ledger,
+# run manifests, diagnostics): the start-up check looks at each one that exists.
+_OTHER_DIRS = ("raw", "ledger", "runs", "diagnostics")
+_YEAR_NAME = re.compile(r"^[0-9]{4}$")
+_LEDGER_NAME = re.compile(r"^[0-9]{4}\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -53,22 +59,17 @@ class Saved:
     outcome: str  # "created", "existing" (identical record already there) or "replaced"
 
 
-def _short(text: str, limit: int = 80) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
 def safe_name(case_number: str, suffix_limit: int = 100, what: str = "case number") -> str:
     """The file-name stem for a case number: ASCII `[A-Za-z0-9._-]`, never hidden or reserved."""
     text = unicodedata.normalize("NFKC", case_number)
     name = _DASH_RUNS.sub("-", _UNSAFE_CHARS.sub("-", text)).lstrip(".-")
     # Only ASCII is left, so characters are bytes; keep one byte for the reserved-name "_".
     # The stem is followed by "-YYYYMMDD", then the suffix and ".json" or the temp tail.
-    tail = max(_TEMP_OVERHEAD, len("-") + len(str(suffix_limit)) + len(".json"))
+    tail = max(TEMP_OVERHEAD, len("-") + len(str(suffix_limit)) + len(".json"))
     name = name[: NAME_MAX - len("-YYYYMMDD") - tail - 1]
     if name in ("", ".", ".."):
         raise UnsafeCaseNumber(
-            f"{what} {_short(case_number)} has no character usable in a file name "
+            f"{what} {shown(case_number, 80)} has no character usable in a file name "
             "(it needs at least one of A-Z a-z 0-9 _ after leading dots and dashes)"
         )
     stem, dot, rest = name.partition(".")
@@ -130,166 +131,21 @@ def _without_origin(entry: Any) -> Any:
 
 
 def _read_json(path: str) -> Optional[dict[str, Any]]:
-    """A published file's content; None when it vanished or is not a JSON object."""
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read())
-    except FileNotFoundError:
+    """A published file's content; None when it vanished, is not a JSON object, or is not
+    a regular file at all (a directory, FIFO or symlink at a final name is a taken name,
+    never opened or followed)."""
+    fd = open_regular(path)
+    if fd is None:
+        if os.path.lexists(path):
+            logger.warning("%s is not a regular file; taking the next free name", path)
         return None
-    except (ValueError, UnicodeDecodeError):
+    try:
+        with os.fdopen(fd, "rb") as f:
+            data = json.loads(f.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
         logger.warning("%s is not valid JSON; treating it as another record", path)
         return None
     return data if isinstance(data, dict) else None
-
-
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def makedirs_durable(path: str) -> None:
-    """Create missing directories and fsync each new one's parent so the entry survives a crash."""
-    missing = []
-    current = path
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o755)
-        except FileExistsError:
-            if not os.path.isdir(directory):
-                raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", directory)
-            continue  # another process created it
-        fsync_dir(os.path.dirname(directory))
-
-
-def _remove(path: str) -> None:
-    """Remove a file we own; a failure leaves a temp that the next startup sweep removes."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return  # already gone: published by os.replace, or swept
-    except OSError as exc:
-        logger.warning("could not remove %s: %s", path, exc)
-
-
-def _locked_temp(directory: str, stem: str) -> tuple[str, int]:
-    """Create `.<stem>.<pid>.<random>.tmp` and hold an flock on it while it exists."""
-    for _ in range(3):
-        path = os.path.join(directory, f".{stem}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
-        fd = os.open(path, flags, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        # A sweeper can lock and unlink the file between our open and flock; start over then.
-        opened = os.fstat(fd)
-        try:
-            current = os.stat(path, follow_symlinks=False)
-        except FileNotFoundError:
-            current = None
-        if current is not None and (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino):
-            return path, fd
-        os.close(fd)
-    raise OSError(errno.EAGAIN, "temp file was removed while being created", directory)
-
-
-def _fill(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:  # os.write may write less, e.g. right up to RLIMIT_FSIZE, then fails
-        view = view[os.write(fd, view):]
-    os.fchmod(fd, 0o644)  # the umask must not make case files private
-    os.fsync(fd)
-
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    """Create or replace `path` atomically and durably (temp + fsync + os.replace + dir fsync)."""
-    directory = os.path.dirname(path)
-    makedirs_durable(directory)
-    text = json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n"
-    # A lone surrogate becomes the text "\udXXX", which is itself a valid JSON escape.
-    data = text.encode("utf-8", "backslashreplace")
-    replace_durably(directory, os.path.basename(path), data, path)
-
-
-def replace_durably(directory: str, stem: str, data: bytes, final: str) -> None:
-    """Write `data` to a locked temp, fsync it, os.replace it onto `final`, fsync the dir."""
-    tmp, fd = _locked_temp(directory, stem)
-    try:
-        _fill(fd, data)
-        os.replace(tmp, final)
-        fsync_dir(directory)
-    finally:
-        _remove(tmp)
-        os.close(fd)
-
-
-def publish_new(directory: str, stem: str, data: bytes, final: str) -> bool:
-    """Publish `data` as `final` unless that name exists; False when it does.
-
-    Temp (named after `stem`) + fsync + `os.link` + directory fsync: never overwrites,
-    never shows a partial file.
-    """
-    tmp, fd = _locked_temp(directory, stem)
-    try:
-        _fill(fd, data)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            return False
-        try:
-            fsync_dir(directory)
-        except OSError:
-            _remove(final)  # not known to be durable: withdraw it so the retry starts clean
-            raise
-        return True
-    finally:
-        _remove(tmp)  # before close, so the lock covers the temp for its whole life
-        os.close(fd)
-
-
-def _remove_if_stale(path: str) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False  # its writer finished meanwhile
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live writer holds it
-        held = os.fstat(fd)
-        try:
-            current = os.stat(path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        if (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
-            return False
-        os.unlink(path)
-        return True
-    finally:
-        os.close(fd)
-
-
-def sweep_temps(root: str) -> list[str]:
-    """Remove temp files under `root` left by killed writers; returns the removed paths."""
-    removed = []
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            if not _TEMP_RE.match(name):
-                continue
-            path = os.path.join(directory, name)
-            try:
-                if _remove_if_stale(path):
-                    removed.append(path)
-            except OSError as exc:
-                logger.warning("could not sweep stale temp file %s: %s", path, exc)
-    return removed
 
 
 class CaseStore:
@@ -313,14 +169,36 @@ class CaseStore:
         return directory, base
 
     def _guard(self, path: str, case_number: str) -> str:
-        """Last line of defence: the path must resolve inside the output dir."""
+        """Last line of defence: the path must resolve inside the output dir. Case numbers
+        cannot lead outside (safe_name), so only a symlink in the output dir can: that is
+        the output dir's fault, found here if it appeared after the start-up check."""
+        # The directory, not the final name: a link at a final name is a taken name, never
+        # followed (os.link does not follow its destination).
         root = os.path.realpath(self.root)
-        if os.path.commonpath([root, os.path.realpath(path)]) != root:
-            raise UnsafeCaseNumber(
-                f"case number {_short(case_number)} would be written outside {root} ({path}); "
-                "check for symlinks in the output directory"
-            )
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if os.path.commonpath([root, real]) != root:
+            raise OutputError(
+                f"output directory {self.root}: case {shown(case_number, 80)} would be written to "
+                f"{real}, outside it (a symbolic link below {self.root}); "
+                "replace the link by a directory or set CASESCRAPER_OUTPUT_DIR to where it points")
         return path
+
+    def _makedirs(self, directory: str) -> None:
+        """makedirs_durable, with a non-directory in the way as the output dir's fault."""
+        try:
+            makedirs_durable(directory)
+        except (NotADirectoryError, FileExistsError) as exc:
+            raise OutputError(self._not_a_directory(exc.filename or directory)) from exc
+
+    def _not_a_directory(self, path: str) -> str:
+        try:
+            what = kind_of(os.lstat(path).st_mode)
+        except OSError:
+            what = "not a directory"
+        if os.path.islink(path):
+            what = "a symbolic link to a non-directory"
+        return (f"output directory {self.root}: {self._rel(path)} is {what}, where casescraper "
+                "needs a directory; move it away (or set CASESCRAPER_OUTPUT_DIR elsewhere)")
 
     def _rel(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -368,7 +246,7 @@ class CaseStore:
 
     def _limit_error(self, record: dict[str, Any], base: str) -> SuffixLimitReached:
         return SuffixLimitReached(
-            f"case {_short(record['case_number'])}: {base}.json and all suffixes up to "
+            f"case {shown(record['case_number'], 80)}: {base}.json and all suffixes up to "
             f"-{self.suffix_limit} exist with other content; raise CASESCRAPER_SUFFIX_LIMIT "
             "(suffix_limit) or clean up the day's files"
         )
@@ -383,7 +261,7 @@ class CaseStore:
         # text before the disk is touched.
         data = serialize(dict(record, file_path=self._rel(first)))
         wanted = _comparable(json.loads(data))
-        makedirs_durable(directory)
+        self._makedirs(directory)
         if self.force_overwrite:
             saved = self._replace_base(record, directory, base, data)
             if saved is not None:
@@ -418,7 +296,8 @@ class CaseStore:
 
     # --- startup
     def probe(self) -> None:
-        """Prove the output dir takes a durable hard-linked file; raise OutputError otherwise."""
+        """Prove the output dir takes a durable hard-linked file and that nothing below it
+        is in the way (check_tree); raise OutputError otherwise."""
         stage = "create"
         # Named like a temp, and the same locked inode, so a sweep removes it if we die.
         final = os.path.join(self.root, f".casescraper-probe-link.{os.getpid()}.{secrets.token_hex(8)}.tmp")
@@ -439,6 +318,44 @@ class CaseStore:
             fsync_dir(self.root)
         except OSError as exc:
             raise OutputError(self._probe_message(stage, exc)) from exc
+        self.check_tree()
+
+    def check_tree(self) -> None:
+        """OutputError when a directory casescraper writes into (json/, json/<YYYY>/, raw/,
+        raw/<YYYY>/, ledger/, runs/, diagnostics/) is not a directory, or is a symbolic link
+        leading outside the output dir, or a ledger is not a regular file: found once at
+        start-up instead of failing every case of a year."""
+        try:
+            self._check_tree()
+        except OSError as exc:  # an unreadable directory below the output dir
+            raise OutputError(f"output directory {self.root} is not usable: cannot read "
+                              f"{exc.filename}: {exc.strerror or exc}") from exc
+
+    def _check_tree(self) -> None:
+        root = os.path.realpath(self.root)
+        for name in (self.subdir, *_OTHER_DIRS):
+            top = os.path.join(self.root, name)
+            if not os.path.lexists(top):
+                continue
+            self._check_dir(top, root)
+            for entry in os.scandir(top):
+                if _YEAR_NAME.match(entry.name) and name != "ledger":
+                    self._check_dir(entry.path, root)
+                elif name == "ledger" and _LEDGER_NAME.match(entry.name) and not entry.is_file(follow_symlinks=False):
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    raise OutputError(
+                        f"output directory {self.root}: {self._rel(entry.path)} is {kind_of(mode)}, "
+                        "not a ledger file; move it away")
+
+    def _check_dir(self, path: str, root: str) -> None:
+        real = os.path.realpath(path)
+        if os.path.islink(path) and os.path.commonpath([root, real]) != root:
+            raise OutputError(
+                f"output directory {self.root}: {self._rel(path)} is a symbolic link to {real}, "
+                "outside the output directory; replace the link by a directory, or set "
+                "CASESCRAPER_OUTPUT_DIR to where it points")
+        if not os.path.isdir(path):
+            raise OutputError(self._not_a_directory(path))
 
     def _probe_message(self, stage: str, exc: OSError) -> str:
         reason = exc.strerror or str(exc)

@@ -249,3 +249,16 @@ def test_the_spider_checks_the_final_settings(tmp_path, monkeypatch):
     crawler.spider = Checking.from_crawler(crawler)
     ConfigAddon.from_crawler(crawler).update_settings(crawler.settings)
     assert seen == [9]  # after the environment, with the coerced value
+
+
+@pytest.mark.parametrize("env, shown", [
+    ({"CASESCRAPER_RUN_ID": "x" * 50_000_000}, '"' + "x" * 200 + '"... (50,000,000 characters in all)'),
+    ({"CASESCRAPER_" + "Q" * 1_000_000: "1"}, "CASESCRAPER_" + "Q" * 88 + "... (1,000,012 characters in all)"),
+    ({"CASESCRAPER_OUTPUT_DIR": "\x1b[31mred\x00"}, '"\\u001b[31mred\\u0000"'),
+    ({"CASESCRAPER_OUTPT_DIR\x1b[2J": "x"}, "CASESCRAPER_OUTPT_DIR\\x1b[2J"),
+])
+def test_echoed_values_are_cut_and_escaped(tmp_path, env, shown):
+    """Issue 15.7: a 50 MB value must not become 50 MB of log; no raw control character."""
+    message = error(tmp_path, env=env)
+    assert shown in message and len(message) < 600
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in message)

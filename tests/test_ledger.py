@@ -46,7 +46,7 @@ def test_torn_last_line_is_skipped_and_next_line_starts_fresh(tmp_path, caplog):
         f.write(b'{"case_number": "T-2-25", "sta')
     with caplog.at_level(logging.WARNING):
         assert list(Ledger(str(tmp_path)).latest(2025)) == ["T-1-25"]
-    assert "2025.jsonl:2: skipping a torn" in caplog.text
+    assert "2025.jsonl:2: skipping a ledger line: torn or malformed (not JSON)" in caplog.text
     ledger.record("T-3-25", "no_results", run_id="r", year=2025)
     assert list(Ledger(str(tmp_path)).latest(2025)) == ["T-1-25", "T-3-25"]
     assert b'"sta\n{"case_number":"T-3-25"' in path.read_bytes()
@@ -138,3 +138,88 @@ def test_a_crawl_refuses_another_sites_ledger_with_one_line(tmp_path):
     assert "-s CASESCRAPER_OUTPUT_DIR=DIR" in message
     (tmp_path / "a-file").write_text("")
     Ledger(str(tmp_path / "a-file" / "x")).refuse_other_site([2025], REAL)  # no ledger there
+
+
+# --- lines that parse but are wrong (issue 15.4) ----------------------------------------
+
+BAD_LINES = [
+    (b'{"case_number": 5, "status": "saved"}', "case_number is int, not str"),
+    (b"null", "not a JSON object but NoneType"),
+    (b'["x"]', "not a JSON object but list"),
+    (b'{"case_number": "T-7-25", "status": "saved", "file_path": 5}', "file_path is int, not str or null"),
+    (b'{"case_number": "T-7-25", "status": "done"}', "status 'done' is not one of saved, "),
+    (b'{"case_number": "T-7-25", "status": ["saved"]}', "status is list, not str"),
+    (b'{"case_number": "T-7-25"}', "no status"),
+    (b'{"case_number": " ", "status": "saved"}', "case_number is empty"),
+    (b'{"case_number": "T-7-25", "status": "saved", "run_id": {"a": 1}}', "run_id is dict, not str or null"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 8 levels"),
+    (b'{"case_number": "T-7-25", "status": "saved", "error": ' + b"[" * 50_000, "nested deeper than 8 levels"),
+    (b'{"case_number": "T-7-25", "status": "saved", "error": "' + b"x" * (1 << 21) + b'"}',
+     "longer than 1048576 bytes"),
+]
+
+
+@pytest.mark.parametrize("bad, why", BAD_LINES, ids=[w.split(" ")[0] + str(i) for i, (_, w) in enumerate(BAD_LINES)])
+def test_a_wrong_line_is_skipped_with_one_warning(tmp_path, caplog, bad, why):
+    ledger = Ledger(str(tmp_path))
+    ledger.record("T-1-25", "saved", run_id="r", year=2025, file_path="json/2025/T-1-25-20250301.json")
+    with open(ledger.path(2025), "ab") as f:
+        f.write(bad + b"\n")
+    ledger.record("T-2-25", "no_results", run_id="r", year=2025)
+    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+        latest = Ledger(str(tmp_path)).latest(2025)
+        sites = Ledger(str(tmp_path)).sites(2025)
+    assert list(latest) == ["T-1-25", "T-2-25"] and sum(sites.values()) == 2
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2  # one per reading
+    assert warnings[0].startswith(f"{ledger.path(2025)}:2: skipping a ledger line: {why}")
+    assert len(warnings[0]) < 400
+
+
+def test_many_bad_lines_warn_a_bounded_number_of_times(tmp_path, caplog):
+    ledger = Ledger(str(tmp_path))
+    with open(ledger.path(2025) if os.path.isdir(ledger.dir) else _mk(ledger), "ab") as f:
+        f.write(b"null\n" * 500)
+    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+        assert Ledger(str(tmp_path)).latest(2025) == {}
+    assert len(caplog.records) == 21
+    assert caplog.records[-1].getMessage().endswith("480 more bad ledger lines skipped (500 in all)")
+
+
+def _mk(ledger):
+    os.makedirs(ledger.dir)
+    return ledger.path(2025)
+
+
+@pytest.mark.parametrize("file_path", ["/etc/hostname", "../../../etc/hostname", "json/../../x.json",
+                                       "json\\..\\..\\x.json", ""])
+def test_a_file_path_that_could_lead_outside_is_not_trusted(tmp_path, caplog, file_path):
+    from casescraper.planning import Resume
+
+    ledger = Ledger(str(tmp_path / "out"))
+    ledger.record("IMM-1-25", "saved", run_id="r", year=2025, file_path=file_path)
+    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+        latest = Ledger(str(tmp_path / "out")).latest(2025)
+    assert latest["IMM-1-25"]["file_path"] is None
+    assert ("not trusted (\'IMM-1-25\' counts as not saved)" in caplog.text) == bool(file_path)
+    resume = Resume(latest, str(tmp_path / "out"), "IMM", 2025)
+    assert 1 not in resume.saved and 1 in resume.failed  # asked again by the next run
+
+
+def test_a_ledger_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    os.makedirs(ledger.dir)
+    os.mkfifo(ledger.path(2025))
+    with pytest.raises(OutputError, match="2025.jsonl is a FIFO, not a ledger file; move it away"):
+        list(ledger.records(2025))  # would block forever if the FIFO were opened
+    with pytest.raises(OutputError, match="is a FIFO"):
+        ledger.refuse_other_site([2025], Site("real"))
+
+
+def test_a_fifo_named_like_a_run_manifest_is_not_opened(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    with open(_mk(ledger), "w") as f:
+        f.write(json.dumps({"case_number": "T-1-25", "status": "saved", "run_id": "old"}) + "\n")
+    os.makedirs(tmp_path / "runs")
+    os.mkfifo(tmp_path / "runs" / "old.json")
+    assert Ledger(str(tmp_path)).sites(2025) == {Site("real"): 1}

@@ -263,3 +263,30 @@ def test_module_entry_point(out):
     assert proc.returncode == 0, proc.stderr
     assert "IMM gaps: 4-9, 11" in proc.stdout
     assert "torn" in proc.stderr  # the ledger reader's warning about the torn last line
+
+
+def test_hostile_ledger_lines_are_skipped_escaped_or_distrusted(tmp_path, capsys):
+    """Issue 15.4/15.8: wrong lines are skipped, a deep line does not recurse, a file_path
+    outside the output dir is not a saved file, and no control character reaches the terminal."""
+    out = tmp_path / "out"
+    saved = CaseStore(str(out)).write(record("IMM-1-25", "2025-01-10", "Toronto")).rel_path
+    (tmp_path / "secret.json").write_text(json.dumps(record("IMM-2-25", "2025-01-10", "Toronto")))
+    ledger = Ledger(str(out))
+    ledger.record("IMM-1-25", "saved", run_id="r", year=2025, file_path=saved)
+    ledger.record("IMM-2-25", "saved", run_id="r", year=2025, file_path="../secret.json")
+    ledger.record("IMM-3-25", "saved", run_id="r", year=2025, file_path=str(tmp_path / "secret.json"))
+    ledger.record("\x1b[2J\x1b]0;pwned\x07IMM-\u202e4-25", "driver_error", run_id="r", year=2025)
+    ledger.record("X" * 5000, "parse_error", run_id="r", year=2025)
+    ledger.close()
+    with open(ledger.path(2025), "ab") as f:
+        f.write(b'{"case_number": 5, "status": "saved"}\nnull\n["x"]\n' + b"[" * 100_000 + b"\n")
+    assert main(["report", "--year", "2025", "--output-dir", str(out)]) == 0
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b[2J\\x1b]0;pwned\\x07IMM-\\u202e4-25" in text
+    assert "X" * 80 + "... (5,000 characters in all)" in text and "X" * 81 not in text
+    cov = build(str(out), 2025)
+    assert cov.prefixes["IMM"].saved == [1]
+    assert set(cov.prefixes["IMM"].missing_file) == {2, 3}  # distrusted: not saved
+    assert cov.lines == 5

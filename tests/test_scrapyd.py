@@ -329,6 +329,22 @@ def test_scheduled_crawl_runs_from_the_egg(server, tmp_path):
     assert manifest["arguments"]["max_cases"] == "20" and "_job" not in manifest["arguments"]
     assert not temp_files(out)
     assert not marked_processes([job])
+    # The log's last line names the close reason and the exit status; Scrapyd saw it too.
+    assert "[casescraper] INFO: crawl closed: finished, exit status 0: " in log.rstrip().splitlines()[-1]
+    assert f"Process finished: project='casescraper' spider='cases' job='{job}'" in server.log()
+
+
+def test_a_failed_job_says_why_in_its_last_line_and_exit_status(server, tmp_path):
+    out = tmp_path / "output"
+    job = server.schedule(
+        {"year": 2025, "site": "demo", "max_cases": 10, "demo_last_number": LAST, "demo_forbid_after": 2},
+        {"CASESCRAPER_OUTPUT_DIR": out, "DOWNLOAD_DELAY": 0},
+    )
+    server.wait_finished(job, timeout=120)
+    log = server.job_log(job)
+    assert "[casescraper] ERROR: crawl closed: blocked, exit status 3: " in log.rstrip().splitlines()[-1], log[-3000:]
+    assert f"Process died: exitstatus=3 project='casescraper' spider='cases' job='{job}'" in server.log()
+    assert not marked_processes([job])
 
 
 def test_cancel_is_graceful(server, tmp_path):
@@ -365,6 +381,7 @@ def test_cancel_is_graceful(server, tmp_path):
         name = "SIGINT" if sig is None else f"SIG{sig}"
         assert f"Received {name}, shutting down gracefully" in log, log[-3000:]
         assert "Spider closed (shutdown)" in log, log[-3000:]
+        assert "crawl closed: shutdown, exit status 0: " in log.rstrip().splitlines()[-1]
         lines = [line for line in ledger if line["run_id"] == job]
         manifest = json.loads((out / "runs" / f"{job}.json").read_text())
         assert manifest["close_reason"] == "shutdown"

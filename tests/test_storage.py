@@ -391,14 +391,68 @@ def test_unusable_names_rejected(number):
         safe_name(number)
 
 
-def test_symlink_escape_is_refused(tmp_path):
+def test_symlink_escape_is_refused_as_the_output_dirs_fault(tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (tmp_path / "out" / "json").mkdir(parents=True)
     (tmp_path / "out" / "json" / "2025").symlink_to(outside)
-    with pytest.raises(UnsafeCaseNumber, match="outside"):
+    with pytest.raises(OutputError, match="outside it") as info:
         CaseStore(str(tmp_path / "out")).write(make_record())
+    assert "\n" not in str(info.value) and "CASESCRAPER_OUTPUT_DIR" in str(info.value)
     assert list(outside.iterdir()) == []
+
+
+def test_a_file_where_the_year_dir_belongs_is_the_output_dirs_fault(tmp_path):
+    (tmp_path / "out" / "json").mkdir(parents=True)
+    (tmp_path / "out" / "json" / "2025").write_text("not a dir")
+    with pytest.raises(OutputError, match="json/2025 is a regular file, where casescraper needs a directory"):
+        CaseStore(str(tmp_path / "out")).write(make_record())
+
+
+@pytest.mark.parametrize("make", ["dir", "fifo", "symlink", "dangling"])
+def test_anything_but_a_regular_file_at_a_final_name_is_a_taken_name(tmp_path, make):
+    year = tmp_path / "out" / "json" / "2025"
+    year.mkdir(parents=True)
+    taken = year / "IMM-12-25-20250301.json"
+    if make == "dir":
+        taken.mkdir()
+        (taken / "inside").write_text("x")
+    elif make == "fifo":
+        os.mkfifo(taken)
+    elif make == "symlink":
+        target = tmp_path / "target.json"
+        target.write_text(json.dumps(make_record()))  # even a link to the same record
+        taken.symlink_to(target)
+    else:
+        taken.symlink_to(tmp_path / "nowhere.json")
+    store = CaseStore(str(tmp_path / "out"))
+    saved = _within_deadline(lambda: store.write(make_record()))
+    assert saved.outcome == "created" and saved.rel_path == "json/2025/IMM-12-25-20250301-1.json"
+    assert os.path.lexists(taken) and not stat.S_ISREG(os.lstat(taken).st_mode)
+    # A rerun finds the same file again instead of failing or writing a -2.
+    assert _within_deadline(lambda: store.write(make_record())).outcome == "existing"
+    assert _within_deadline(lambda: store.plan(make_record())) == (saved.rel_path, True)
+
+
+def _within_deadline(fn, seconds=60):
+    """fn() in a thread; fails (instead of hanging the suite) if it blocks."""
+    import threading
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # handed to the test below
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "blocked (e.g. opening a FIFO)"
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 # --- probe ----------------------------------------------------------------------------
@@ -424,6 +478,82 @@ def test_probe_without_hard_links(tmp_path, monkeypatch):
         CaseStore(str(tmp_path)).probe()
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["json/2025", "raw/2024", "json", "ledger"])
+def test_probe_refuses_a_symlink_leading_outside(tmp_path, where):
+    out = tmp_path / "out"
+    link = out / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "elsewhere").mkdir()
+    link.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError) as info:
+        CaseStore(str(out)).probe()
+    assert str(info.value) == (
+        f"output directory {out}: {where} is a symbolic link to {tmp_path / 'elsewhere'}, outside "
+        "the output directory; replace the link by a directory, or set CASESCRAPER_OUTPUT_DIR "
+        "to where it points")
+
+
+def test_probe_accepts_links_that_stay_inside(tmp_path):
+    out = tmp_path / "out"
+    (out / "json" / "archive-2025").mkdir(parents=True)
+    (out / "json" / "2025").symlink_to(out / "json" / "archive-2025")
+    CaseStore(str(out)).probe()
+    saved = CaseStore(str(out)).write(make_record())
+    assert (out / "json" / "archive-2025" / os.path.basename(saved.path)).is_file()
+
+
+@pytest.mark.parametrize("where, make, what", [
+    ("json/2025", "file", "a regular file"),
+    ("raw", "file", "a regular file"),
+    ("json/2025", "fifo", "a FIFO"),
+    ("runs", "dangling", "a symbolic link to a non-directory"),
+])
+def test_probe_refuses_a_non_directory_where_a_directory_must_be(tmp_path, where, make, what):
+    out = tmp_path / "out"
+    path = out / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if make == "file":
+        path.write_text("x")
+    elif make == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(out / "gone")
+    with pytest.raises(OutputError) as info:
+        _within_deadline(CaseStore(str(out)).probe)
+    assert str(info.value) == (
+        f"output directory {out}: {where} is {what}, where casescraper needs a directory; "
+        "move it away (or set CASESCRAPER_OUTPUT_DIR elsewhere)")
+
+
+def test_probe_refuses_a_ledger_that_is_not_a_file(tmp_path):
+    out = tmp_path / "out"
+    (out / "ledger").mkdir(parents=True)
+    os.mkfifo(out / "ledger" / "2025.jsonl")
+    with pytest.raises(OutputError, match=r"ledger/2025.jsonl is a FIFO, not a ledger file; move it away"):
+        _within_deadline(CaseStore(str(out)).probe)
+
+
+def test_sweep_opens_nothing_but_regular_files(tmp_path):
+    year = tmp_path / "json" / "2025"
+    year.mkdir(parents=True)
+    fifo = year / ".IMM-1-25-20250301.123.0123456789abcdef.tmp"
+    os.mkfifo(fifo)
+    folder = year / ".IMM-2-25-20250301.123.0123456789abcdef.tmp"
+    folder.mkdir()
+    link = year / ".IMM-3-25-20250301.123.0123456789abcdef.tmp"
+    link.symlink_to(tmp_path / "victim")
+    (tmp_path / "victim").write_text("keep")
+    stale = year / ".IMM-4-25-20250301.123.0123456789abcdef.tmp"
+    stale.write_text("partial")
+    device = year / ".IMM-5-25-20250301.123.0123456789abcdef.tmp"
+    if os.geteuid() == 0:  # a character device (like /dev/null) needs root to make
+        os.mknod(device, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    assert _within_deadline(lambda: sweep_temps(str(tmp_path))) == [str(stale)]
+    assert os.geteuid() != 0 or stat.S_ISCHR(os.lstat(device).st_mode)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and folder.is_dir() and link.is_symlink()
+    assert (tmp_path / "victim").read_text() == "keep"
 
 
 def test_write_json_atomic_replaces(tmp_path):

@@ -1,0 +1,142 @@
+"""What the Selenium middleware reads from the settings, in this project or in another.
+
+In this project the config add-on (casescraper.config.ConfigAddon) has checked every
+CASESCRAPER_* value before the middleware starts. A Scrapy project of someone else may
+enable only the middleware (`DOWNLOADER_MIDDLEWARES = {"casescraper.middlewares.
+SeleniumMiddleware": 800}`): then every setting it reads has a sensible default here
+(config.SPECS, Chromium at /usr/bin/chromium or on PATH, chromedriver on PATH, the
+root-safe headless flags) and is checked here, and a run id is made up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from scrapy.settings import SETTINGS_PRIORITIES
+
+from . import casenumbers
+from .browser import COURT_TIMEZONE, BrowserConfig
+from .config import (
+    DEFAULT_BROWSER_ARGUMENTS, ConfigAddon, default_browser_path, default_driver_path,
+    new_run_id, setting,
+)
+from .errors import BrowserError
+
+logger = logging.getLogger(__name__)
+
+# The portal's court-files page (FACT, SITE.md); the demo court serves the same path.
+COURT_FILES_PATH = "/en/court-files-and-decisions/court-files"
+
+
+def hosted(settings: Any) -> bool:
+    """Whether the config add-on runs in this crawl (this project, or a project that
+    enabled it): then it has checked every value and names the run."""
+    addons = settings.get("ADDONS") or {}
+    return any(a is ConfigAddon or a == "casescraper.config.ConfigAddon" for a in addons)
+
+
+def delay_jitter(settings: Any) -> float:
+    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, unless the deprecated RANDOMIZE_DOWNLOAD_DELAY
+    was set at a higher priority (then +-50% or none)."""
+    randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
+    if randomize > SETTINGS_PRIORITIES["default"] and randomize > (
+        settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0
+    ):
+        return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
+    return settings.getfloat("DOWNLOAD_DELAY_JITTER")
+
+
+def _arguments(s: Any) -> list[str]:
+    arguments = list(s.getlist("SELENIUM_DRIVER_ARGUMENTS")) or list(DEFAULT_BROWSER_ARGUMENTS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in arguments:
+        # Chromium refuses to start as root with its sandbox on.
+        logger.info("running as root: adding --no-sandbox to SELENIUM_DRIVER_ARGUMENTS")
+        arguments.append("--no-sandbox")
+    return arguments
+
+
+def browser_config(s: Any) -> BrowserConfig:
+    """The browser the settings describe (scrapy-selenium's names and ours); checked."""
+    if (s.get("SELENIUM_DRIVER_NAME") or "chrome").lower() not in ("chrome", "chromium"):
+        raise BrowserError(
+            f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
+        )
+    config = BrowserConfig(
+        driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH")
+        or os.environ.get("SELENIUM_DRIVER_EXECUTABLE_PATH") or default_driver_path(),
+        browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH")
+        or os.environ.get("SELENIUM_BROWSER_EXECUTABLE_PATH") or default_browser_path(),
+        arguments=_arguments(s),
+        command_executor=setting(s, "CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or "",
+        page_load_timeout=setting(s, "CASESCRAPER_PAGE_LOAD_TIMEOUT"),
+        script_timeout=setting(s, "CASESCRAPER_SCRIPT_TIMEOUT"),
+        command_timeout=setting(s, "CASESCRAPER_COMMAND_TIMEOUT"),
+        user_agent=s.get("USER_AGENT") or "",
+        timezone=setting(s, "CASESCRAPER_TIMEZONE") or COURT_TIMEZONE,
+    )
+    config.check()
+    return config
+
+
+def case_timeout(config: BrowserConfig) -> float:
+    """The page's own deadline comes first, so a slow page is "stuck" (reload) and only a
+    page that cannot answer at all hits Selenium's timeout (dead session)."""
+    return max(1.0, config.script_timeout * 0.8)
+
+
+@dataclass
+class MiddlewareSettings:
+    config: BrowserConfig
+    max_restarts: int
+    case_retries: int
+    recycle_after: int
+    recycle_mb: int
+    delay: float
+    jitter: float
+    rest_every: int
+    rest_seconds: float
+    diagnostics: bool
+    output_dir: Path
+    run_id: str
+    site_url: str
+
+    @classmethod
+    def read(cls, s: Any) -> "MiddlewareSettings":
+        """ConfigError or BrowserMissing (one line) when a value is bad or the browser absent."""
+        return cls(
+            config=browser_config(s),
+            max_restarts=setting(s, "CASESCRAPER_MAX_DRIVER_RESTARTS"),
+            case_retries=setting(s, "CASESCRAPER_CASE_RETRIES"),
+            recycle_after=setting(s, "CASESCRAPER_RECYCLE_AFTER"),
+            recycle_mb=setting(s, "CASESCRAPER_RECYCLE_MEMORY_MB"),
+            delay=s.getfloat("DOWNLOAD_DELAY"),
+            jitter=delay_jitter(s),
+            rest_every=setting(s, "CASESCRAPER_REST_EVERY"),
+            rest_seconds=setting(s, "CASESCRAPER_REST_SECONDS"),
+            diagnostics=setting(s, "CASESCRAPER_DIAGNOSTICS"),
+            output_dir=Path(setting(s, "CASESCRAPER_OUTPUT_DIR")),
+            # Elsewhere no add-on names the run: a fresh name, so RunDir is never the root.
+            run_id=setting(s, "CASESCRAPER_RUN_ID") or new_run_id(os.environ),
+            site_url=setting(s, "CASESCRAPER_SITE_URL"),
+        )
+
+
+def case_in_url(url: str, site_url: str, court: str = "t") -> Optional[dict[str, Any]]:
+    """The middleware's meta for a plain request of the court-files page with a case number
+    as its fragment (`.../court-files#IMM-12-25`, as `scrapy shell` and `scrapy parse` send
+    it), else None."""
+    base, _, fragment = url.partition("#")
+    if not fragment:
+        return None
+    try:
+        case = str(casenumbers.parse(fragment))
+    except ValueError:
+        return None
+    if base != site_url.split("#", 1)[0] and urlsplit(base).path.rstrip("/") != COURT_FILES_PATH:
+        return None
+    return {"case": case, "court": court, "canary": False}
