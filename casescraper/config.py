@@ -18,6 +18,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import sys
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -27,7 +28,8 @@ from typing import Any, Callable, Optional
 
 from scrapy.settings import default_settings as scrapy_default_settings
 
-from casescraper.errors import ConfigError
+from casescraper.errors import ECHO_LIMIT, ConfigError, printable
+from casescraper.errors import shown as echo
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,6 +93,8 @@ SPECS: dict[str, Spec] = {
     "CASESCRAPER_MAX_DRIVER_RESTARTS": Spec(
         int, 1, "max_driver_restarts", _nonneg, "an integer >= 0"),
     "CASESCRAPER_CASE_RETRIES": Spec(int, 2, "case_retries", _nonneg, "an integer >= 0"),
+    "CASESCRAPER_MAX_CONSECUTIVE_FAILURES": Spec(
+        int, 10, "max_consecutive_failures", _positive, "an integer >= 1"),
     "CASESCRAPER_PAGE_LOAD_TIMEOUT": Spec(
         float, 30.0, "page_load_timeout", _positive, "a number of seconds > 0"),
     "CASESCRAPER_SCRIPT_TIMEOUT": Spec(
@@ -128,6 +132,46 @@ def default_settings() -> dict[str, Any]:
     return {name: spec.default for name, spec in SPECS.items()}
 
 
+def setting(settings: Any, name: str) -> Any:
+    """A CASESCRAPER_* value for a component: as the config add-on checked it in this
+    project; where the add-on does not run (another project using our middleware) the
+    default when unset, else the value checked here (ConfigError naming the form)."""
+    spec = SPECS[name]
+    value = settings.get(name)
+    if value is None:
+        return spec.default
+    try:
+        return coerce(spec, value)
+    except ValueError:
+        raise ConfigError(f"{name} = {_show(value)}: expected {spec.form}") from None
+
+
+# --- scrapy-selenium's settings: defaults for this project and any other ---------------
+
+# Headless Chromium that also runs as root and in containers (small /dev/shm, no GPU).
+DEFAULT_BROWSER_ARGUMENTS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1024",
+)
+
+
+def default_driver_path() -> str:
+    """chromedriver from PATH, else Debian's place."""
+    return shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def default_browser_path() -> str:
+    """Chromium from PATH, else Debian's place."""
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
 # --- loading and validation: the config add-on -------------------------------------
 
 CONFIG_ENV = "CASESCRAPER_CONFIG"
@@ -149,20 +193,26 @@ _ORIGINS = {
 
 def closest(name: str, known: Iterable[str]) -> str:
     """The known name most like `name` (difflib's ratio), for "did you mean" hints."""
-    return difflib.get_close_matches(name, list(known), n=1, cutoff=0)[0]
+    # difflib is quadratic: a name is compared by its start only.
+    return difflib.get_close_matches(name[:100], list(known), n=1, cutoff=0)[0]
 
 
 def _unknown_setting(name: str, origin: str) -> ConfigError:
     if name == CONFIG_ENV:
         return ConfigError(f"{name} (from {origin}) is read from the environment only: run "
                            f"{name}=PATH scrapy crawl ... (or export it)")
-    return ConfigError(f"{name} (from {origin}): unknown setting; did you mean "
-                       f"{closest(name, SPECS)}? The settings are listed in config.example.toml")
+    return ConfigError(f"{printable(name, 100)} (from {origin}): unknown setting; "
+                       f"did you mean {closest(name, SPECS)}? The settings are listed in "
+                       "config.example.toml")
 
 
 def _show(value: Any) -> str:
-    """A value as TOML-like text on one line (strings quoted, booleans lower case)."""
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """A value as TOML-like text on one line (strings quoted, booleans lower case), with
+    control characters escaped and cut to ECHO_LIMIT characters (noting its full size)."""
+    if isinstance(value, str) and len(value) > ECHO_LIMIT:
+        text = json.dumps(value[:ECHO_LIMIT], ensure_ascii=False)
+        return f"{printable(text, None)}... ({len(value):,} characters in all)"
+    return printable(json.dumps(value, ensure_ascii=False, default=str), ECHO_LIMIT)
 
 
 def coerce(spec: Spec, value: Any, *, strict: bool = False) -> Any:
@@ -250,7 +300,7 @@ class ConfigAddon:
         origins: dict[str, str] = {}
         for name in sorted(self.environ):
             if name.startswith("CASESCRAPER_") and name not in SPECS and name != CONFIG_ENV:
-                raise _unknown_setting(name, f"environment variable {name}")
+                raise _unknown_setting(name, f"environment variable {printable(name, 100)}")
         for name in sorted(settings.attributes):
             if name.startswith("CASESCRAPER_") and name not in SPECS:
                 priority = settings.getpriority(name)
@@ -274,9 +324,9 @@ class ConfigAddon:
         explicit = self.environ.get(CONFIG_ENV)
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f"{CONFIG_ENV}={explicit}: no such config file; point it to a "
+                raise ConfigError(f"{CONFIG_ENV}={printable(explicit)}: no such config file; point it to a "
                                   "TOML file (see config.example.toml) or unset it")
-            return explicit, explicit
+            return explicit, printable(explicit)
         default = os.path.join(self.cwd or os.getcwd(), DEFAULT_CONFIG_FILE)
         return (default, DEFAULT_CONFIG_FILE) if os.path.isfile(default) else (None, "")
 
@@ -290,14 +340,14 @@ class ConfigAddon:
             raise ConfigError(f"{shown}: cannot read the config file: {exc.strerror}") from None
         for table, body in data.items():
             if table not in ("app", "scrapy"):
-                raise ConfigError(f"{shown}: unknown table or key {table!r}: only the tables [app] "
+                raise ConfigError(f"{shown}: unknown table or key {echo(table, 100)}: only the tables [app] "
                                   "and [scrapy] are allowed (see config.example.toml)")
             if not isinstance(body, dict):
                 raise ConfigError(f"{shown}: {table} = {_show(body)}: expected a table [{table}]")
         for key, value in data.get("app", {}).items():
             name = _NAME_BY_KEY.get(key)
             if name is None:
-                raise ConfigError(f"{shown}: [app] {key}: unknown key; did you mean "
+                raise ConfigError(f"{shown}: [app] {printable(key, 100)}: unknown key; did you mean "
                                   f"{closest(key, _NAME_BY_KEY)}? The keys are listed in "
                                   "config.example.toml")
             self._set_checked(settings, name, value, f"{shown}: [app] {key}", origins)
@@ -305,13 +355,13 @@ class ConfigAddon:
             if key in SPECS:
                 self._set_checked(settings, key, value, f"{shown}: [scrapy] {key}", origins)
             elif key.startswith("CASESCRAPER_"):
-                raise ConfigError(f"{shown}: [scrapy] {key}: unknown setting; did you mean "
+                raise ConfigError(f"{shown}: [scrapy] {printable(key, 100)}: unknown setting; did you mean "
                                   f"{closest(key, SPECS)}? The settings are listed in "
                                   "config.example.toml")
             elif key.isupper() and hasattr(scrapy_default_settings, key):
                 settings.set(key, value, priority=FILE_PRIORITY)
             else:
-                raise ConfigError(f"{shown}: [scrapy] {key}: not a Scrapy setting; use the name "
+                raise ConfigError(f"{shown}: [scrapy] {printable(key, 100)}: not a Scrapy setting; use the name "
                                   "of one, in upper case (e.g. DOWNLOAD_DELAY)")
 
     @staticmethod

@@ -5,9 +5,14 @@ Every CASESCRAPER_PROGRESS_INTERVAL seconds (0 turns it off) it reports
     progress: 120/1000 (12.0%), saved 100, no results 15, failed 5, 2.0 cases/min
     (last 60s: 2.4), ETA 7h20m
 
-`done` is the sum of the pipeline's stats `casescraper/cases/<status>`; `planned` is
-the spider's `planned` attribute ("?" when it is None or missing, e.g. an open-ended
-year run, and then there is no ETA). The first rate is over the whole run (rests and
+`done` is the numbers recorded so far: the sum of the pipeline's stats
+`casescraper/cases/<status>` but `unverified` (a failed canary's second word on numbers
+already counted); `planned` is the spider's `planned` attribute, the queries it sends
+for numbers ("?" when it is None or missing, e.g. while a year's end is searched, and
+then there is no ETA): a finished run ends at planned/planned. Canaries are health
+checks, not numbers: neither done nor planned. Once the end search is over, its probes
+above the year's last file (`casescraper/probes/above_end`) are shown apart from "no
+results". The first rate is over the whole run (rests and
 restarts included), the one in brackets over the last interval; the ETA uses the
 whole-run rate, which is the steadier of the two.
 
@@ -31,6 +36,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from casescraper.items import FAILED, STATUSES
+from casescraper.signals import case_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -78,17 +84,18 @@ class Progress:
         ext = cls(crawler, interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(ext.item_done, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_done, signal=signals.item_error)
+        crawler.signals.connect(ext.item_done, signal=case_recorded)
         return ext
 
     # --- counting
     def counts(self) -> dict[str, int]:
         by_status = {s: int(self.stats.get_value(f"casescraper/cases/{s}", 0)) for s in STATUSES}
+        probes = int(self.stats.get_value("casescraper/probes/above_end", 0))
         return {
-            "done": sum(by_status.values()),
+            "done": sum(by_status.values()) - by_status["unverified"],
             "saved": by_status["saved"],
-            "no_results": by_status["no_results"],
+            "no_results": by_status["no_results"] - probes,
+            "probes": probes,
             "failed": sum(by_status[s] for s in FAILED),
             "dry_run": by_status["dry_run"],
         }
@@ -126,6 +133,8 @@ class Progress:
             done += f" ({min(100.0, 100 * s['done'] / planned):.1f}%)"
         parts = [done, f"saved {s['saved']}", f"no results {s['no_results']}",
                  f"failed {s['failed']}"]
+        if s.get("probes"):
+            parts.append(f"probes above the end {s['probes']}")
         if s["dry_run"]:
             parts.append(f"dry run {s['dry_run']}")
         parts.append(self._rates(s))

@@ -1,15 +1,16 @@
-"""What the crawl produces: one CaseItem per found court file, one CaseOutcome otherwise.
+"""What the crawl produces: one CaseItem per found court file; items are case records only.
 
-Both are dataclasses handled through itemadapter. A CaseItem becomes a JSON file (and a
-`saved` ledger line); a CaseOutcome becomes only a ledger line (`no_results`,
-`parse_error`, `driver_error`, `blocked`).
+A CaseItem becomes a JSON file and a `saved` ledger line, and goes to `-o` feeds. A
+number that produced no record (`no_results`, a failure) is not an item: the spider
+sends its outcome by the `casescraper.signals.case_outcome` signal, which the pipeline
+records in the ledger, the stats and the run manifest.
 """
 
 from __future__ import annotations
 
 import json
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, Optional
 
@@ -18,6 +19,8 @@ from typing import Any, Optional
 # doubt; `dry_run` is only counted, never written.
 FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified")
 STATUSES = ("saved", "no_results", *FAILED, "dry_run")
+# What the spider reports by the case_outcome signal (the rest come from writing a record).
+OUTCOMES = ("no_results", "parse_error", "driver_error", "blocked", "unverified")
 
 # The schema every new case file follows; v1 files (no schema_version) stay readable.
 SCHEMA_VERSION = 2
@@ -52,16 +55,6 @@ class CaseItem:
     evidence: Optional[dict[str, Any]] = None
 
 
-@dataclass
-class CaseOutcome:
-    """A final answer for a number that produced no file."""
-
-    case_number: str
-    status: str
-    error: Optional[str] = None
-    diagnostics: Optional[str] = None
-
-
 @cache
 def case_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     """The JSON Schema of a case file of `version` (v1 files carry no schema_version),
@@ -69,3 +62,7 @@ def case_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     raw = pkgutil.get_data("casescraper", SCHEMA_FILES[version])
     assert raw is not None
     return json.loads(raw)
+
+
+# The record's fields in the case file's order: what feeds (`-o`) hold, never the evidence.
+RECORD_FIELDS = tuple(f.name for f in fields(CaseItem) if f.name != "evidence")

@@ -1,11 +1,13 @@
 """CaseFilesPipeline: case files, their evidence, the ledger and the run manifest.
 
 A `CaseItem` becomes a JSON file (see `storage`) without its `evidence`, the evidence
-a gzip file beside it (see `evidence`, CASESCRAPER_KEEP_RAW), and a ledger line; a
-`CaseOutcome` becomes only a ledger line. Items are always returned, never dropped, so
-feed exports still see every item (FEED_EXPORT_FIELDS leaves the evidence out); whether
-a case was saved is in the ledger, the stats `casescraper/cases/<status>` and the run
-manifest `<output>/runs/<run_id>.json`.
+a gzip file beside it (see `evidence`, CASESCRAPER_KEEP_RAW), and a ledger line. A
+number that produced no record arrives by the `casescraper.signals.case_outcome`
+signal and becomes only a ledger line. Items are case records only: a saved case (also
+one equal to a file already there, and every case of a dry run) is returned, so feeds
+(`-o`) hold exactly the cases of this run; a record that was not saved (failed_write,
+parse_error) is dropped after its ledger line. Counts are in the stats
+`casescraper/cases/<status>` and the run manifest `<output>/runs/<run_id>.json`.
 
 The evidence is written right after its case file, because its name is the case file's
 (suffix included), known only once that file is published. A case file is what
@@ -26,18 +28,19 @@ from typing import Any, Awaitable, Callable, Optional
 
 from itemadapter import ItemAdapter
 from scrapy import signals
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from casescraper import casenumbers
-from casescraper.errors import InvalidRecord, SuffixLimitReached, UnsafeCaseNumber
+from casescraper import signals as our_signals
+from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
 from casescraper.evidence import EvidenceError, EvidenceStore
-from casescraper.items import FAILED, STATUSES, CaseItem, CaseOutcome
+from casescraper.items import FAILED, OUTCOMES, STATUSES, CaseItem
 from casescraper.ledger import Ledger
 from casescraper.storage import CaseStore, Saved, case_year, safe_name, write_json_atomic
 
 logger = logging.getLogger(__name__)
-
 
 
 async def defer_to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -48,12 +51,14 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _serial(case_number: str) -> Optional[int]:
-    """The running number n of `IMM-<n>-25`; None for numbers of another shape."""
+def number_order(case_number: str) -> tuple:
+    """Sort key of case numbers as a person orders them: year, prefix, then n as a number
+    (IMM-9-25 before IMM-15-25); numbers of another shape last, as text."""
     try:
-        return casenumbers.parse(case_number).n
+        number = casenumbers.parse(case_number)
     except ValueError:
-        return None
+        return (1, case_number)
+    return (0, number.year, number.prefix, number.n)
 
 
 class CaseFilesPipeline:
@@ -80,9 +85,10 @@ class CaseFilesPipeline:
         self.consecutive_failures = 0
         self.closing = None  # the Deferred closing the spider after too many failures
         self.counts = dict.fromkeys(STATUSES, 0)
-        self.serials: dict[int, str] = {}  # n -> case number, for the first/last attempted
+        self.saved: list[str] = []  # case numbers saved (or that would be, in a dry run)
         self.no_results: list[str] = []
         self.failed: list[dict[str, Any]] = []
+        self.lost_lines: list[str] = []  # case numbers whose ledger line could not be written
         self.started_at: Optional[datetime] = None
         self.finished_at: Optional[datetime] = None
 
@@ -96,6 +102,7 @@ class CaseFilesPipeline:
         # The close reason is known only to the spider_closed signal, sent after the
         # pipelines close, so the manifest is written there.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.record_outcome, signal=our_signals.case_outcome)
         return pipeline
 
     def _inc(self, key: str) -> None:
@@ -115,20 +122,19 @@ class CaseFilesPipeline:
             logger.info("removed %d temp file(s) left by killed writers", len(swept))
             self.crawler.stats.set_value("casescraper/temps/swept", len(swept))
 
-    # --- items
+    # --- outcomes (the case_outcome signal) and items
+    async def record_outcome(self, case_number: str, status: str, error: Optional[str] = None,
+                             diagnostics: Optional[str] = None) -> None:
+        """A number that produced no record: its ledger line, counts and stats."""
+        if status not in OUTCOMES:
+            logger.error("outcome %r for %s is not a spider status; recorded as parse_error",
+                         status, case_number)
+            status, error = "parse_error", f"spider reported unknown status {status!r}: {error}"
+        await self._finish(case_number, status, error=error, diagnostics=diagnostics)
+
     async def process_item(self, item: Any) -> Any:
-        if isinstance(item, CaseOutcome):
-            status = item.status
-            error = item.error
-            if status not in FAILED and status != "no_results":
-                logger.error("outcome %r for %s is not a spider status; recorded as parse_error",
-                             status, item.case_number)
-                status, error = "parse_error", f"spider reported unknown status {status!r}: {error}"
-            await self._finish(item.case_number, status, error=error, diagnostics=item.diagnostics)
-            return item
         if not isinstance(item, CaseItem):
-            logger.warning("%s is neither CaseItem nor CaseOutcome; passed on untouched",
-                           type(item).__name__)
+            logger.warning("%s is not a CaseItem; passed on untouched", type(item).__name__)
             return item
         adapter = ItemAdapter(item)
         record = adapter.asdict()
@@ -141,6 +147,9 @@ class CaseFilesPipeline:
             if evidence is not None and self.keep_raw:
                 await self._keep_evidence(record["case_number"], saved, evidence)
         await self._finish(item.case_number, status, file_path=file_path, error=error)
+        if status in FAILED:
+            # Not saved: not a case of this run's feed. Logged above and in the ledger.
+            raise DropItem(f"{item.case_number} was not saved ({status})", log_level="DEBUG")
         return item
 
     async def _retrying(self, stat: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -168,7 +177,7 @@ class CaseFilesPipeline:
                 rel, exists = await self.run_in_thread(self.store.plan, record)
             except (InvalidRecord, UnsafeCaseNumber) as exc:
                 return "parse_error", None, str(exc)
-            except (SuffixLimitReached, OSError) as exc:
+            except (SuffixLimitReached, OSError, OutputError) as exc:
                 return "failed_write", None, str(exc)
             logger.info("%s %s", "would keep existing" if exists else "would write",
                         os.path.join(self.output_dir, rel))
@@ -180,6 +189,14 @@ class CaseFilesPipeline:
             return "parse_error", None, str(exc)
         except SuffixLimitReached as exc:
             # Not a disk fault, so it neither retries nor counts towards write_failures.
+            return "failed_write", None, str(exc)
+        except OutputError as exc:
+            # The output dir itself is in the way (a link leading out of it, a file where a
+            # directory must be), appeared after the start-up check: no case can be saved.
+            logger.error("casescraper: error: %s; closing the spider (output_unusable)", exc)
+            if self.closing is None:
+                self.closing = deferred_from_coro(
+                    self.crawler.engine.close_spider_async(reason="output_unusable"))
             return "failed_write", None, str(exc)
         except OSError as exc:
             logger.error("writing %s failed after %d attempt(s): %s", case_number, self.retries, exc)
@@ -224,25 +241,26 @@ class CaseFilesPipeline:
         """Count the final outcome and append its one ledger line."""
         self.counts[status] += 1
         self._inc(f"cases/{status}")
-        serial = _serial(case_number)
-        if serial is not None:
-            self.serials.setdefault(serial, case_number)
-        if status == "no_results":
+        if status in ("saved", "dry_run"):
+            self.saved.append(case_number)
+        elif status == "no_results":
             self.no_results.append(case_number)
         elif status in FAILED:
             self.failed.append({"case_number": case_number, "status": status, "error": error})
-        if self.dry_run:
-            return
-        now = _utc_now()
-        try:
-            await self.run_in_thread(
-                self.ledger.record, case_number, status, run_id=self.run_id,
-                year=case_year(case_number, now), file_path=file_path, error=error,
-                diagnostics=diagnostics, at=now.isoformat())
-        except OSError as exc:
-            logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
-            self._inc("ledger/errors")
-            self._write_failed()
+        if not self.dry_run:
+            now = _utc_now()
+            try:
+                await self.run_in_thread(
+                    self.ledger.record, case_number, status, run_id=self.run_id,
+                    year=case_year(case_number, now), file_path=file_path, error=error,
+                    diagnostics=diagnostics, at=now.isoformat())
+            except OSError as exc:
+                logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
+                self._inc("ledger/errors")
+                self.lost_lines.append(case_number)
+                self._write_failed()
+        await self.crawler.signals.send_catch_log_async(
+            signal=our_signals.case_recorded, case_number=case_number, status=status)
 
     # --- end of run
     async def close_spider(self) -> None:
@@ -252,12 +270,11 @@ class CaseFilesPipeline:
         if self.started_at is None:
             return  # open_spider never ran or failed: nothing was attempted
         manifest = self.manifest(spider, reason)
-        failed = len(self.failed)
-        logger.info(
-            "run %s: first number %s, last number %s, total %d, saved %d, no results %d, "
-            "failed %d%s", manifest["run_id"], manifest["first_number"], manifest["last_number"],
-            manifest["total"], self.counts["saved"], self.counts["no_results"], failed,
-            f", dry run {self.counts['dry_run']}" if self.dry_run else "")
+        logger.info("run %s: %s", manifest["run_id"], self.summary(manifest))
+        if self.lost_lines:
+            logger.error("%d ledger line(s) could not be written (%s); the next run asks for "
+                         "those numbers again; the run manifest lists them", len(self.lost_lines),
+                         ", ".join(manifest["ledger_lines_lost"]["case_numbers"][:10]))
         if self.dry_run:
             return
         path = os.path.join(self.output_dir, "runs",
@@ -268,10 +285,33 @@ class CaseFilesPipeline:
             logger.error("run manifest %s could not be written: %s", path, exc)
         await self.run_in_thread(self.ledger.close)
 
+    def summary(self, m: dict[str, Any]) -> str:
+        """The run in one line, counted as a person counts: cases, then probes and canaries."""
+        counts = m["counts"]
+        if not m["total"] and not m["probes_above_end"] and m["close_reason"] == "finished":
+            return "nothing to do: every number asked for is already done"
+        done = "dry run" if self.dry_run else "saved"
+        span = f" ({m['first_saved']} to {m['last_saved']})" if m["first_saved"] else ""
+        parts = [f"{done} {counts['dry_run' if self.dry_run else 'saved']}{span}",
+                 f"no results {counts['no_results']}", f"failed {len(m['failed'])}"]
+        probes = len(m["probes_above_end"])
+        if m["year_last_file"]:
+            parts.append(f"the year's last file {m['year_last_file']} ({probes} probes above it)")
+        elif probes:
+            parts.append(f"{probes} probes found no file of the year")
+        canaries = sum(m["canaries"].values())
+        if canaries:
+            parts.append(f"canaries {canaries} ({m['canaries']['passed']} passed)")
+        return ", ".join(parts)
+
     def manifest(self, spider: Any, reason: str) -> dict[str, Any]:
         finished = self.finished_at or _utc_now()
-        first = self.serials[min(self.serials)] if self.serials else None
-        last = self.serials[max(self.serials)] if self.serials else None
+        saved = sorted(self.saved, key=number_order)
+        # Numbers asked above the year's last file by the end search: probes, not cases.
+        probes = set(getattr(spider, "probes_above_end", None) or ())
+        no_results = sorted((c for c in self.no_results if c not in probes), key=number_order)
+        counts = dict(self.counts, no_results=len(no_results))
+        stats = self.crawler.stats
         return {
             "run_id": self.run_id,
             **self.ledger.site_fields(),  # site, site_host: which site answered
@@ -283,10 +323,17 @@ class CaseFilesPipeline:
             "finished_at": finished.isoformat(),
             "close_reason": reason,
             "dry_run": self.dry_run,
-            "first_number": first,
-            "last_number": last,
-            "total": sum(self.counts.values()),
-            "counts": dict(self.counts),
-            "no_results": list(self.no_results),
-            "failed": list(self.failed),
+            "first_saved": saved[0] if saved else None,
+            "last_saved": saved[-1] if saved else None,
+            # Found by this run's end search (None with end/max_cases, case or cases_file).
+            "year_last_file": getattr(spider, "year_last_file", None),
+            "total": sum(counts.values()),
+            "counts": counts,
+            "no_results": no_results,
+            "failed": sorted(self.failed, key=lambda f: number_order(f["case_number"])),
+            "probes_above_end": sorted(probes, key=number_order),
+            "canaries": {k: int(stats.get_value(f"casescraper/canaries/{k}", 0))
+                         for k in ("passed", "failed", "errors")},
+            "ledger_lines_lost": {"count": len(self.lost_lines),
+                                  "case_numbers": sorted(self.lost_lines, key=number_order)},
         }

@@ -1,11 +1,15 @@
 """Which numbers to ask for: resume from the ledger, find a year's end, canaries.
 
 Pure logic, no Scrapy and no browser: the spider feeds answers in and asks what next.
+Nothing here holds a list of the numbers to ask: memory depends on what earlier runs
+settled and on the answers so far, never on how far the range reaches (`end`).
 """
 
 from __future__ import annotations
 
+import collections
 import os
+from collections.abc import Iterator
 from typing import Any, Generator, Optional
 
 from . import casenumbers
@@ -55,6 +59,12 @@ class Resume:
             return n in self.failed and not self.refresh
         return not self.done(n)
 
+    def settled(self) -> set[int]:
+        """The numbers done() is true for (finite: they come from the ledger)."""
+        if self.refresh:
+            return set()
+        return self.saved | {n for n in self.no_results if n < self.last_known}
+
     def known(self, n: int) -> Optional[bool]:
         """Existence of `n` as far as earlier runs settled it, or None."""
         if self.refresh:
@@ -75,15 +85,19 @@ class EndFinder:
     `gap` numbers above the candidate; a wider gap that fooled the search is found
     there and the search goes on above it. About 2*log2(N) + gap queries.
 
-    Protocol: `n = finder.ask()` (None when done), then `finder.tell(n, exists)`.
-    `last` is the answer (start - 1 when the year has no files).
+    Protocol: `n = finder.ask()` (None when done), then `finder.tell(n, exists)`. Only a
+    real answer may be told: after a failed query the caller asks for `n` again.
+    `last` is the answer (start - 1 when the year has no files). Numbers above `highest`
+    (the largest a court number can be) count as missing without a query.
     """
 
-    def __init__(self, start: int, gap: int, known=lambda n: None):
+    def __init__(self, start: int, gap: int, known=lambda n: None, highest: Optional[int] = None):
         self.start = start
         self.gap = gap
         self.known = known
+        self.highest = highest
         self.answers: dict[int, bool] = {}
+        self.asked: list[int] = []  # numbers told by a query, in order (about 2*log2(N) + gap)
         self.queries = 0
         self.last: Optional[int] = None
         self._steps = self._search()
@@ -95,6 +109,7 @@ class EndFinder:
     def tell(self, n: int, exists: bool) -> None:
         assert n == self._pending, f"answer for {n}, but {self._pending} was asked"
         self.answers[n] = exists
+        self.asked.append(n)
         self.queries += 1
         self._pending = self._advance()
 
@@ -106,7 +121,7 @@ class EndFinder:
 
     def _exists(self, n: int) -> Generator[int, None, bool]:
         if n not in self.answers:
-            known = self.known(n)
+            known = False if self.highest is not None and n > self.highest else self.known(n)
             if known is None:
                 yield n  # ask the portal; tell() records the answer
             else:
@@ -157,13 +172,17 @@ class Canary:
     on.
     """
 
+    # Before any file is known there is no canary to ask, and no-data answers pile up
+    # (a range far past the year's end); only the latest are kept, so memory stays bounded.
+    SUSPECT_LIMIT = 10_000
+
     def __init__(self, every: int, gap: int):
         self.every = every
         self.gap = gap
         self.known_good: Optional[str] = None
         self.since_check = 0
         self.no_data_run = 0
-        self.suspect: list[str] = []
+        self.suspect: collections.deque[str] = collections.deque(maxlen=self.SUSPECT_LIMIT)
 
     def record(self, case: str, status: str) -> None:
         self.since_check += 1
@@ -184,4 +203,58 @@ class Canary:
     def passed(self) -> None:
         self.since_check = 0
         self.no_data_run = 0
-        self.suspect = []
+        self.suspect.clear()
+
+
+class Plan:
+    """The numbers a ranged run asks for, in order, computed as it goes: `start..end` in
+    this shard (n % shard_count == shard_index - 1), less the numbers the end search
+    already asked (`asked`) and those earlier runs settled (`resume`).
+
+    Iterating checks each number on its own; `len()` and `skipped()` are arithmetic on
+    the range and on the (finite) sets from the ledger, never a list of the range.
+    """
+
+    def __init__(self, start: int, end: int, shard_index: int, shard_count: int,
+                 resume: Resume, asked: frozenset[int] = frozenset()):
+        self.start, self.end = start, end
+        self.index, self.count = shard_index, shard_count
+        self.resume = resume
+        self.asked = asked
+        # The first number of this shard at or after start.
+        self.first = start + (shard_index - 1 - start) % shard_count
+
+    def covers(self, n: int) -> bool:
+        return self.start <= n <= self.end and n % self.count == self.index - 1
+
+    def _shard_range(self) -> range:
+        return range(self.first, self.end + 1, self.count)
+
+    def _retries(self) -> list[int]:
+        """retry_failed_only: the failed numbers in range (finite: from the ledger)."""
+        if self.resume.refresh:
+            return []
+        return sorted(n for n in self.resume.failed if self.covers(n) and n not in self.asked)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.resume.retry_failed_only:
+            yield from self._retries()
+            return
+        for n in self._shard_range():
+            if n not in self.asked and self.resume.wanted(n):
+                yield n
+
+    def __len__(self) -> int:
+        if self.resume.retry_failed_only:
+            return len(self._retries())
+        return len(self._shard_range()) - len(self._asked_here()) - self.skipped()
+
+    def _asked_here(self) -> set[int]:
+        return {n for n in self.asked if self.covers(n)}
+
+    def skipped(self) -> int:
+        """Numbers of the range (in this shard, not asked by the end search) that earlier
+        runs settled."""
+        if self.resume.retry_failed_only:
+            return 0
+        return sum(1 for n in self.resume.settled() if self.covers(n) and n not in self.asked)

@@ -5,10 +5,11 @@ a config file (config.toml or $CASESCRAPER_CONFIG), the environment and `-s` ove
 them, in that order, through the ConfigAddon, which also validates every value.
 """
 
-import shutil
-
 from casescraper import __version__
-from casescraper.config import default_settings
+from casescraper.config import (
+    DEFAULT_BROWSER_ARGUMENTS, default_browser_path, default_driver_path, default_settings,
+)
+from casescraper.items import RECORD_FIELDS
 
 BOT_NAME = "casescraper"
 SPIDER_MODULES = ["casescraper.spiders"]
@@ -50,19 +51,10 @@ ITEM_PIPELINES = {
 
 # scrapy-selenium's settings, honoured by our middleware (a drop-in replacement).
 SELENIUM_DRIVER_NAME = "chrome"
-SELENIUM_DRIVER_EXECUTABLE_PATH = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SELENIUM_BROWSER_EXECUTABLE_PATH = shutil.which("chromium") or "/usr/bin/chromium"
-SELENIUM_DRIVER_ARGUMENTS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,1024",
-]
+# The middleware falls back to the same defaults in a project that sets none (config.py).
+SELENIUM_DRIVER_EXECUTABLE_PATH = default_driver_path()
+SELENIUM_BROWSER_EXECUTABLE_PATH = default_browser_path()
+SELENIUM_DRIVER_ARGUMENTS = list(DEFAULT_BROWSER_ARGUMENTS)
 SELENIUM_COMMAND_EXECUTOR = ""
 
 LOG_LEVEL = "INFO"
@@ -70,13 +62,18 @@ LOG_LEVEL = "INFO"
 # generator; with bound methods its cache misses: 0.7 ms per case on the reactor.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 FEED_EXPORT_ENCODING = "utf-8"
-# Feeds (`-o cases.jsonl`) hold the case record, schema v2 in its order, never the
-# evidence (a page of HTML per case: it is kept in raw/, see casescraper.evidence).
-# CaseOutcome rows keep their own fields (case_number, status, error, diagnostics): an
-# exporter writes only the listed fields an item has.
-FEED_EXPORT_FIELDS = [
-    "schema_version", "case_number", "court", "style_of_cause", "nature_of_proceeding",
-    "case_type", "type_of_action", "filing_date", "office", "language", "other_fields",
-    "parties", "related", "docket_entries", "source_url", "scraped_at", "file_path",
-    "status", "error", "diagnostics",
-]
+# Feeds (`-o cases.jsonl`) hold the cases of the run, each as its case file has it
+# (schema v2, in its order), never the evidence (a page of HTML per case: it is kept in
+# raw/, see casescraper.evidence). Outcomes without a record are not items (see
+# casescraper.signals). CSV cells hold nested fields as JSON text; XML elements stay
+# well-formed whatever the page's labels (casescraper.exporters).
+FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
+FEED_EXPORTERS = {
+    "csv": "casescraper.exporters.CaseCsvItemExporter",
+    "xml": "casescraper.exporters.CaseXmlItemExporter",
+}
+# `scrapy check cases`: contracts run against a demo court started for the check.
+SPIDER_CONTRACTS = {
+    "casescraper.contracts.DemoCaseContract": 10,
+    "casescraper.contracts.DemoRecordContract": 20,
+}

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 from scrapy import Spider, signals
+from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from casescraper import evidence as evidence_file
 from casescraper.config import default_settings
 from casescraper.errors import OutputError
-from casescraper.items import STATUSES, CaseItem, CaseOutcome
+from casescraper.items import STATUSES, CaseItem
 from casescraper.pipelines import CaseFilesPipeline
+from casescraper.signals import case_outcome
 
 SCRAPED_AT = "2025-03-01T10:20:30+00:00"
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +48,11 @@ def evidence_of(number="IMM-12-25", html="<html>captured page</html>", captured_
         answers=[{"endpoint": "PublicPartiesListInfo", "status": 200,
                   "url": f"http://127.0.0.1:1/CourtFilesAndDecisions/PublicPartiesListInfo?courtnumber={number}",
                   "body": '{"Count":1,"data":[{"PARTY_NAME":"A","SOLCTR_FIRM":null,"SOLCTR_CONTACT":null}]}'}])
+
+
+def outcome(number, status, error=None, diagnostics=None):
+    """What the spider sends by the case_outcome signal for a number without a record."""
+    return {"case_number": number, "status": status, "error": error, "diagnostics": diagnostics}
 
 
 def with_evidence(number="IMM-12-25", summary="Notice of application", **changes):
@@ -90,10 +97,20 @@ class Harness:
     async def _sleep(self, seconds):
         self.delays.append(seconds)
 
+    async def _one(self, item):
+        """An item through the pipeline (DropItem: "dropped"), or an outcome by its signal."""
+        if isinstance(item, dict):
+            return await self.crawler.signals.send_catch_log_async(
+                signal=case_outcome, spider=self.crawler.spider, **item)
+        try:
+            return await self.pipe.process_item(item)
+        except DropItem:
+            return "dropped"
+
     def run(self, items, reason="finished"):
         async def go():
             await self.pipe.open_spider()
-            results = [await self.pipe.process_item(item) for item in items]
+            results = [await self._one(item) for item in items]
             await self.pipe.close_spider()
             await self.crawler.signals.send_catch_log_async(
                 signal=signals.spider_closed, spider=self.crawler.spider, reason=reason)
@@ -114,14 +131,15 @@ def test_full_run_files_ledger_stats_manifest(tmp_path, caplog):
     h = Harness(out)
     items = [
         case("IMM-12-25"),
-        CaseOutcome("IMM-13-25", "no_results"),
-        CaseOutcome("IMM-14-25", "driver_error", "session died", "diagnostics/IMM-14-25.png"),
+        outcome("IMM-13-25", "no_results"),
+        outcome("IMM-14-25", "driver_error", "session died", "diagnostics/IMM-14-25.png"),
         case("IMM-15-25", court="x"),
-        CaseOutcome("IMM-9-25", "blocked", "HTTP 403"),
+        outcome("IMM-9-25", "blocked", "HTTP 403"),
     ]
     with caplog.at_level(logging.INFO):
         results = h.run(items)
     assert results[0] is items[0] and items[0].file_path == "json/2025/IMM-12-25-20250301.json"
+    assert results[3] == "dropped"  # not saved: not a case of the run's feed
     saved = json.loads((out / items[0].file_path).read_text())
     assert saved["file_path"] == items[0].file_path and saved["case_number"] == "IMM-12-25"
     assert items[3].file_path is None and len(list(out.rglob("*-20250301*.json"))) == 1
@@ -140,15 +158,16 @@ def test_full_run_files_ledger_stats_manifest(tmp_path, caplog):
     assert manifest["arguments"] == {"year": "2025", "start": "12"}
     assert manifest["close_reason"] == "finished"
     assert manifest["started_at"] <= manifest["finished_at"] and manifest["started_at"].endswith("+00:00")
-    assert (manifest["first_number"], manifest["last_number"]) == ("IMM-9-25", "IMM-15-25")
+    assert (manifest["first_saved"], manifest["last_saved"]) == ("IMM-12-25", "IMM-12-25")
     assert manifest["total"] == 5 and manifest["counts"]["saved"] == 1
     assert set(manifest["counts"]) == set(STATUSES)
     assert manifest["no_results"] == ["IMM-13-25"]
+    # Sorted by number, as a person reads them.
     assert [(f["case_number"], f["status"]) for f in manifest["failed"]] == [
-        ("IMM-14-25", "driver_error"), ("IMM-15-25", "parse_error"), ("IMM-9-25", "blocked")]
+        ("IMM-9-25", "blocked"), ("IMM-14-25", "driver_error"), ("IMM-15-25", "parse_error")]
     assert manifest["requested_first"] is None
-    assert ("first number IMM-9-25, last number IMM-15-25, total 5, saved 1, no results 1, "
-            "failed 3") in caplog.text
+    assert manifest["ledger_lines_lost"] == {"count": 0, "case_numbers": []}
+    assert "run 20250301T102030Z-abc: saved 1 (IMM-12-25 to IMM-12-25), no results 1, failed 3" in caplog.text
 
 
 def test_rerun_records_existing_file(tmp_path):
@@ -232,7 +251,7 @@ def test_dry_run_writes_nothing_anywhere(tmp_path, caplog):
     out = tmp_path / "out"
     h = Harness(out, CASESCRAPER_DRY_RUN=True)
     with caplog.at_level(logging.INFO):
-        h.run([case(), CaseOutcome("IMM-13-25", "no_results"), case("IMM-15-25", court="x")])
+        h.run([case(), outcome("IMM-13-25", "no_results"), case("IMM-15-25", court="x")])
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert h.stat("cases/dry_run") == 1 and h.stat("cases/no_results") == 1
     assert h.stat("cases/parse_error") == 1
@@ -241,7 +260,7 @@ def test_dry_run_writes_nothing_anywhere(tmp_path, caplog):
 
 def test_unknown_outcome_status_becomes_parse_error(tmp_path):
     h = Harness(tmp_path)
-    h.run([CaseOutcome("T-1-25", "saved")])
+    h.run([outcome("T-1-25", "saved")])
     (line,) = ledger_lines(tmp_path)
     assert line["status"] == "parse_error" and "unknown status 'saved'" in line["error"]
 
@@ -367,9 +386,7 @@ def test_feeds_hold_the_record_fields_in_schema_order_never_the_evidence():
     from casescraper.items import case_schema
     record = list(case_schema()["properties"])
     assert [f.name for f in fields(CaseItem)] == record + ["evidence"]
-    # CaseOutcome rows keep their own fields: an exporter writes the listed fields an item has.
-    outcome = [f.name for f in fields(CaseOutcome)]
-    assert settings.FEED_EXPORT_FIELDS == record + outcome[1:] and outcome[0] == "case_number"
+    assert settings.FEED_EXPORT_FIELDS == record  # case records only: no outcome fields
 
 
 def test_dry_run_keeps_no_evidence(tmp_path):
@@ -379,12 +396,20 @@ def test_dry_run_keeps_no_evidence(tmp_path):
 
 
 CRAWL = textwrap.dedent("""
+    import errno
     import sys
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
     from casescraper import evidence, settings
     from casescraper.config import default_settings
-    from casescraper.items import CaseItem, CaseOutcome
+    from casescraper.items import CaseItem
+    from casescraper.signals import case_outcome
+    from casescraper.storage import CaseStore
+
+    if sys.argv[3] == "broken":  # the output dir passes its checks, but no case file can be written
+        def write(self, record):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        CaseStore.write = write
 
     class Cases(Spider):
         name = "cases"
@@ -396,9 +421,10 @@ CRAWL = textwrap.dedent("""
             for n in range(1, 10):
                 yield Request(f"data:,{n}", callback=self.parse_case, cb_kwargs={"n": n})
 
-        def parse_case(self, response, n):
+        async def parse_case(self, response, n):
             if n == 9:
-                yield CaseOutcome("T-9-25", "no_results")
+                await self.crawler.signals.send_catch_log_async(
+                    signal=case_outcome, case_number="T-9-25", status="no_results")
                 return
             at = "2025-03-01T10:20:30+00:00"
             yield CaseItem(schema_version=2, case_number=f"T-{n}-25", court="t",
@@ -430,13 +456,11 @@ CRAWL = textwrap.dedent("""
 def test_real_crawl(tmp_path, blocked):
     """The real reactor path: deferToThread, the spider_closed signal, close_spider_async."""
     out = tmp_path / "out"
-    if blocked:  # the probe passes, but every case file write fails
-        out.mkdir()
-        (out / "json").write_text("not a directory")
     script = tmp_path / "crawl.py"
     script.write_text(CRAWL)
     feed = tmp_path / "cases.jsonl"
-    proc = subprocess.run([sys.executable, str(script), str(out), str(feed)], cwd=tmp_path, timeout=60,
+    proc = subprocess.run([sys.executable, str(script), str(out), str(feed), "broken" if blocked else "ok"],
+                          cwd=tmp_path, timeout=60,
                           capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((out / "runs" / "e2e.json").read_text())
@@ -445,21 +469,83 @@ def test_real_crawl(tmp_path, blocked):
         assert manifest["close_reason"] == "write_failures"
         assert manifest["counts"]["failed_write"] >= 3 and manifest["counts"]["saved"] == 0
         assert "closing the spider (write_failures)" in proc.stderr
+        assert feed.read_text() == ""  # nothing was saved: no case in the feed
     else:
         assert manifest["close_reason"] == "finished"
         assert manifest["counts"]["saved"] == 8 and manifest["no_results"] == ["T-9-25"]
         assert len(list((out / "json" / "2025").glob("T-*-25-20250301.json"))) == 8
         assert len(list((out / "raw" / "2025").glob("T-*-25-20250301.json.gz"))) == 8
         assert len(ledger_lines(out)) == 9
-        # The feed holds the records as the case files do, in schema order, no evidence;
-        # the outcome row keeps its status.
-        rows = [json.loads(line) for line in feed.read_text().splitlines()]
-        records = [r for r in rows if "status" not in r]
-        assert len(records) == 8 and all("evidence" not in r for r in records)
+        # The feed holds the records as the case files do, in schema order, no evidence,
+        # and nothing else: the no-data number is only a ledger line.
+        records = [json.loads(line) for line in feed.read_text().splitlines()]
+        assert len(records) == 8 and all("evidence" not in r and "status" not in r for r in records)
         assert list(records[0])[:3] == ["schema_version", "case_number", "court"]
         assert list(records[0])[-3:] == ["source_url", "scraped_at", "file_path"]
         saved = json.loads((out / records[0]["file_path"]).read_text())
         assert list(saved) == list(records[0]) and saved == records[0]
-        assert [r for r in rows if "status" in r] == [
-            {"case_number": "T-9-25", "status": "no_results", "error": None, "diagnostics": None}]
-        assert "total 9, saved 8, no results 1, failed 0" in proc.stderr
+        assert "saved 8 (T-1-25 to T-8-25), no results 1, failed 0" in proc.stderr
+
+
+# --- what the run's summary and manifest count ------------------------------------------
+
+
+def manifest_of(out):
+    return json.loads((Path(out) / "runs" / "20250301T102030Z-abc.json").read_text())
+
+
+def test_ledger_lines_that_could_not_be_written_are_in_the_manifest(tmp_path, caplog):
+    h = Harness(tmp_path)
+    real = h.pipe.ledger.record
+
+    def record(case_number, status, **kwargs):
+        if case_number in ("IMM-13-25", "IMM-9-25"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(case_number, status, **kwargs)
+    h.pipe.ledger.record = record
+    with caplog.at_level(logging.INFO):
+        h.run([case("IMM-12-25"), outcome("IMM-13-25", "no_results"), outcome("IMM-9-25", "driver_error")])
+    lost = manifest_of(tmp_path)["ledger_lines_lost"]
+    assert lost == {"count": 2, "case_numbers": ["IMM-9-25", "IMM-13-25"]}
+    assert [r["case_number"] for r in ledger_lines(tmp_path)] == ["IMM-12-25"]
+    assert "2 ledger line(s) could not be written (IMM-9-25, IMM-13-25)" in caplog.text
+
+
+def test_probes_above_the_end_and_canaries_are_counted_apart(tmp_path, caplog):
+    h = Harness(tmp_path)
+    spider = h.crawler.spider
+    spider.year_last_file = "IMM-15-25"
+    spider.probes_above_end = ["IMM-31-25", "IMM-16-25"]
+    h.crawler.stats.set_value("casescraper/canaries/passed", 2)
+    items = [outcome("IMM-16-25", "no_results"), case("IMM-15-25"), outcome("IMM-31-25", "no_results"),
+             outcome("IMM-14-25", "no_results"), case("IMM-9-25"), case("IMM-12-25")]
+    with caplog.at_level(logging.INFO):
+        h.run(items)
+    m = manifest_of(tmp_path)
+    assert (m["first_saved"], m["last_saved"], m["year_last_file"]) == ("IMM-9-25", "IMM-15-25", "IMM-15-25")
+    assert m["no_results"] == ["IMM-14-25"] and m["counts"]["no_results"] == 1 and m["total"] == 4
+    assert m["probes_above_end"] == ["IMM-16-25", "IMM-31-25"]
+    assert m["canaries"] == {"passed": 2, "failed": 0, "errors": 0}
+    assert ("saved 3 (IMM-9-25 to IMM-15-25), no results 1, failed 0, the year's last file IMM-15-25 "
+            "(2 probes above it), canaries 2 (2 passed)") in caplog.text
+    # Every probe still has its ledger line: the next run asks above the end again.
+    assert len(ledger_lines(tmp_path)) == 6
+
+
+def test_nothing_to_do_says_so(tmp_path, caplog):
+    with caplog.at_level(logging.INFO):
+        Harness(tmp_path).run([])
+    assert "run 20250301T102030Z-abc: nothing to do: every number asked for is already done" in caplog.text
+    ours = [r.getMessage() for r in caplog.records if r.name == "casescraper.pipelines"]
+    assert not any("None" in line for line in ours), ours
+    m = manifest_of(tmp_path)
+    assert m["first_saved"] is None and m["total"] == 0
+
+
+def test_a_same_day_identical_case_is_a_case_of_this_run(tmp_path):
+    Harness(tmp_path).run([case()])
+    h = Harness(tmp_path)
+    results = h.run([case(scraped_at="2025-03-01T18:00:00+00:00")])
+    # Already on disk, so not written again, but returned: this run's feed holds it.
+    assert results[0] != "dropped" and results[0].file_path == "json/2025/IMM-12-25-20250301.json"
+    assert h.stat("files/existing") == 1

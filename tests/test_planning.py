@@ -8,7 +8,7 @@ import random
 import pytest
 
 from casescraper.democourt import data
-from casescraper.planning import Canary, EndFinder, Resume
+from casescraper.planning import Canary, EndFinder, Plan, Resume
 
 
 def find(exists, start=1, gap=20, known=lambda n: None):
@@ -103,9 +103,60 @@ def test_canary_is_due_every_m_cases_and_after_a_run_of_no_data():
     assert canary.due() is None
     canary.record("IMM-5-25", "no_results")
     assert canary.due() == "IMM-2-25"
-    assert canary.suspect == ["IMM-1-25", "IMM-3-25", "IMM-4-25", "IMM-5-25"]
+    assert list(canary.suspect) == ["IMM-1-25", "IMM-3-25", "IMM-4-25", "IMM-5-25"]
     canary.passed()
-    assert canary.due() is None and canary.suspect == []
+    assert canary.due() is None and not canary.suspect
     for n in range(6, 11):
         canary.record(f"IMM-{n}-25", "found")
     assert canary.due() == "IMM-10-25"
+
+
+def test_suspects_are_bounded_before_any_file_is_known():
+    canary = Canary(every=100, gap=20)
+    for n in range(1, Canary.SUSPECT_LIMIT + 500):
+        canary.record(f"IMM-{n}-25", "no_results")
+    assert len(canary.suspect) == Canary.SUSPECT_LIMIT
+    assert canary.suspect[-1] == f"IMM-{Canary.SUSPECT_LIMIT + 499}-25"
+
+
+def test_end_search_never_asks_above_the_highest_number():
+    # A portal answering "exists" for everything must not be probed without bound.
+    finder = EndFinder(1, 5, highest=1000)
+    asked = []
+    while (n := finder.ask()) is not None:
+        asked.append(n)
+        finder.tell(n, True)
+    assert finder.last == 1000 and max(asked) == 1000 and len(asked) < 40
+    assert finder.asked == asked
+
+
+def test_end_search_asks_again_when_not_told():
+    finder = EndFinder(1, 3)
+    first = finder.ask()
+    assert finder.ask() == first  # a failed query is not an answer: the same number again
+    finder.tell(first, True)
+    assert finder.ask() != first
+
+
+def _resume(tmp_path, rows, **options):
+    return Resume(_ledger(tmp_path, rows), str(tmp_path), "IMM", 2025, **options)
+
+
+def test_plan_is_lazy_and_counts_without_a_list(tmp_path):
+    resume = _resume(tmp_path, [("IMM-2-25", "saved", True), ("IMM-5-25", "saved", True),
+                                ("IMM-3-25", "no_results", False), ("IMM-9-25", "no_results", False)])
+    plan = Plan(1, 9_999_999, 1, 1, resume, asked=frozenset({4}))
+    numbers = iter(plan)
+    assert [next(numbers) for _ in range(5)] == [1, 6, 7, 8, 9]  # 9: above the last file
+    assert plan.skipped() == 3 and len(plan) == 9_999_999 - 1 - 3
+    # Shards take every N-th number; counts are arithmetic on the range.
+    shard = Plan(1, 20, 2, 3, _resume(tmp_path, []))
+    assert list(shard) == [n for n in range(1, 21) if n % 3 == 1] and len(shard) == 7
+    assert len(Plan(5, 5, 1, 2, _resume(tmp_path, []))) == 0
+
+
+def test_plan_of_failed_numbers_only(tmp_path):
+    rows = [("IMM-4-25", "driver_error", False), ("IMM-7-25", "saved", False),
+            ("IMM-2-25", "saved", True), ("IMM-90-25", "parse_error", False)]
+    plan = Plan(1, 50, 1, 1, _resume(tmp_path, rows, retry_failed_only=True))
+    assert list(plan) == [4, 7] and len(plan) == 2 and plan.skipped() == 0

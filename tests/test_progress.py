@@ -167,3 +167,30 @@ def test_tty_log_records_clear_the_bar_first(make):
 def test_format_duration():
     assert [format_duration(s) for s in (0, 59.6, 61, 3600 * 7 + 1200, 3600 * 50)] == [
         "0s", "1m00s", "1m01s", "7h20m", "2d02h"]
+
+
+def test_probes_apart_and_unverified_not_counted_twice(make, caplog):
+    crawler, ext, clock = make(planned=30)
+    ext.spider_opened(crawler.spider)
+    clock.now += 60
+    # 30 numbers recorded: 20 saved, 10 no data of which 4 were probes above the year's end;
+    # then a failed canary marks 3 of the no-data numbers unverified: still 30 numbers.
+    set_counts(crawler, saved=20, no_results=10, unverified=3)
+    crawler.stats.set_value("casescraper/probes/above_end", 4)
+    with caplog.at_level(logging.INFO, logger="casescraper.extensions"):
+        ext.spider_closed(crawler.spider, "canary_failed")
+    assert caplog.records[-1].getMessage() == (
+        "progress: finished (canary_failed) after 1m00s: 30/30 (100.0%), saved 20, no results 6, "
+        "failed 3, probes above the end 4, 30.0 cases/min")
+
+
+def test_bar_redraws_when_a_number_is_recorded(make):
+    from casescraper.signals import case_recorded
+
+    tty = FakeTTY()
+    crawler, ext, clock = make(planned=10, stream=tty)
+    ext.spider_opened(crawler.spider)
+    set_counts(crawler, no_results=1)
+    crawler.signals.send_catch_log(case_recorded, case_number="IMM-1-25", status="no_results")
+    assert " 1/10 10% " in tty.getvalue()
+    ext.spider_closed(crawler.spider, "finished")

@@ -82,19 +82,52 @@ def test_boundary_detection_finds_the_exact_end_in_few_queries(tmp_path):
     assert len(ledger_lines(tmp_path / "output")) == queries
 
 
+def manifests(out) -> list[dict]:
+    found = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    return sorted(found, key=lambda m: m["started_at"])
+
+
 def test_year_run_collects_up_to_the_end_and_rerun_reprobes_above_it(tmp_path):
     result = run_crawl(tmp_path, {"site": "demo", "year": 2025, "demo_last_number": 45},
-                       {"CASESCRAPER_BOUNDARY_GAP": 8})
+                       {"CASESCRAPER_BOUNDARY_GAP": 8, "CASESCRAPER_CANARY_EVERY": 10,
+                        "CASESCRAPER_PROGRESS_INTERVAL": 3600})
     out = tmp_path / "output"
     assert result["reason"] == "finished"
     want = expected(2025, 45, range(1, 46))
     assert set(saved_files(out)) == set(want)
+    # The summary counts what a person means: saved cases (canaries apart), the year's last
+    # file, the probes above it apart from the year's numbers without data.
+    (m,) = manifests(out)
+    assert (m["first_saved"], m["last_saved"], m["year_last_file"]) == ("IMM-1-25", "IMM-45-25", "IMM-45-25")
+    assert m["counts"]["saved"] == len(want) and m["canaries"]["passed"] >= 3
+    numbers = [int(c.split("-")[1]) for c in m["probes_above_end"]]
+    assert len(numbers) >= 8 and min(numbers) > 45 and numbers == sorted(numbers)
+    no_data = [int(c.split("-")[1]) for c in m["no_results"]]
+    assert no_data == sorted(no_data) and set(no_data) == set(range(1, 46)) - {int(c.split("-")[1]) for c in want}
+    assert m["total"] == 45
+    assert (f"saved {len(want)} (IMM-1-25 to IMM-45-25), no results {45 - len(want)}, failed 0, "
+            f"the year's last file IMM-45-25 ({len(numbers)} probes above it)") in result["log"]
+    # The bar ends at planned/planned: every query for a number (probes too), no canary.
+    asked = len(result["responses"]) - m["canaries"]["passed"]
+    assert "progress: finished (finished) after " in result["log"]
+    assert f": {asked}/{asked} (100.0%), saved {len(want)}, " in result["log"]
     # The year grew: a rerun probes above the last known file and collects the new ones.
     again = run_crawl(tmp_path, {"site": "demo", "year": 2025, "demo_last_number": 60},
                       {"CASESCRAPER_BOUNDARY_GAP": 8})
     assert set(saved_files(out)) == set(expected(2025, 60, range(1, 61)))
     # Everything up to the old last file was settled; only numbers above it were asked.
     assert min(int(r["case"].split("-")[1]) for r in again["responses"]) > 45
+    assert "resuming: 45 numbers of IMM-1-25..IMM-60-25 are already done" in again["log"]
+
+
+def test_a_rerun_with_nothing_to_do_says_so(tmp_path):
+    args = {"site": "demo", "year": 2025, "end": 8, "demo_last_number": 40}
+    run_crawl(tmp_path, args)
+    again = run_crawl(tmp_path, args)
+    assert again["reason"] == "finished" and again["responses"] == []
+    assert "resuming: 8 numbers of IMM-1-25..IMM-8-25 are already done" in again["log"]
+    assert ": nothing to do: every number asked for is already done" in again["log"]
+    assert "first number None" not in again["log"]
 
 
 def test_a_year_without_files_stops_after_gap_queries(tmp_path):
@@ -103,6 +136,7 @@ def test_a_year_without_files_stops_after_gap_queries(tmp_path):
     assert result["reason"] == "finished"
     assert len(result["responses"]) == 6
     assert "no IMM files found for 2025 from number 10: 6 consecutive numbers answered no data" in result["log"]
+    assert "saved 0, no results 0, failed 0, 6 probes found no file of the year" in result["log"]
 
 
 def test_canary_stops_a_degraded_portal_and_marks_no_data_unverified(tmp_path):
