@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, AsyncIterator, Optional
 
 import scrapy
@@ -31,16 +29,15 @@ from scrapy.utils.conf import build_component_list
 
 from .. import casenumbers, evidence, parser
 from ..config import SPECS
-from ..democourt import Knobs
 from ..errors import (
-    Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted, printable, shown,
+    Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
 from ..items import CaseItem
 from ..ledger import Ledger, Site
 from ..planning import Canary, EndFinder, Plan, Resume
 from ..signals import case_outcome
+from .arguments import ARGUMENTS, DEMO_ARGUMENTS, HIGHEST, parse_arguments
 
-SITES = ("real", "demo")
 # Parser notes become warnings and these stats.
 NOTE_STATS = {
     "unknown_label": "casescraper/parse/unknown_label",
@@ -49,43 +46,18 @@ NOTE_STATS = {
 }
 # Failures after which the middleware closes the crawl: plan no further numbers.
 STOPPING = (Blocked, LayoutChanged, RestartsExhausted)
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off", "")
 # A failed query (stuck page, dead browser, network error) says nothing about the number.
 UNKNOWN = ("driver_error",)
 # The portal answered, even if the answer could not be read or kept.
 ANSWERED = ("found", "no_results", "parse_error")
-HIGHEST = 9_999_999  # court file numbers have at most 7 digits (casenumbers.CASE_RE)
-# `scrapy check`: the contracts' case; they ask a demo court of their own (contracts.py).
-CHECK_ARGUMENTS = {"site": "demo", "case": "IMM-3-25"}
-
-
-def _int_arg(name: str, value: Any, minimum: int, form: str) -> int:
-    text = str(value).strip()
-    # ASCII digits only ("²" is a digit to isdigit, not to int); int() refuses > 4300 digits.
-    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < minimum:
-        raise ConfigError(f"argument {name}={shown(value)} is invalid: use -a {name}={form}")
-    return int(text)
-
-
-def _bool_arg(name: str, value: Any) -> bool:
-    text = str(value).strip().lower()
-    if text not in TRUE + FALSE:
-        raise ConfigError(f"argument {name}={shown(value)} is invalid: use -a {name}=1 or -a {name}=0")
-    return text in TRUE
 
 
 class CasesSpider(scrapy.Spider):
     name = "cases"
 
-    # Arguments this spider understands; anything else is a typo worth stopping for.
-    ARGUMENTS = {
-        "year", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
-        "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
-        "probe_only", "_job",
-    }
-    # Every demo court knob is a demo_* argument (democourt needs no Scrapy: safe to import).
-    DEMO_ARGUMENTS = {"demo_last_number", "demo_seed"} | {f"demo_{name}" for name in Knobs.names()}
+    # Kept as class attributes: `scrapy list`, tests and docs read them from the spider.
+    ARGUMENTS = ARGUMENTS
+    DEMO_ARGUMENTS = DEMO_ARGUMENTS
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "CasesSpider":
@@ -97,49 +69,23 @@ class CasesSpider(scrapy.Spider):
         crawler.signals.connect(spider._spider_error, signal=signals.spider_error)
         return spider
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        if os.environ.get("SCRAPY_CHECK") and not {"year", "case", "cases_file"} & set(kwargs):
-            kwargs = {**CHECK_ARGUMENTS, **kwargs}  # contracts plan their own requests
-        unknown = set(kwargs) - self.ARGUMENTS - self.DEMO_ARGUMENTS
-        if unknown:
-            raise ConfigError(
-                f"unknown argument(s) {', '.join(printable(u, 60) for u in sorted(unknown)[:10])}: accepted are "
-                f"{', '.join(sorted(self.ARGUMENTS - {'_job'}))} and demo_* for site=demo"
-            )
+    def __init__(self, *args_: Any, **kwargs: Any):
         # Not **kwargs: Scrapy would copy them onto the spider, and `start=10` would
-        # shadow the start() method. Every argument is validated into attributes below.
-        super().__init__(*args)
-        # `_job` is Scrapyd's job id (Scrapyd 1.5+ passes it only as this argument, no
-        # longer as SCRAPY_JOB); _apply_site makes it the run id.
-        self.run_args = {k: v for k, v in kwargs.items() if not k.startswith("_")}
-        self.job = str(kwargs.get("_job", ""))
-
-        self.prefix = str(kwargs.get("prefix", "IMM")).strip().upper()
-        if not casenumbers.PREFIX_RE.match(self.prefix):
-            raise ConfigError(f"argument prefix={shown(self.prefix)} is invalid: use -a prefix=IMM (1-5 letters)")
-        self.court = str(kwargs.get("court", "t")).strip().lower()
-        if self.court not in ("t", "a", "b"):
-            raise ConfigError(
-                f"argument court={shown(self.court)} is invalid: use -a court=t (Federal Court), a (Appeal) or b (both)"
-            )
-        self.site = str(kwargs.get("site", "real")).strip().lower()
-        if self.site not in SITES:
-            raise ConfigError(f"argument site={shown(self.site)} is invalid: use -a site=real or -a site=demo")
-        demo_args = set(kwargs) & self.DEMO_ARGUMENTS
-        if demo_args and self.site != "demo":
-            raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
-        self.dry_run = _bool_arg("dry_run", kwargs["dry_run"]) if "dry_run" in kwargs else None
-        self.force_overwrite = (
-            _bool_arg("force_overwrite", kwargs["force_overwrite"]) if "force_overwrite" in kwargs else None
-        )
-        self.explicit = self._explicit_numbers(kwargs)
-        self.shard_index, self.shard_count = self._shard(kwargs.get("shard", "1/1"))
-        self.year, self.start_n, self.end_n = self._range(kwargs)
-        self.refresh = _bool_arg("refresh", kwargs.get("refresh", "0"))
-        self.retry_failed_only = _bool_arg("retry_failed_only", kwargs.get("retry_failed_only", "0"))
-        self.probe_only = _bool_arg("probe_only", kwargs.get("probe_only", "0"))
-        if self.probe_only and (self.explicit is not None or self.end_n is not None):
-            raise ConfigError("argument probe_only=1 finds a year's end: it cannot be combined with end, max_cases, case or cases_file")
+        # shadow the start() method. Every argument is checked into attributes here.
+        args = parse_arguments(kwargs)
+        super().__init__(*args_)
+        self.arguments = args
+        # `job` is Scrapyd's job id (Scrapyd 1.5+ passes it only as `_job`, no longer as
+        # SCRAPY_JOB); _apply_site makes it the run id.
+        self.run_args, self.job = args.run_args, args.job
+        self.prefix, self.court, self.site = args.prefix, args.court, args.site
+        self.dry_run, self.force_overwrite = args.dry_run, args.force_overwrite
+        self.explicit = args.explicit
+        self.shard_index, self.shard_count = args.shard_index, args.shard_count
+        self.year, self.start_n, self.end_n = args.year, args.start_n, args.end_n
+        self.refresh, self.retry_failed_only = args.refresh, args.retry_failed_only
+        self.probe_only = args.probe_only
+        self.demo_court_args = args.demo_court_args
         # Queries this run sends for numbers (canaries apart): known once the end search is
         # over; at a finished close, exactly the numbers recorded (the progress bar's total).
         self.planned: Optional[int] = None
@@ -155,77 +101,11 @@ class CasesSpider(scrapy.Spider):
         self.failures_in_a_row = 0
         self.last_error = ""
         self.demo = None
-        self.demo_court_args = self._demo_court_args()
         self.site_url = ""  # set in _apply_site, once settings are known
         self._pending: Optional[str] = None  # the case asked and not yet settled
         self._waiting: Optional[asyncio.Future] = None
 
-    # --- arguments -----------------------------------------------------------------
-
-    def _explicit_numbers(self, kwargs: dict[str, Any]) -> Optional[list[str]]:
-        if "case" in kwargs and "cases_file" in kwargs:
-            raise ConfigError("arguments case and cases_file exclude each other: give one")
-        if "case" in kwargs:
-            return [self._case_arg("case", kwargs["case"])]
-        if "cases_file" in kwargs:
-            path = Path(str(kwargs["cases_file"]))
-            if not path.is_file():
-                raise ConfigError(f"argument cases_file={shown(path)}: no such file; give a text file with one case number per line")
-            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-            numbers = [self._case_arg(f"cases_file line {i}", line) for i, line in enumerate(lines, 1) if line and not line.startswith("#")]
-            if not numbers:
-                raise ConfigError(f"argument cases_file={shown(path)} lists no case numbers")
-            return list(dict.fromkeys(numbers))
-        return None
-
-    @staticmethod
-    def _shard(value: Any) -> tuple[int, int]:
-        """`I/N`: this job takes the numbers n with n % N == I - 1 (1-based I).
-
-        Interleaved rather than contiguous blocks: every shard advances through the year
-        at the same pace, so a year's open end is found by all shards together.
-        """
-        match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", str(value))
-        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-            raise ConfigError(f"argument shard={shown(value)} is invalid: use -a shard=I/N with 1 <= I <= N, e.g. 2/3")
-        return int(match.group(1)), int(match.group(2))
-
-    @staticmethod
-    def _case_arg(name: str, value: Any) -> str:
-        try:
-            return str(casenumbers.parse(str(value)))
-        except ValueError:
-            raise ConfigError(f"{name}={shown(value)} is not a court file number: use the form IMM-12345-25") from None
-
-    def _range(self, kwargs: dict[str, Any]) -> tuple[Optional[int], int, Optional[int]]:
-        if self.explicit is not None:
-            clash = {"year", "start", "end", "max_cases"} & set(kwargs)
-            if clash:
-                raise ConfigError(f"argument(s) {', '.join(sorted(clash))} cannot be combined with case/cases_file")
-            return None, 1, None
-        if "year" not in kwargs:
-            raise ConfigError("argument year is required: use -a year=2025 (or -a case=IMM-12345-25)")
-        this_year = datetime.now(timezone.utc).year
-        year_text = str(kwargs["year"]).strip()
-        if not (year_text.isascii() and year_text.isdigit()) or len(year_text) != 4 or not 1971 <= int(year_text) <= this_year + 1:
-            raise ConfigError(f"argument year={shown(kwargs['year'])} is invalid: use -a year=YYYY between 1971 and {this_year + 1}")
-        year = int(year_text)
-        start = _int_arg("start", kwargs.get("start", 1), 1, "N with N >= 1")
-        end = None
-        if "end" in kwargs and "max_cases" in kwargs:
-            raise ConfigError("arguments end and max_cases exclude each other: give one")
-        if "end" in kwargs:
-            end = _int_arg("end", kwargs["end"], 1, "N with N >= 1")
-            if end < start:
-                raise ConfigError(f"argument end={end} is below start={start}: use -a end=N with N >= start")
-        if "max_cases" in kwargs:
-            end = start + _int_arg("max_cases", kwargs["max_cases"], 1, "N with N >= 1") - 1
-        if max(start, end or 0) > HIGHEST:
-            name = "start" if start > HIGHEST else "end" if "end" in kwargs else "max_cases"
-            raise ConfigError(
-                f"argument {name}={shown(str(kwargs[name]).strip(), 40)} reaches past {HIGHEST}, the highest "
-                f"court file number (7 digits): use a range within 1..{HIGHEST}")
-        return year, start, end
+    # --- settings ------------------------------------------------------------------
 
     def _apply_site(self, crawler) -> None:
         """Per-site defaults and spider-argument settings, before settings freeze."""
@@ -257,26 +137,6 @@ class CasesSpider(scrapy.Spider):
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
                  else {self.year})
         Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).refuse_other_site(years - {None}, self.ledger_site)
-
-    def _demo_court_args(self) -> dict[str, Any]:
-        """The demo court's constructor arguments from `demo_*` spider arguments."""
-        if self.site != "demo":
-            return {}
-        from ..democourt import Knobs
-
-        given = {k[len("demo_"):]: v for k, v in self.run_args.items() if k.startswith("demo_")}
-        args: dict[str, Any] = {
-            "year": self.year or casenumbers.parse(self.explicit[0]).year,
-        }
-        if "last_number" in given:
-            args["last_number"] = _int_arg("demo_last_number", given.pop("last_number"), 1, "N with N >= 1")
-        if "seed" in given:
-            args["seed"] = _int_arg("demo_seed", given.pop("seed"), 0, "N with N >= 0")
-        try:
-            args["knobs"] = Knobs.from_strings(given)
-        except ValueError as exc:
-            raise ConfigError(f"demo court argument: {exc}") from None
-        return args
 
     # --- requests ------------------------------------------------------------------
 

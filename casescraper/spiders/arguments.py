@@ -1,0 +1,195 @@
+"""The `cases` spider's arguments (`-a NAME=VALUE`), checked into one `RunArguments`.
+
+Pure: no Scrapy, no settings. Every mistake is a ConfigError of one line naming the
+argument and the form it takes, raised before any browser starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import casenumbers
+from ..democourt import Knobs
+from ..errors import ConfigError, printable, shown
+
+SITES = ("real", "demo")
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off", "")
+HIGHEST = 9_999_999  # court file numbers have at most 7 digits (casenumbers.CASE_RE)
+# `scrapy check`: the contracts' case; they ask a demo court of their own (contracts.py).
+CHECK_ARGUMENTS = {"site": "demo", "case": "IMM-3-25"}
+# Arguments the spider understands; anything else is a typo worth stopping for.
+ARGUMENTS = frozenset({
+    "year", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
+    "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
+    "probe_only", "_job",
+})
+# Every demo court knob is a demo_* argument (democourt needs no Scrapy: safe to import).
+DEMO_ARGUMENTS = frozenset({"demo_last_number", "demo_seed"} | {f"demo_{name}" for name in Knobs.names()})
+
+
+@dataclass
+class RunArguments:
+    prefix: str = "IMM"
+    court: str = "t"
+    site: str = "real"
+    dry_run: Optional[bool] = None  # None: the setting decides
+    force_overwrite: Optional[bool] = None
+    explicit: Optional[list[str]] = None  # case / cases_file numbers, in order
+    shard_index: int = 1
+    shard_count: int = 1
+    year: Optional[int] = None
+    start_n: int = 1
+    end_n: Optional[int] = None
+    refresh: bool = False
+    retry_failed_only: bool = False
+    probe_only: bool = False
+    job: str = ""  # Scrapyd's job id (`_job`)
+    run_args: dict[str, Any] = field(default_factory=dict)  # as given, for the run manifest
+    demo_court_args: dict[str, Any] = field(default_factory=dict)  # DemoCourt(**...)
+
+
+def int_arg(name: str, value: Any, minimum: int, form: str) -> int:
+    text = str(value).strip()
+    # ASCII digits only ("²" is a digit to isdigit, not to int); int() refuses > 4300 digits.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < minimum:
+        raise ConfigError(f"argument {name}={shown(value)} is invalid: use -a {name}={form}")
+    return int(text)
+
+
+def bool_arg(name: str, value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text not in TRUE + FALSE:
+        raise ConfigError(f"argument {name}={shown(value)} is invalid: use -a {name}=1 or -a {name}=0")
+    return text in TRUE
+
+
+def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
+    """The spider's arguments, checked; ConfigError names the first mistake."""
+    if os.environ.get("SCRAPY_CHECK") and not {"year", "case", "cases_file"} & set(kwargs):
+        kwargs = {**CHECK_ARGUMENTS, **kwargs}  # contracts plan their own requests
+    unknown = set(kwargs) - ARGUMENTS - DEMO_ARGUMENTS
+    if unknown:
+        raise ConfigError(
+            f"unknown argument(s) {', '.join(printable(u, 60) for u in sorted(unknown)[:10])}: accepted are "
+            f"{', '.join(sorted(ARGUMENTS - {'_job'}))} and demo_* for site=demo"
+        )
+    a = RunArguments(run_args={k: v for k, v in kwargs.items() if not k.startswith("_")},
+                     job=str(kwargs.get("_job", "")))
+    a.prefix = str(kwargs.get("prefix", "IMM")).strip().upper()
+    if not casenumbers.PREFIX_RE.match(a.prefix):
+        raise ConfigError(f"argument prefix={shown(a.prefix)} is invalid: use -a prefix=IMM (1-5 letters)")
+    a.court = str(kwargs.get("court", "t")).strip().lower()
+    if a.court not in ("t", "a", "b"):
+        raise ConfigError(
+            f"argument court={shown(a.court)} is invalid: use -a court=t (Federal Court), a (Appeal) or b (both)"
+        )
+    a.site = str(kwargs.get("site", "real")).strip().lower()
+    if a.site not in SITES:
+        raise ConfigError(f"argument site={shown(a.site)} is invalid: use -a site=real or -a site=demo")
+    demo_args = set(kwargs) & DEMO_ARGUMENTS
+    if demo_args and a.site != "demo":
+        raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
+    if "dry_run" in kwargs:
+        a.dry_run = bool_arg("dry_run", kwargs["dry_run"])
+    if "force_overwrite" in kwargs:
+        a.force_overwrite = bool_arg("force_overwrite", kwargs["force_overwrite"])
+    a.explicit = _explicit_numbers(kwargs)
+    a.shard_index, a.shard_count = _shard(kwargs.get("shard", "1/1"))
+    a.year, a.start_n, a.end_n = _range(kwargs, a.explicit)
+    a.refresh = bool_arg("refresh", kwargs.get("refresh", "0"))
+    a.retry_failed_only = bool_arg("retry_failed_only", kwargs.get("retry_failed_only", "0"))
+    a.probe_only = bool_arg("probe_only", kwargs.get("probe_only", "0"))
+    if a.probe_only and (a.explicit is not None or a.end_n is not None):
+        raise ConfigError("argument probe_only=1 finds a year's end: it cannot be combined with end, max_cases, case or cases_file")
+    a.demo_court_args = _demo_court_args(a)
+    return a
+
+
+def _explicit_numbers(kwargs: dict[str, Any]) -> Optional[list[str]]:
+    if "case" in kwargs and "cases_file" in kwargs:
+        raise ConfigError("arguments case and cases_file exclude each other: give one")
+    if "case" in kwargs:
+        return [_case_arg("case", kwargs["case"])]
+    if "cases_file" in kwargs:
+        path = Path(str(kwargs["cases_file"]))
+        if not path.is_file():
+            raise ConfigError(f"argument cases_file={shown(path)}: no such file; give a text file with one case number per line")
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        numbers = [_case_arg(f"cases_file line {i}", line) for i, line in enumerate(lines, 1) if line and not line.startswith("#")]
+        if not numbers:
+            raise ConfigError(f"argument cases_file={shown(path)} lists no case numbers")
+        return list(dict.fromkeys(numbers))
+    return None
+
+
+def _shard(value: Any) -> tuple[int, int]:
+    """`I/N`: this job takes the numbers n with n % N == I - 1 (1-based I).
+
+    Interleaved rather than contiguous blocks: every shard advances through the year
+    at the same pace, so a year's open end is found by all shards together.
+    """
+    match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", str(value))
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ConfigError(f"argument shard={shown(value)} is invalid: use -a shard=I/N with 1 <= I <= N, e.g. 2/3")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _case_arg(name: str, value: Any) -> str:
+    try:
+        return str(casenumbers.parse(str(value)))
+    except ValueError:
+        raise ConfigError(f"{name}={shown(value)} is not a court file number: use the form IMM-12345-25") from None
+
+
+def _range(kwargs: dict[str, Any], explicit: Optional[list[str]]) -> tuple[Optional[int], int, Optional[int]]:
+    if explicit is not None:
+        clash = {"year", "start", "end", "max_cases"} & set(kwargs)
+        if clash:
+            raise ConfigError(f"argument(s) {', '.join(sorted(clash))} cannot be combined with case/cases_file")
+        return None, 1, None
+    if "year" not in kwargs:
+        raise ConfigError("argument year is required: use -a year=2025 (or -a case=IMM-12345-25)")
+    this_year = datetime.now(timezone.utc).year
+    year_text = str(kwargs["year"]).strip()
+    if not (year_text.isascii() and year_text.isdigit()) or len(year_text) != 4 or not 1971 <= int(year_text) <= this_year + 1:
+        raise ConfigError(f"argument year={shown(kwargs['year'])} is invalid: use -a year=YYYY between 1971 and {this_year + 1}")
+    year = int(year_text)
+    start = int_arg("start", kwargs.get("start", 1), 1, "N with N >= 1")
+    end = None
+    if "end" in kwargs and "max_cases" in kwargs:
+        raise ConfigError("arguments end and max_cases exclude each other: give one")
+    if "end" in kwargs:
+        end = int_arg("end", kwargs["end"], 1, "N with N >= 1")
+        if end < start:
+            raise ConfigError(f"argument end={end} is below start={start}: use -a end=N with N >= start")
+    if "max_cases" in kwargs:
+        end = start + int_arg("max_cases", kwargs["max_cases"], 1, "N with N >= 1") - 1
+    if max(start, end or 0) > HIGHEST:
+        name = "start" if start > HIGHEST else "end" if "end" in kwargs else "max_cases"
+        raise ConfigError(
+            f"argument {name}={shown(str(kwargs[name]).strip(), 40)} reaches past {HIGHEST}, the highest "
+            f"court file number (7 digits): use a range within 1..{HIGHEST}")
+    return year, start, end
+
+
+def _demo_court_args(a: RunArguments) -> dict[str, Any]:
+    """The demo court's constructor arguments from `demo_*` spider arguments."""
+    if a.site != "demo":
+        return {}
+    given = {k[len("demo_"):]: v for k, v in a.run_args.items() if k.startswith("demo_")}
+    args: dict[str, Any] = {"year": a.year or casenumbers.parse(a.explicit[0]).year}
+    if "last_number" in given:
+        args["last_number"] = int_arg("demo_last_number", given.pop("last_number"), 1, "N with N >= 1")
+    if "seed" in given:
+        args["seed"] = int_arg("demo_seed", given.pop("seed"), 0, "N with N >= 0")
+    try:
+        args["knobs"] = Knobs.from_strings(given)
+    except ValueError as exc:
+        raise ConfigError(f"demo court argument: {exc}") from None
+    return args
