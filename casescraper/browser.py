@@ -34,7 +34,7 @@ from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnecti
 from selenium.webdriver.remote.client_config import ClientConfig
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .errors import BrowserMissing, DeadSession, PageStuck
+from .errors import BrowserError, BrowserMissing, DeadSession, PageStuck
 
 logger = logging.getLogger(__name__)
 
@@ -280,6 +280,29 @@ class Browser:
         if service is not None and service.process is not None:
             with contextlib.suppress(ProcessLookupError):  # already gone
                 os.killpg(service.process.pid, signal.SIGKILL)
+
+    def bounded(self, call, limit: float):
+        """call(), bounded by `limit` seconds. A page that never answers (an endless loop)
+        blocks the DevTools call and chromedriver with it, so the browser is killed, which
+        fails the call at once. A remote browser cannot be killed from here: the command
+        timeout (CASESCRAPER_COMMAND_TIMEOUT) bounds it instead."""
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            self.abort()
+
+        timer = threading.Timer(limit, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return call()
+        except BrowserError as exc:
+            if fired.is_set():
+                raise DeadSession(f"the page did not answer in {limit:g} s; its browser was killed") from exc
+            raise
+        finally:
+            timer.cancel()
 
     def kill(self) -> None:
         """SIGKILL the driver's process group and remove the profile dir."""

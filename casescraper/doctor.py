@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 from parsel import Selector
 
 from . import casenumbers, parser
-from .errors import Blocked, BrowserError, CasescraperError, DeadSession, LayoutChanged
+from .errors import Blocked, BrowserError, CasescraperError, LayoutChanged
 from .page import Capture, CourtFilesPage
 
 PROG = "python -m casescraper doctor"
@@ -154,7 +153,7 @@ class Doctor:
 
     def run(self) -> list[Check]:
         from .browser import Browser, RunDir
-        from .middlewares import browser_config, case_timeout
+        from .middleware_settings import browser_config, case_timeout
 
         try:
             config = browser_config(self.settings)
@@ -209,7 +208,7 @@ class Doctor:
             return
         try:
             page.prepare()
-            capture = self._watched(page.search, self.case, config.script_timeout)
+            capture = self.browser.bounded(lambda: page.search(self.case), config.script_timeout)
         except LayoutChanged as exc:
             self.add("one case end to end", False, f"{exc}: {CHANGED}")
             return
@@ -225,26 +224,6 @@ class Doctor:
         self._capture(capture)
         self._answers(capture)
         self._parse(capture)
-
-    def _watched(self, search, case: str, limit: float) -> Capture:
-        """The search, bounded as in a crawl: a page that never answers has its browser killed."""
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            self.browser.abort()
-
-        timer = threading.Timer(limit, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            return search(case)
-        except BrowserError as exc:
-            if fired.is_set():
-                raise DeadSession(f"the page did not answer in {limit:g} s (CASESCRAPER_SCRIPT_TIMEOUT)") from exc
-            raise
-        finally:
-            timer.cancel()
 
     def _capture(self, capture: Capture) -> None:
         """What the crawl relies on after the query, read from the capture it hands over."""

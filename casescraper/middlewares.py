@@ -33,7 +33,6 @@ import atexit
 import logging
 import random
 import re
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -50,8 +49,8 @@ from .errors import (
     Blocked, BrowserError, BrowserMissing, CaseFailed, CasescraperError, DeadSession,
     LayoutChanged, PageStuck, RestartsExhausted,
 )
-from .middleware_settings import (  # noqa: F401 (browser_config, case_timeout: for doctor)
-    MiddlewareSettings, browser_config, case_in_url, case_timeout, hosted,
+from .middleware_settings import (
+    MiddlewareSettings, case_in_url, case_timeout, hosted,
 )
 from .page import CourtFilesPage
 
@@ -261,31 +260,7 @@ class SeleniumMiddleware:
         if not page.ready:
             self.stats.inc_value("casescraper/page/loads")
             page.open()
-        return self._watched(page.search, case)
-
-    def _watched(self, search, case: str):
-        """One search, bounded by the script timeout. A page that never answers (an endless
-        loop) blocks the DevTools call and chromedriver with it, so the browser is killed,
-        which fails the call at once. A remote browser cannot be killed from here: the
-        command timeout (CASESCRAPER_COMMAND_TIMEOUT) bounds it instead."""
-        browser, fired = self.browser, threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            browser.abort()
-
-        timer = threading.Timer(self.config.script_timeout, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            return search(case)
-        except BrowserError as exc:
-            if fired.is_set():
-                raise DeadSession(f"the page did not answer in {self.config.script_timeout:g} s; "
-                                  "its browser was killed") from exc
-            raise
-        finally:
-            timer.cancel()
+        return self.browser.bounded(lambda: page.search(case), self.config.script_timeout)
 
     def _page(self, url: str, court: str) -> CourtFilesPage:
         if self.browser is None:
