@@ -76,18 +76,7 @@ class SeleniumMiddleware:
             return
         self.config = m.config
         self.case_timeout = case_timeout(self.config)
-        self.max_restarts = m.max_restarts
-        self.case_retries = m.case_retries
-        self.recycle_after = m.recycle_after
-        self.recycle_mb = m.recycle_mb
-        self.delay = m.delay
-        self.jitter = m.jitter
-        self.rest_every = m.rest_every
-        self.rest_seconds = m.rest_seconds
-        self.diagnostics_on = m.diagnostics
-        self.output_dir = m.output_dir
-        self.run_id = m.run_id
-        self.site_url = m.site_url
+        self.options = m  # every setting, read once (middleware_settings.MiddlewareSettings)
 
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casescraper-browser")
         # psutil reads /proc and never touches the WebDriver, so a memory reading runs on its
@@ -153,7 +142,7 @@ class SeleniumMiddleware:
     async def process_request(self, request: Request):
         meta = request.meta.get("casescraper")
         if meta is None and not isinstance(request, SeleniumRequest):
-            meta = None if self.unusable else case_in_url(request.url, self.site_url)
+            meta = None if self.unusable else case_in_url(request.url, self.options.site_url)
             if meta is None:
                 return None
             request.meta["casescraper"] = meta
@@ -170,15 +159,15 @@ class SeleniumMiddleware:
 
     async def _pace(self) -> float:
         """Wait as DOWNLOAD_DELAY and the rests say; returns when the query starts (epoch)."""
-        if self.last_query_at is not None and self.delay > 0:
-            gap = self.delay * random.uniform(1 - self.jitter, 1 + self.jitter)
+        if self.last_query_at is not None and self.options.delay > 0:
+            gap = self.options.delay * random.uniform(1 - self.options.jitter, 1 + self.options.jitter)
             wait = self.last_query_at + gap - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        if self.rest_every and self.rest_seconds and self.queries and self.queries % self.rest_every == 0:
-            logger.info("resting %.0f s after %d queries", self.rest_seconds, self.queries)
+        if self.options.rest_every and self.options.rest_seconds and self.queries and self.queries % self.options.rest_every == 0:
+            logger.info("resting %.0f s after %d queries", self.options.rest_seconds, self.queries)
             self.stats.inc_value("casescraper/politeness/rests")
-            await asyncio.sleep(self.rest_seconds)
+            await asyncio.sleep(self.options.rest_seconds)
         self.last_query_at = time.monotonic()
         self.queries += 1
         return time.time()
@@ -198,7 +187,7 @@ class SeleniumMiddleware:
                 attempts += 1
                 await self._record_failure(case, exc)
                 self.stats.inc_value("casescraper/page/stuck")
-                if attempts > self.case_retries:
+                if attempts > self.options.case_retries:
                     raise CaseFailed(f"{case}: gave up after {attempts} attempts: {exc}", exc.diagnostics) from exc
                 logger.warning("%s: %s; reloading the page (attempt %d)", case, exc, attempts + 1)
                 continue
@@ -219,7 +208,7 @@ class SeleniumMiddleware:
             # reloaded before the next one. The saved page shows the unknown dialog.
             logger.warning("%s: %s; the page will be reloaded", case, capture.parties_stuck)
             self.stats.inc_value("casescraper/parties/stuck")
-            if self.diagnostics_on:
+            if self.options.diagnostics:
                 await self._in_thread(self._diagnose, case, PageStuck(capture.parties_stuck), True)
         if capture.parties_note:
             logger.info("%s: parties: %s", case, capture.parties_note)
@@ -237,12 +226,12 @@ class SeleniumMiddleware:
         self.restarts_in_a_row += 1
         self.stats.inc_value("casescraper/driver/restarts")
         await self._in_thread(self._drop_browser)
-        if self.restarts_in_a_row > self.max_restarts:
+        if self.restarts_in_a_row > self.options.max_restarts:
             logger.error("%s: %s; %d restarts without a successful case: stopping", case, exc,
                          self.restarts_in_a_row - 1)
             self._close_spider("driver_restarts_exhausted")
             raise RestartsExhausted(f"{case}: browser restarts exhausted after: {exc}", exc.diagnostics)
-        if attempts > self.case_retries:
+        if attempts > self.options.case_retries:
             raise CaseFailed(f"{case}: the browser died {attempts} times on this case: {exc}", exc.diagnostics)
         logger.warning("%s: %s; restarting the browser and retrying the case", case, exc)
 
@@ -275,7 +264,7 @@ class SeleniumMiddleware:
         atexit.unregister(self._at_exit)  # registered once, however many browsers start
         atexit.register(self._at_exit)
         if self.run_dir is None and not self.config.command_executor:
-            self.run_dir = RunDir(self.run_id)
+            self.run_dir = RunDir(self.options.run_id)
         self.starts += 1
         browser = Browser(self.config, self.run_dir, self.starts)
         try:
@@ -300,9 +289,9 @@ class SeleniumMiddleware:
         if self.browser is None or self.cases_on_browser == 0:
             return
         why = None
-        if self.recycle_after and self.cases_on_browser >= self.recycle_after:
+        if self.options.recycle_after and self.cases_on_browser >= self.options.recycle_after:
             why = f"{self.cases_on_browser} cases"
-        elif self.recycle_mb:
+        elif self.options.recycle_mb:
             why = self._memory_verdict()
         if why:
             logger.info("recycling the browser after %s", why)
@@ -320,8 +309,8 @@ class SeleniumMiddleware:
             if browser is self.browser:
                 used = future.result()
                 self.stats.max_value("casescraper/driver/max_pss_mb", int(used))
-                if used > self.recycle_mb:
-                    why = f"{used:.0f} MiB PSS > {self.recycle_mb} MiB"
+                if used > self.options.recycle_mb:
+                    why = f"{used:.0f} MiB PSS > {self.options.recycle_mb} MiB"
         if why is None and self.memory_reading is None and \
                 self.cases_on_browser % MEMORY_CHECK_EVERY == 0:
             self.memory_reading = (self.browser, self.meter.submit(self.browser.memory_mb))
@@ -331,7 +320,7 @@ class SeleniumMiddleware:
         """Save a screenshot and the page HTML; returns the path stem relative to output."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", case).strip(".-") or "case"
         n = self.diagnostic_counts[safe] = self.diagnostic_counts.get(safe, 0) + 1
-        folder = self.output_dir / "diagnostics" / self.run_id
+        folder = self.options.output_dir / "diagnostics" / self.options.run_id
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{safe}-{n}"
         html = f"<!-- casescraper: {type(exc).__name__}: {exc} -->\n"
@@ -342,11 +331,11 @@ class SeleniumMiddleware:
             except BrowserError as page_exc:
                 html += f"<!-- page unavailable: {page_exc} -->\n"
         stem.with_suffix(".html").write_text(html, encoding="utf-8")
-        return str(stem.relative_to(self.output_dir))
+        return str(stem.relative_to(self.options.output_dir))
 
     async def _record_failure(self, case: str, exc: BrowserError, screenshot: bool = True) -> None:
         self.stats.inc_value(f"casescraper/failures/{type(exc).__name__}")
-        if self.diagnostics_on:
+        if self.options.diagnostics:
             exc.diagnostics = await self._in_thread(self._diagnose, case, exc, screenshot)
 
     # --- scrapy-selenium drop-in ---------------------------------------------------

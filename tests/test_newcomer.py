@@ -237,7 +237,7 @@ def pace(monkeypatch, delay: float, jitter: float = 0.0, queries: int = 5, case_
     monkeypatch.setattr(middlewares, "time", SimpleNamespace(monotonic=lambda: clock[0], time=lambda: clock[0]))
     monkeypatch.setattr(middlewares, "asyncio", SimpleNamespace(sleep=sleep))
     mw = middlewares.SeleniumMiddleware.__new__(middlewares.SeleniumMiddleware)
-    mw.delay, mw.jitter, mw.rest_every, mw.rest_seconds = delay, jitter, rest_every, rest_seconds
+    mw.options = SimpleNamespace(delay=delay, jitter=jitter, rest_every=rest_every, rest_seconds=rest_seconds)
     mw.last_query_at, mw.queries = None, 0
     mw.stats = SimpleNamespace(inc_value=lambda key: None)
     starts = []
