@@ -43,12 +43,13 @@ const when = cond => new Promise(resolve => {
 const idle = () => q('#loadingscreen').style.display === 'none';
 (async () => {
   const want = caseNo.toUpperCase();
-  const tbody = q('table#datatable tbody');
-  tbody.textContent = '';
+  // The table is bare (no tbody) until the first search builds it, as on the real page.
+  const rows = () => { const tb = q('table#datatable tbody'); return tb ? [...tb.rows] : []; };
+  for (const tr of rows()) tr.remove();
   q('input#selectCourtNumber').value = caseNo;
   q('button#tab02Submit').click();
-  await when(() => tbody.rows.length > 0 && idle());
-  const row = [...tbody.rows].find(
+  await when(() => rows().length > 0 && idle());
+  const row = rows().find(
     tr => tr.cells.length > 1 && tr.cells[0].textContent.trim().toUpperCase() === want);
   if (!row) return {found: false, html: outer('#datatable_wrapper') + outer('#dialog') + outer('#ModalForm')};
   let dialog = '';
