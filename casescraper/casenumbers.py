@@ -9,6 +9,7 @@ from typing import Optional
 
 CASE_RE = re.compile(r"^([A-Z]{1,5})-([1-9][0-9]{0,6})-([0-9]{2})$")
 PREFIX_RE = re.compile(r"^[A-Z]{1,5}$")
+HIGHEST_N = 9_999_999  # n has at most 7 digits (CASE_RE)
 
 
 @dataclass(frozen=True, order=True)
@@ -28,6 +29,16 @@ def parse(text: str) -> CaseNumber:
         raise ValueError(f"{text!r} is not a court file number like IMM-12345-25")
     prefix, n, yy = match.groups()
     return CaseNumber(prefix, full_year(int(yy)), int(n))
+
+
+def order(case_number: str) -> tuple:
+    """Sort key of case numbers as a person orders them: year, prefix, then n as a number
+    (IMM-9-25 before IMM-15-25); numbers of another shape last, as text."""
+    try:
+        number = parse(case_number)
+    except ValueError:
+        return (1, case_number)
+    return (0, number.year, number.prefix, number.n)
 
 
 def full_year(yy: int) -> int:

@@ -51,16 +51,6 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def number_order(case_number: str) -> tuple:
-    """Sort key of case numbers as a person orders them: year, prefix, then n as a number
-    (IMM-9-25 before IMM-15-25); numbers of another shape last, as text."""
-    try:
-        number = casenumbers.parse(case_number)
-    except ValueError:
-        return (1, case_number)
-    return (0, number.year, number.prefix, number.n)
-
-
 class CaseFilesPipeline:
     def __init__(self, crawler: Any):
         self.crawler = crawler
@@ -306,10 +296,10 @@ class CaseFilesPipeline:
 
     def manifest(self, spider: Any, reason: str) -> dict[str, Any]:
         finished = self.finished_at or _utc_now()
-        saved = sorted(self.saved, key=number_order)
+        saved = sorted(self.saved, key=casenumbers.order)
         # Numbers asked above the year's last file by the end search: probes, not cases.
         probes = set(getattr(spider, "probes_above_end", None) or ())
-        no_results = sorted((c for c in self.no_results if c not in probes), key=number_order)
+        no_results = sorted((c for c in self.no_results if c not in probes), key=casenumbers.order)
         counts = dict(self.counts, no_results=len(no_results))
         stats = self.crawler.stats
         return {
@@ -330,10 +320,10 @@ class CaseFilesPipeline:
             "total": sum(counts.values()),
             "counts": counts,
             "no_results": no_results,
-            "failed": sorted(self.failed, key=lambda f: number_order(f["case_number"])),
-            "probes_above_end": sorted(probes, key=number_order),
+            "failed": sorted(self.failed, key=lambda f: casenumbers.order(f["case_number"])),
+            "probes_above_end": sorted(probes, key=casenumbers.order),
             "canaries": {k: int(stats.get_value(f"casescraper/canaries/{k}", 0))
                          for k in ("passed", "failed", "errors")},
             "ledger_lines_lost": {"count": len(self.lost_lines),
-                                  "case_numbers": sorted(self.lost_lines, key=number_order)},
+                                  "case_numbers": sorted(self.lost_lines, key=casenumbers.order)},
         }

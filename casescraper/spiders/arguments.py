@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import casenumbers
+from ..config import FALSE_WORDS, TRUE_WORDS
 from ..democourt import Knobs
 from ..errors import ConfigError, printable, shown
 
 SITES = ("real", "demo")
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off", "")
-HIGHEST = 9_999_999  # court file numbers have at most 7 digits (casenumbers.CASE_RE)
+# An empty value (`-a refresh=`) also means false.
+TRUE, FALSE = TRUE_WORDS, FALSE_WORDS | {""}
+HIGHEST = casenumbers.HIGHEST_N
 # `scrapy check`: the contracts' case; they ask a demo court of their own (contracts.py).
 CHECK_ARGUMENTS = {"site": "demo", "case": "IMM-3-25"}
 # Arguments the spider understands; anything else is a typo worth stopping for.
@@ -64,7 +65,7 @@ def int_arg(name: str, value: Any, minimum: int, form: str) -> int:
 
 def bool_arg(name: str, value: Any) -> bool:
     text = str(value).strip().lower()
-    if text not in TRUE + FALSE:
+    if text not in TRUE | FALSE:
         raise ConfigError(f"argument {name}={shown(value)} is invalid: use -a {name}=1 or -a {name}=0")
     return text in TRUE
 
