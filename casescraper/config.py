@@ -180,8 +180,9 @@ FILE_PRIORITY = 21  # above "project" (20), below "spider" (30)
 ENV_PRIORITY = 22
 # scrapy-selenium's settings that are also read from the environment (as CASESCRAPER_*).
 ENV_SETTINGS = ("SELENIUM_BROWSER_EXECUTABLE_PATH", "SELENIUM_DRIVER_EXECUTABLE_PATH")
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+# The words for true and false, in settings and spider arguments alike.
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _NAME_BY_KEY = {spec.key: name for name, spec in SPECS.items()}
 _ORIGINS = {
     0: "the defaults",
@@ -222,9 +223,9 @@ def coerce(spec: Spec, value: Any, *, strict: bool = False) -> Any:
             raise ValueError(value)
         text = value.strip()
         if spec.type is bool:
-            if text.lower() not in _TRUE | _FALSE:
+            if text.lower() not in TRUE_WORDS | FALSE_WORDS:
                 raise ValueError(value)
-            result: Any = text.lower() in _TRUE
+            result: Any = text.lower() in TRUE_WORDS
         else:
             result = spec.type(text)
     elif spec.type is bool:
