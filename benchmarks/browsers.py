@@ -24,9 +24,10 @@ from typing import Any, Callable, Iterator, Optional
 
 from casescraper.browser import Browser, BrowserConfig, RunDir
 from casescraper.page import CourtFilesPage, evaluate
+from casescraper.procmem import tree_pss_mb
 from casescraper.settings import SELENIUM_DRIVER_ARGUMENTS
 
-from .stats import summarize, tree_pss_mb
+from .stats import summarize
 
 CASE_TIMEOUT = 30.0
 
@@ -166,7 +167,7 @@ def floor(url: str, cases: list[str], parties: bool,
                 raise RuntimeError(f"floor script failed on {case}: {result['error']}")
             done += 1
             if memory is not None and done in memory_at:
-                memory[str(done)] = tree_pss_mb(b.driver_pid)
+                memory[str(done)] = round(tree_pss_mb(b.driver_pid) or 0.0, 1)
             return result["found"]
 
         times, found = _timed(cases, one)

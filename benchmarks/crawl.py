@@ -26,8 +26,9 @@ from typing import Any, Optional
 import psutil
 
 from casescraper.browser import kill_marked, runs_root
+from casescraper.procmem import tree_pss_mb
 
-from .stats import summarize, tree_pss_mb
+from .stats import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 STALL_SECONDS = 60

@@ -36,6 +36,7 @@ DAY, OLDER_DAY = "20251128", "20251101"
 
 def generate(root: str, files: int, years: list[int]) -> dict:
     """Write `files` case files (latest and older versions together) and the ledgers."""
+    from casescraper import casenumbers
     from casescraper.democourt import data
 
     per_year = [files // len(years) + (i < files % len(years)) for i in range(len(years))]
@@ -63,8 +64,8 @@ def generate(root: str, files: int, years: list[int]) -> dict:
             lines.append({"case_number": name, "status": "saved",
                           "file_path": f"json/{year}/{name}-{DAY}.json",
                           "run_id": "bench", "site": "demo"})
-        top = max((int(r["case_number"].split("-")[1]) for r in records), default=0)
-        got = {int(r["case_number"].split("-")[1]) for r in records}
+        got = {casenumbers.parse(r["case_number"]).n for r in records}
+        top = max(got, default=0)
         lines += [{"case_number": data.case_number(year, n), "status": "no_results", "run_id": "bench",
                    "site": "demo"} for n in range(1, top + 1) if n not in got]
         with open(os.path.join(root, "ledger", f"{year}.jsonl"), "w", encoding="ascii") as f:

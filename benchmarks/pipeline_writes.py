@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from casescraper import casenumbers  # noqa: E402
 from casescraper.democourt import records  # noqa: E402
 from casescraper.ledger import Ledger  # noqa: E402
 from casescraper.storage import CaseStore  # noqa: E402
@@ -24,7 +25,7 @@ def case_records(count: int) -> list[dict]:
     last = count + count // 10 + 10  # ~4 % of numbers have no file
     found = records(2025, last, seed=0)[:count]
     if len(found) < count:
-        raise ValueError(f"the demo court has only {len(found)} files below IMM-{last}-25")
+        raise ValueError(f"the demo court has only {len(found)} files up to {casenumbers.format('IMM', last, 2025)}")
     return [dict(rec, source_url="http://127.0.0.1/en/court-files-and-decisions/court-files",
                  scraped_at="2025-03-01T10:20:30+00:00", file_path=None) for rec in found]
 

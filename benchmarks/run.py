@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from casescraper import casenumbers
 from casescraper.democourt import DemoCourt, Knobs
 
 from . import browsers, diagnose, realpage
@@ -41,7 +42,7 @@ LONG_CASES = 5000
 
 
 def numbers(n: int) -> list[str]:
-    return [f"IMM-{i}-{YEAR % 100:02d}" for i in range(1, n + 1)]
+    return [casenumbers.format("IMM", i, YEAR) for i in range(1, n + 1)]
 
 
 def spread(cases: list[str], k: int) -> list[str]:

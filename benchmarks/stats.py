@@ -1,4 +1,5 @@
-"""Small helpers: per-case summaries, process-tree memory, the machine's description."""
+"""Small helpers: per-case summaries, the machine's description (process-tree memory:
+casescraper/procmem.py, the reader the crawl itself uses)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import subprocess
 from typing import Any, Iterable, Optional
 
 import psutil
-
-MiB = 1024 * 1024
 
 
 def summarize(seconds: Iterable[float]) -> dict[str, Any]:
@@ -32,22 +31,6 @@ def summarize(seconds: Iterable[float]) -> dict[str, Any]:
         "p90_ms": round(1000 * xs[max(0, math.ceil(0.9 * n) - 1)], 1),  # nearest rank
         "max_ms": round(1000 * xs[-1], 1),
     }
-
-
-def tree_pss_mb(root_pid: int, include_root: bool = True) -> Optional[float]:
-    """PSS (MiB) of a process and all its descendants; None when the root is gone."""
-    try:
-        root = psutil.Process(root_pid)
-        procs = ([root] if include_root else []) + root.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return None
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return round(total / MiB, 1)
 
 
 def machine() -> dict[str, Any]:

@@ -48,6 +48,16 @@ class Spec:
     form: str = ""  # the accepted form, for error messages
 
 
+# A run id names files (runs/<id>.json, the run dir): letters, digits, '.', '_', '-'. At
+# most 40: the run dir is Chromium's TMPDIR, and its socket path must fit 107 bytes.
+RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,40}")
+
+
+def valid_run_id(text: str) -> bool:
+    """Whether `text` may be a run id (CASESCRAPER_RUN_ID, Scrapyd's job id)."""
+    return RUN_ID_RE.fullmatch(text) is not None
+
+
 def _nonneg(v: Any) -> bool:
     return v >= 0
 
@@ -120,8 +130,7 @@ SPECS: dict[str, Spec] = {
     "CASESCRAPER_REST_EVERY": Spec(
         int, 100, "rest_every", _nonneg, "an integer >= 0 (0 turns it off)"),
     "CASESCRAPER_RUN_ID": Spec(
-        # At most 40: the run dir is Chromium's TMPDIR, and its socket path must fit 107 bytes.
-        str, "", "run_id", lambda v: re.fullmatch(r"[A-Za-z0-9._-]{0,40}", v) is not None,
+        str, "", "run_id", lambda v: v == "" or valid_run_id(v),
         "at most 40 letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
     "CASESCRAPER_PROGRESS_INTERVAL": Spec(
         float, 60.0, "progress_interval", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
@@ -273,7 +282,7 @@ def validate_settings(settings: Any, origins: Optional[dict[str, str]] = None) -
 def new_run_id(environ: Mapping[str, str]) -> str:
     """Scrapyd's job id when run by Scrapyd (it sets SCRAPY_JOB), else a UTC timestamp."""
     job = environ.get("SCRAPY_JOB", "")
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,40}", job):
+    if valid_run_id(job):
         return job
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"

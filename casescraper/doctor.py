@@ -28,11 +28,12 @@ from parsel import Selector
 from . import casenumbers, parser
 from .errors import Blocked, BrowserError, CasescraperError, LayoutChanged
 from .page import Capture, CourtFilesPage
+from .selectors import SELECTORS, within
 
 PROG = "python -m casescraper doctor"
 REAL_CASE = "IMM-12334-25"  # SITE.md: filed 2025-05-30, six docket entries
 ENDPOINTS = ("proceedingQueriesAddInfo", "PublicPartiesListInfo", "proceedingQueriesRE")
-CHANGED = "the page changed: update SELECTORS in casescraper/page.py"
+CHANGED = "the page changed: update SELECTORS in casescraper/selectors.py (casescraper/page.py drives with them)"
 BLOCKED_ADVICE = ("the portal refuses our queries: stop, wait some hours before any run, "
                   "keep the default pacing (DOWNLOAD_DELAY) and a USER_AGENT naming you")
 
@@ -135,7 +136,7 @@ def _demo_court(case: Optional[str], knobs: dict[str, str]):
         court = DemoCourt(year=year, knobs=Knobs.from_strings(knobs), **extra)
     except ValueError as exc:
         raise BadArguments(f"--demo-knob: {exc}") from None
-    return court, case or f"IMM-1-{year % 100:02d}"
+    return court, case or casenumbers.format("IMM", 1, year)
 
 
 class Doctor:
@@ -183,11 +184,8 @@ class Doctor:
     def _page(self, page: CourtFilesPage, config) -> None:
         try:
             page.load()
-        except Blocked as exc:
-            self.add("page load", False, f"{_blocked(exc)}: {BLOCKED_ADVICE}")
-            return
         except BrowserError as exc:
-            self.add("page load", False, f"{exc}; check --site / CASESCRAPER_SITE_URL and the network")
+            self._failed("page load", exc, "check --site / CASESCRAPER_SITE_URL and the network")
             return
         self.add("page load", True, self.url)
         page.dismiss_consent()
@@ -212,11 +210,8 @@ class Doctor:
         except LayoutChanged as exc:
             self.add("one case end to end", False, f"{exc}: {CHANGED}")
             return
-        except Blocked as exc:
-            self.add("one case end to end", False, f"{_blocked(exc)}: {BLOCKED_ADVICE}")
-            return
         except BrowserError as exc:
-            self.add("one case end to end", False, f"{exc}; the log of a crawl would show the same")
+            self._failed("one case end to end", exc, "the log of a crawl would show the same")
             return
         if not self.add("case found", capture.found, f"{self.case} has a results row" if capture.found else
                         f"{self.case} answered no data: give a file that exists with --case"):
@@ -225,36 +220,43 @@ class Doctor:
         self._answers(capture)
         self._parse(capture)
 
+    def _failed(self, name: str, exc: BrowserError, advice: str) -> None:
+        """Check `name` failed on `exc`: a refusal gets the advice for being blocked."""
+        if isinstance(exc, Blocked):
+            self.add(name, False, f"{_blocked(exc)}: {BLOCKED_ADVICE}")
+        else:
+            self.add(name, False, f"{exc}; {advice}")
+
     def _capture(self, capture: Capture) -> None:
         """What the crawl relies on after the query, read from the capture it hands over."""
-        html = Selector(text=capture.html)
-        heads = [_text(th) for th in html.css("table#datatable thead th, #datatable_wrapper thead th")]
-        need = [h for h in ("Court Number", "Style of Cause") if h not in heads]
+        html, sel = Selector(text=capture.html), SELECTORS
+        heads = [_text(th) for th in html.css(f"{sel['results']} thead th, {sel['results_area']} thead th")]
+        need = [h for h in parser.RESULT_REQUIRED if h not in heads]
         self.add("results header", not need, ", ".join(dict.fromkeys(heads)) if not need else
-                 f"no column {', '.join(need)} in table#datatable's header: {CHANGED} and parser.py")
-        row = [tr for tr in html.css("table#datatable tbody tr")
+                 f"no column {', '.join(need)} in {sel['results']}'s header: {CHANGED} and parser.py")
+        row = [tr for tr in html.css(f"{sel['results']} tbody tr")
                if any(_text(td).upper() == self.case for td in tr.css("td"))]
-        for name, key in (("parties button", "button#more"), ("more button", "button#re")):
+        for name, key in (("parties button", sel["parties_button"]), ("more button", sel["more_button"])):
             ok = bool(row and row[0].css(key))
             self.add(name, ok, f"{key} in the case's row" if ok else f"{key} not in the case's row: {CHANGED}")
         stuck, note = capture.parties_stuck, capture.parties_note
         self.add("parties dialog", not stuck,
                  f"{stuck}: the crawl goes on but reloads the page after every case; add its close "
-                 "control to close_controls in casescraper/page.py" if stuck else
+                 "control to close_controls in casescraper/selectors.py" if stuck else
                  f"opened and closed{'; ' + note if note else ''}")
-        title = html.css("#ModalForm #ModalPrintArea .modal-header")
+        title = html.css(within("modal", "modal_title"))
         ok = bool(title) and self.case in _text(title[0]).upper()
-        self.add("details modal", ok, f"#ModalForm opened, titled {self.case}" if ok else
-                 f"#ModalForm's title does not name {self.case}: {CHANGED}")
+        self.add("details modal", ok, f"{sel['modal']} opened, titled {self.case}" if ok else
+                 f"{sel['modal']}'s title does not name {self.case}: {CHANGED}")
         self.add("details modal close", not capture.stuck, "closed" if not capture.stuck else
                  f"{capture.stuck}: every case would need a page reload; check SELECTORS['modal_close']")
-        tables = [t for t in html.css("#ModalForm div.table-responsive > table")
-                  if "information about the court file" in _text(t.css("caption") or t).lower()]
+        tables = [t for t in html.css(within("modal", "docket_table"))
+                  if sel["docket_caption"] in _text(t.css("caption") or t).lower()]
         self.add("docket table", bool(tables),
                  f"captioned table, {len(tables[0].css('tbody tr')) if tables else 0} rows, columns "
                  f"{', '.join(_text(th) for th in tables[0].css('thead th'))}" if tables else
-                 "no div.table-responsive > table captioned 'Information about the court file' in "
-                 f"#ModalForm: {CHANGED} and parser.py")
+                 f"no {sel['docket_table']} captioned {sel['docket_caption']!r} in "
+                 f"{sel['modal']}: {CHANGED} and parser.py")
 
     def _answers(self, capture: Capture) -> None:
         seen = {a["endpoint"] for a in capture.answers}

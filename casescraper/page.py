@@ -1,4 +1,4 @@
-"""The court-files page, driven through Selenium: the only place that knows its selectors.
+"""The court-files page, driven through Selenium (its selectors: selectors.py).
 
 Plain Selenium, no Scrapy. The page is set up once (load, consent, popups, tab, court);
 each case then runs as ONE call of an in-page asynchronous script installed at set-up
@@ -25,43 +25,7 @@ from .browser import cdp, classify
 from .errors import Blocked, LayoutChanged, PageStuck
 # The in-page JavaScript (~270 lines) lives apart; it takes its selectors from SELECTORS.
 from .page_scripts import CASE_SCRIPT, PAGE_STATE_SCRIPT, SETUP_SCRIPT, XHR_HOOK
-
-SELECTORS: dict[str, Any] = {
-    "tab": 'a.TabButton[href="#tab02"]',
-    "panel": "div#tab02",
-    "court": "select#tab02selectCourt",
-    # Looked up inside the panel only: after a search DataTables adds a second search
-    # input (#datatable_filter input, FACT) that must never be typed into.
-    "input": "input#selectCourtNumber",
-    "submit": "button#tab02Submit",
-    "loading": "#loadingscreen",
-    "results": "table#datatable",  # FACT: bare (no thead/tbody) until the first search
-    "results_area": "#datatable_wrapper",  # built by DataTables on the first search
-    "court_number_header": "Court Number",
-    "parties_button": "button#more",  # yes: id "more" is Parties ...
-    "more_button": "button#re",  # ... and id "re" is More (SITE.md)
-    "dialog": "#dialog",
-    "dialog_body": "#popup_body_desc",  # FACT: inside #dialog, filled by popup.js
-    # The parties dialog is built by the portal's popup.js, whose markup was never captured
-    # (FACT); what wraps #dialog is a GUESS: a jQuery-UI-like widget, a Bootstrap modal, or
-    # nothing. Its container is the nearest of these around #dialog.
-    "dialog_box": '.ui-dialog, .modal, [role="dialog"]',
-    "close_controls": ['.ui-dialog-titlebar-close', '[data-dismiss="modal"]',
-                       '[data-bs-dismiss="modal"]', "button.close"],
-    "close_words": ["close", "fermer", "×", "x"],
-    "backdrops": ".modal-backdrop, .ui-widget-overlay",
-    "parties_endpoint": "PublicPartiesListInfo",
-    # Asked from the page when its own request failed: name and parameter as SITE.md
-    # gives them (FACT about the service, from another public client).
-    "parties_query": "/CourtFilesAndDecisions/PublicPartiesListInfo?courtnumber=",
-    "modal": "#ModalForm",
-    "modal_title": "#ModalPrintArea .modal-header",
-    "modal_close": '#ModalForm button.close[data-dismiss="modal"]',
-    # Other popups covering the page (FACT: #EfilingModal can pop up on load): closed.
-    "popups": "#EfilingModal, .modal.show",
-    # Consent overlays seen on government sites; the first present one is accepted.
-    "consent_accept": ["#consent-accept", "button#onetrust-accept-btn-handler", "#wb-consent-accept"],
-}
+from .selectors import SELECTORS
 
 # Words of a WAF's "request rejected" page, for a block served with status 200.
 WAF_MARKERS = ("Request Rejected", "Web Application Firewall", "Access Denied")
@@ -98,6 +62,10 @@ def _answer(raw: Any) -> dict[str, Any]:
 class CourtFilesPage:
     """The court-files search page in one browser tab."""
 
+    # The in-page case script installed at set-up; a subclass may carry a variant
+    # (benchmarks measure proposed edits this way).
+    case_script: str = CASE_SCRIPT
+
     def __init__(self, driver, url: str, court: str = "t", case_timeout: float = 30.0,
                  selectors: Optional[dict[str, Any]] = None):
         self.driver = driver
@@ -129,7 +97,7 @@ class CourtFilesPage:
         """Consent, popups, tab and court; then install the hook and the case script."""
         self.dismiss_consent()
         self._call(self.driver.execute_script, XHR_HOOK)
-        self._call(self.driver.execute_script, CASE_SCRIPT, self.sel)
+        self._call(self.driver.execute_script, self.case_script, self.sel)
         result = self._call(self.driver.execute_script, SETUP_SCRIPT, self.sel, self.court)
         self._raise_for(result)
         self.ready = True

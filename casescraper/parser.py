@@ -4,9 +4,10 @@ The input is a whole saved page or the middleware's capture (results table, part
 dialog, details modal), plus the JSON answers the page received for the case. The page
 is read as a person reads it: cells by their column header, header fields by their
 label, text as a browser renders it. The PAGE's values are stored; where the portal's
-JSON gives the same value, a mismatch becomes a "disagree" note. Selectors for *reading*
-live here; selectors for *driving* live in the page object. A page that lacks a required
-part raises ParseError naming it, never an empty or shifted record.
+JSON gives the same value, a mismatch becomes a "disagree" note. Where the parts are
+(selectors) is selectors.py's table, shared with the page object; the label words that
+map to record keys live here. A page that lacks a required part raises ParseError naming
+it, never an empty or shifted record.
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ from parsel import Selector
 from .answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
 from .errors import ParseError
 from .items import SCHEMA_VERSION
+from .selectors import COURT_NUMBER, SELECTORS, within
 
 __all__ = ["Note", "Parsed", "read_case", "parse_case", "rendered"]
 
-# FACTS (SITE.md and the saved captures): where the real portal puts things.
-RESULTS_TABLE = "table#datatable"
-RESULTS_WRAPPER = "#datatable_wrapper"  # DataTables may render the header in its own table
-MODAL = "#ModalForm"
-MODAL_TITLE = "#ModalPrintArea .modal-header"
-FIELD_PARAGRAPHS = ".modal-body p.text-left"
-# The real docket follows a *template* table with one placeholder row; only the one
-# inside div.table-responsive, captioned, is data.
-DOCKET_TABLE = "div.table-responsive > table"
-DOCKET_CAPTION = "information about the court file"
-DIALOG = ("#dialog #popup_body_desc", "#dialog")
+# Where the real portal puts things (selectors.py says which are FACTs).
+RESULTS_TABLE = SELECTORS["results"]
+RESULTS_WRAPPER = SELECTORS["results_area"]  # DataTables may render the header in its own table
+MODAL = SELECTORS["modal"]
+MODAL_TITLE = SELECTORS["modal_title"]
+FIELD_PARAGRAPHS = SELECTORS["field_paragraphs"]
+DOCKET_TABLE = SELECTORS["docket_table"]  # the captioned one: the other is a template
+DOCKET_CAPTION = SELECTORS["docket_caption"]
+DIALOG = (within("dialog", "dialog_body"), SELECTORS["dialog"])
 
 TITLE_RE = re.compile(r"Recorded Entry Information\s*:\s*(\S+)", re.I)
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -49,7 +49,8 @@ FIELD_ORDER = ("nature_of_proceeding", "case_type", "type_of_action", "filing_da
 DOCKET_COLUMNS = {"id": "id", "date filed": "date", "office": "office",
                   "recorded entry summary": "summary", "download": "download"}
 DOCKET_REQUIRED = ("ID", "Date Filed", "Office", "Recorded Entry Summary")
-RESULT_REQUIRED = ("Court Number", "Style of Cause")
+RESULT_REQUIRED = (COURT_NUMBER, "Style of Cause")
+_NUMBER_KEY = COURT_NUMBER.casefold()  # the results rows' key of the case number
 # GUESS: the parties dialog's markup was never captured (SITE.md); these are the names
 # a person would expect, and the demo court's invention ("Party Name").
 PARTY_COLUMNS = {"name": "name", "party name": "name", "party": "name",
@@ -172,8 +173,8 @@ def _data_rows(table: Selector) -> list[Selector]:
 
 def _results_header(page: Selector) -> list[str]:
     tables = page.css(RESULTS_TABLE) + page.css(f"{RESULTS_WRAPPER} table")
-    headers = [_header(t, ["court number"]) for t in tables]
-    named = [h for h in headers if "court number" in map(_key, h)]
+    headers = [_header(t, [_NUMBER_KEY]) for t in tables]
+    named = [h for h in headers if _NUMBER_KEY in map(_key, h)]
     return (named or [h for h in headers if h] or [[]])[0]
 
 
@@ -199,7 +200,7 @@ def results_rows(page: Selector) -> list[dict[str, str]]:
 def find_result(page: Selector, case_number: str) -> Optional[dict[str, str]]:
     """The results row whose Court Number is `case_number` (any case), if any."""
     wanted = norm(case_number).upper()
-    return next((r for r in results_rows(page) if r.get("court number", "").upper() == wanted), None)
+    return next((r for r in results_rows(page) if r.get(_NUMBER_KEY, "").upper() == wanted), None)
 
 
 # --- the details modal -----------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from casescraper import casenumbers
 from casescraper.democourt import records
 
 from .conftest import ROOT
@@ -56,12 +58,24 @@ def scrapy_crawl(out: Path, args: dict, settings: dict | None = None, timeout: f
                           timeout=timeout, **popen)
 
 
-def run_crawl(tmp: Path, args: dict, settings: dict | None = None, timeout: float = 300) -> dict:
-    """A crawl through tests/crawl_runner.py; returns its record (stats, responses, stall)."""
-    out = tmp / "output"
+def free_port() -> int:
+    """A loopback port free a moment ago (bound, then released) for a server of the test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _runner(tmp: Path, args: dict, settings: dict | None) -> tuple[list[str], Path]:
+    """The command of a crawl through tests/crawl_runner.py into tmp/output, and its report's path."""
     report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
     cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**fast(args)),
-           *settings_args(out, **(settings or {}))]
+           *settings_args(tmp / "output", **(settings or {}))]
+    return cmd, report
+
+
+def run_crawl(tmp: Path, args: dict, settings: dict | None = None, timeout: float = 300) -> dict:
+    """A crawl through tests/crawl_runner.py; returns its record (stats, responses, stall)."""
+    cmd, report = _runner(tmp, args, settings)
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
     assert report.exists(), f"crawl did not report (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
     result = json.loads(report.read_text())
@@ -80,7 +94,7 @@ def saved_files(out: Path) -> dict[str, dict]:
 
 
 def expected(year: int, last_number: int, numbers: range, seed: int = 0) -> dict[str, dict]:
-    wanted = {f"IMM-{n}-{year % 100:02d}" for n in numbers}
+    wanted = {casenumbers.format("IMM", n, year) for n in numbers}
     return {r["case_number"]: r for r in records(year, last_number, seed) if r["case_number"] in wanted}
 
 
@@ -103,10 +117,7 @@ def ledger_lines(out: Path, year: int = 2025) -> list[dict]:
 
 def start_crawl(tmp: Path, args: dict, settings: dict | None = None) -> tuple[subprocess.Popen, Path]:
     """Start a crawl through crawl_runner in the background; returns (process, report path)."""
-    out = tmp / "output"
-    report = tmp / f"run-{len(list(tmp.glob('run-*.json')))}.json"
-    cmd = [sys.executable, "-m", "tests.crawl_runner", str(report), *spider_args(**fast(args)),
-           *settings_args(out, **(settings or {}))]
+    cmd, report = _runner(tmp, args, settings)
     log = open(tmp / f"{report.stem}.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

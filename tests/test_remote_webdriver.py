@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,16 +21,10 @@ import pytest
 
 from casescraper.browser import runs_root
 
-from .e2e import expected, needs_browser, run_crawl, saved_files, strip_run_fields
+from .e2e import expected, free_port, needs_browser, run_crawl, saved_files, strip_run_fields
 
 pytestmark = needs_browser
 LAST = 40
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str) -> dict:

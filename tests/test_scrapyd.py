@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 from casescraper.browser import MARKER_ENV, kill_marked, runs_root
 
 from .conftest import ROOT
-from .e2e import expected, needs_browser, saved_files, strip_run_fields
+from .e2e import expected, free_port, needs_browser, saved_files, strip_run_fields
 
 pytest.importorskip("scrapyd", reason="Scrapyd is not installed (pip install scrapyd)")
 pytest.importorskip("scrapyd_client", reason="scrapyd-client is not installed (pip install scrapyd-client)")
@@ -41,12 +40,6 @@ LAST = 40
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Scrapyd:
     """A Scrapyd process of this test, and its HTTP API."""
