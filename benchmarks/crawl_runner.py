@@ -10,78 +10,68 @@ engine and when its item left the pipeline; the reactor's worst stall (a
 time per command name, on the browser thread). `--profile` writes a cProfile of the
 reactor thread from spider_opened to spider_closed (the browser thread is seen
 through the command timings instead). `--patch` runs the crawl with one of
-diagnose.VARIANTS in place of the page object's CASE_SCRIPT (this process only).
+diagnose.VARIANTS as the page object's case script (this process only). Both go
+through the middleware's public seams (a subclass in DOWNLOADER_MIDDLEWARES), never by
+replacing casescraper's code.
 """
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
-import json
 import sys
 import threading
 import time
 from collections import defaultdict
 
 from scrapy import signals
-from scrapy.crawler import AsyncCrawlerProcess
-from scrapy.utils.project import get_project_settings
-from selenium.webdriver.remote.remote_connection import RemoteConnection
 
-from tests.crawl_runner import heartbeat  # the same reactor-stall probe as the tests
+# The tests' runner pieces: the process as `scrapy crawl` builds it, the WebDriver command
+# hook, the reactor-stall heartbeat and close reason, the crawl and its written record.
+from tests.crawl_runner import prepare, run, watch_crawl, watch_webdriver
 
 
 def count_webdriver_commands(record: dict) -> None:
-    """Wrap RemoteConnection.execute: one call = one HTTP round trip to chromedriver."""
+    """Count and time every WebDriver command (one call = one HTTP round trip to chromedriver)."""
     commands = record["webdriver"] = defaultdict(lambda: {"count": 0, "seconds": 0.0})
     lock = threading.Lock()
-    original = RemoteConnection.execute
 
-    def execute(self, command, params):
-        t0 = time.time()
-        try:
-            return original(self, command, params)
-        finally:
-            t1 = time.time()
-            with lock:
-                commands[command]["count"] += 1
-                commands[command]["seconds"] += t1 - t0
-            if command == "executeCdpCommand":  # the page object's one call per case
-                record["last_script"] = (t0, t1)
+    def observe(command: str, started: float, ended: float) -> None:
+        with lock:
+            commands[command]["count"] += 1
+            commands[command]["seconds"] += ended - started
+        if command == "executeCdpCommand":  # the page object's one call per case
+            record["last_script"] = (started, ended)
 
-    RemoteConnection.execute = execute
+    watch_webdriver(observe)
 
 
-def time_browser_thread(record: dict) -> None:
-    """Wrap the middleware's worker-thread call: when the browser thread took the case
-    up and let it go, and when its one in-page script ran (from the wrapper above)."""
+def timed_middleware(record: dict, variant: str = "") -> type:
+    """The project's Selenium middleware through its public seams (casescraper.middlewares):
+    `search_observer` hears when the browser thread took each search up and let it go (its
+    recycle check, page set-up and in-page script; the script's own times come from the
+    wrapper above); with `variant`, `page_factory` is a page object carrying that
+    diagnose.VARIANTS case script instead of the shipped one (this process only)."""
     from casescraper.middlewares import SeleniumMiddleware
-
-    original = SeleniumMiddleware._search
-
-    def _search(self, url, court, case):
-        t0 = time.time()
-        try:
-            return original(self, url, court, case)
-        finally:
-            script = record.pop("last_script", (None, None))
-            # Picked up by the response this call produces (one request at a time).
-            record["last_thread"] = dict(thread_started=t0, script_started=script[0],
-                                         script_done=script[1], thread_done=time.time())
-
-    SeleniumMiddleware._search = _search
-
-
-def patch_case_script(name: str) -> None:
-    """Measure a proposed page-object change in a real crawl without editing casescraper:
-    swap casescraper.page's CASE_SCRIPT for a variant from diagnose.py."""
-    from casescraper import page
+    from casescraper.page import CourtFilesPage
 
     from .diagnose import VARIANTS
 
-    if name not in VARIANTS:
-        raise SystemExit(f"--patch {name!r}: no such variant (or it no longer applies): {sorted(VARIANTS)}")
-    page.CASE_SCRIPT = VARIANTS[name]
+    page_class = CourtFilesPage
+    if variant:
+        if variant not in VARIANTS:
+            raise SystemExit(f"--patch {variant!r}: no such variant (or it no longer applies): {sorted(VARIANTS)}")
+        page_class = type("VariantPage", (CourtFilesPage,), {"case_script": VARIANTS[variant]})
+
+    class TimedMiddleware(SeleniumMiddleware):
+        page_factory = page_class
+
+        def search_observer(self, timing) -> None:
+            script = record.pop("last_script", (None, None))
+            # Picked up by the response this search produces (one request at a time).
+            record["last_thread"] = dict(thread_started=timing.started, script_started=script[0],
+                                         script_done=script[1], thread_done=timing.done)
+
+    return TimedMiddleware
 
 
 def main(argv: list[str]) -> int:
@@ -93,20 +83,17 @@ def main(argv: list[str]) -> int:
         else:
             patch = rest[1]
         rest = rest[2:]
-    if patch:
-        patch_case_script(patch)
-    spider_args, overrides = {}, {}
-    for flag, pair in zip(rest[::2], rest[1::2]):
-        key, _, value = pair.partition("=")
-        (spider_args if flag == "-a" else overrides)[key] = value
-    record: dict = {"searches": [], "max_stall": 0.0, "reason": None, "process_started": time.time()}
+    record: dict = {"searches": [], "process_started": time.time()}
     count_webdriver_commands(record)
-    time_browser_thread(record)
-    settings = get_project_settings()
-    for key, value in overrides.items():
-        settings.set(key, value, priority="cmdline")
-    process = AsyncCrawlerProcess(settings)
-    crawler = process.create_crawler("cases")
+
+    def timed(settings) -> None:
+        middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                       "casescraper.middlewares.SeleniumMiddleware": None,
+                       timed_middleware(record, patch or ""): 800}
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
+
+    process, crawler, spider_args = prepare(rest, adjust=timed)
+    watch_crawl(crawler, record)
 
     def on_response(response, request):
         # One entry per search, in order; canary re-searches of a known case included.
@@ -127,12 +114,10 @@ def main(argv: list[str]) -> int:
     def on_closed(reason):
         if profiler:
             profiler.disable()
-        record["reason"] = reason
         record["closed_at"] = time.time()
 
     def on_opened(spider):
         record["opened_at"] = time.time()
-        record["heartbeat"] = asyncio.ensure_future(heartbeat(record))
         if profiler:  # the crawl only: not imports and start-up
             profiler.enable()
 
@@ -140,17 +125,10 @@ def main(argv: list[str]) -> int:
     crawler.signals.connect(on_item, signal=signals.item_scraped)
     crawler.signals.connect(on_closed, signal=signals.spider_closed)
     crawler.signals.connect(on_opened, signal=signals.spider_opened)
-    process.crawl(crawler, **spider_args)
-    process.start()
+    code = run(process, crawler, spider_args, record, out)
     if profiler:
         profiler.dump_stats(profile_path)
-    record.pop("heartbeat", None)
-    record["webdriver"] = dict(record["webdriver"])
-    record["stats"] = {k: v for k, v in crawler.stats.get_stats().items()
-                       if isinstance(v, (int, float, str))}
-    with open(out, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, default=str, indent=1)
-    return 1 if process.bootstrap_failed else 0
+    return code
 
 
 if __name__ == "__main__":

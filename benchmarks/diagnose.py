@@ -20,14 +20,14 @@ from typing import Any, Optional
 from scrapy.utils.misc import is_generator_with_return_value
 
 from casescraper import parser
-from casescraper.page import CASE_SCRIPT, CourtFilesPage, evaluate
+from casescraper.page import CourtFilesPage, evaluate
 from casescraper.spiders.cases import CasesSpider
 
 from .browsers import CASE_TIMEOUT, FLOOR_SCRIPT, browser, run_dir
 from .stats import summarize
 
-# Proposed edits of the page object's CASE_SCRIPT, measured as edited copies (casescraper
-# itself is not touched). An edit that no longer applies (the page object changed) is
+# Proposed edits of the page object's case script (CourtFilesPage.case_script), measured
+# as edited copies (casescraper itself is not touched). An edit that no longer applies (the page object changed) is
 # skipped and reported, not an error.
 SHOWN = ("const shown = el => !!el && getComputedStyle(el).display !== 'none' && "
          "el.getClientRects().length > 0;")
@@ -47,18 +47,19 @@ def _edit(text: str, edits) -> Optional[str]:
     return text
 
 
-VARIANTS = {"shipped": CASE_SCRIPT}  # name: case script
+VARIANTS = {"shipped": CourtFilesPage.case_script}  # name: case script
 SKIPPED = []
 for _name, _edits in EDITS.items():
-    _script = _edit(CASE_SCRIPT, _edits)
+    _script = _edit(CourtFilesPage.case_script, _edits)
     if _script is None:
         SKIPPED.append(_name)
     else:
         VARIANTS[_name] = _script
 
 
-# Run 1 again with one component off, or with the proposed fixes (the page object's
-# script patched in the crawl process only; settings by -s): the difference is the cost.
+# Run 1 again with one component off, or with the proposed fixes (a page object carrying
+# the variant script, through the middleware's page_factory seam, in the crawl process
+# only; settings by -s): the difference is the cost.
 PROPOSED = "shown() by computed display only"
 CRAWL_VARIANTS = {  # name: (settings, CASE_SCRIPT variant)
     "as shipped (again)": ({}, ""),

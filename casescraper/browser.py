@@ -320,19 +320,8 @@ class Browser:
         self.profile = None
 
     def memory_mb(self) -> float:
-        """PSS of the browser's process tree (chromedriver and Chromium), in MiB."""
+        """PSS of the browser's process tree (chromedriver and Chromium), in MiB; 0 when gone."""
+        from .procmem import tree_pss_mb  # one memory reader with the benchmarks
+
         pid = self.driver_pid
-        if pid is None:
-            return 0.0
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_full_info().pss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return total / (1024 * 1024)
+        return (tree_pss_mb(pid) or 0.0) if pid is not None else 0.0

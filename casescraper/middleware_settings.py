@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from scrapy.settings import SETTINGS_PRIORITIES
-
 from . import casenumbers
 from .browser import COURT_TIMEZONE, BrowserConfig
 from .config import (
@@ -26,6 +24,7 @@ from .config import (
     new_run_id, setting,
 )
 from .errors import BrowserError
+from .session import SessionOptions
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +37,6 @@ def hosted(settings: Any) -> bool:
     enabled it): then it has checked every value and names the run."""
     addons = settings.get("ADDONS") or {}
     return any(a is ConfigAddon or a == "casescraper.config.ConfigAddon" for a in addons)
-
-
-def delay_jitter(settings: Any) -> float:
-    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, unless the deprecated RANDOMIZE_DOWNLOAD_DELAY
-    was set at a higher priority (then +-50% or none)."""
-    randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
-    if randomize > SETTINGS_PRIORITIES["default"] and randomize > (
-        settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0
-    ):
-        return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
-    return settings.getfloat("DOWNLOAD_DELAY_JITTER")
 
 
 def _arguments(s: Any) -> list[str]:
@@ -91,37 +79,33 @@ def case_timeout(config: BrowserConfig) -> float:
 
 @dataclass
 class MiddlewareSettings:
-    config: BrowserConfig
-    max_restarts: int
-    case_retries: int
-    recycle_after: int
-    recycle_mb: int
-    delay: float
-    jitter: float
+    """The browser session's options, and what the Scrapy front itself uses. Pacing
+    (DOWNLOAD_DELAY, its jitter, DOWNLOAD_SLOTS, AutoThrottle) is not read here: it is
+    Scrapy's own download slot's (pacing.py)."""
+    session: SessionOptions
     rest_every: int
     rest_seconds: float
-    diagnostics: bool
-    output_dir: Path
-    run_id: str
     site_url: str
 
     @classmethod
     def read(cls, s: Any) -> "MiddlewareSettings":
         """ConfigError or BrowserMissing (one line) when a value is bad or the browser absent."""
+        config = browser_config(s)
         return cls(
-            config=browser_config(s),
-            max_restarts=setting(s, "CASESCRAPER_MAX_DRIVER_RESTARTS"),
-            case_retries=setting(s, "CASESCRAPER_CASE_RETRIES"),
-            recycle_after=setting(s, "CASESCRAPER_RECYCLE_AFTER"),
-            recycle_mb=setting(s, "CASESCRAPER_RECYCLE_MEMORY_MB"),
-            delay=s.getfloat("DOWNLOAD_DELAY"),
-            jitter=delay_jitter(s),
+            session=SessionOptions(
+                config=config,
+                # Elsewhere no add-on names the run: a fresh name, so RunDir is never the root.
+                run_id=setting(s, "CASESCRAPER_RUN_ID") or new_run_id(os.environ),
+                output_dir=Path(setting(s, "CASESCRAPER_OUTPUT_DIR")),
+                case_timeout=case_timeout(config),
+                max_restarts=setting(s, "CASESCRAPER_MAX_DRIVER_RESTARTS"),
+                case_retries=setting(s, "CASESCRAPER_CASE_RETRIES"),
+                recycle_after=setting(s, "CASESCRAPER_RECYCLE_AFTER"),
+                recycle_mb=setting(s, "CASESCRAPER_RECYCLE_MEMORY_MB"),
+                diagnostics=setting(s, "CASESCRAPER_DIAGNOSTICS"),
+            ),
             rest_every=setting(s, "CASESCRAPER_REST_EVERY"),
             rest_seconds=setting(s, "CASESCRAPER_REST_SECONDS"),
-            diagnostics=setting(s, "CASESCRAPER_DIAGNOSTICS"),
-            output_dir=Path(setting(s, "CASESCRAPER_OUTPUT_DIR")),
-            # Elsewhere no add-on names the run: a fresh name, so RunDir is never the root.
-            run_id=setting(s, "CASESCRAPER_RUN_ID") or new_run_id(os.environ),
             site_url=setting(s, "CASESCRAPER_SITE_URL"),
         )
 

@@ -18,12 +18,13 @@ from types import SimpleNamespace
 
 import pytest
 from scrapy.crawler import Crawler
+from scrapy.core.downloader import Slot
 from scrapy.settings import Settings
 
-from casescraper import middlewares
 from casescraper.config import ConfigAddon
 from casescraper.errors import OutputError
 from casescraper.ledger import Ledger, Site
+from casescraper.pacing import SlotPacer
 from casescraper.spiders.cases import CasesSpider
 
 from .conftest import ROOT
@@ -224,9 +225,10 @@ def test_docs_agree_on_max_driver_restarts_and_explain_connection_refused():
 
 # --- 9. pacing, on a clock of the test's own --------------------------------------------
 
-def pace(monkeypatch, delay: float, jitter: float = 0.0, queries: int = 5, case_seconds: float = 0.05,
+def pace(delay: float, jitter: float = 0.0, queries: int = 5, case_seconds: float = 0.05,
          rest_every: int = 0, rest_seconds: float = 0.0) -> tuple[list[float], list[float]]:
-    """(query start times, sleeps asked for) of SeleniumMiddleware._pace on a fake clock."""
+    """(query start times, sleeps asked for) of the middleware's pacing (pacing.SlotPacer)
+    with a Scrapy download slot of that delay and jitter, on a fake clock."""
     clock = [1000.0]
     sleeps: list[float] = []
 
@@ -234,32 +236,33 @@ def pace(monkeypatch, delay: float, jitter: float = 0.0, queries: int = 5, case_
         sleeps.append(seconds)
         clock[0] += seconds
 
-    monkeypatch.setattr(middlewares, "time", SimpleNamespace(monotonic=lambda: clock[0], time=lambda: clock[0]))
-    monkeypatch.setattr(middlewares, "asyncio", SimpleNamespace(sleep=sleep))
-    mw = middlewares.SeleniumMiddleware.__new__(middlewares.SeleniumMiddleware)
-    mw.options = SimpleNamespace(delay=delay, jitter=jitter, rest_every=rest_every, rest_seconds=rest_seconds)
-    mw.last_query_at, mw.queries = None, 0
-    mw.stats = SimpleNamespace(inc_value=lambda key: None)
-    starts = []
-    for _ in range(queries):
-        starts.append(asyncio.run(mw._pace()))
+    slot = Slot(concurrency=1, delay=delay, jitter=jitter)
+    crawler = SimpleNamespace(stats=SimpleNamespace(inc_value=lambda key: None))
+    pacer = SlotPacer(crawler, rest_every, rest_seconds, slot_for=lambda request: slot,
+                      clock=lambda: clock[0], wall=lambda: clock[0], sleep=sleep)
+
+    async def query() -> float:
+        turn = await pacer.wait(object())
         clock[0] += case_seconds  # the case itself
-    return starts, sleeps
+        pacer.finish(turn)
+        return turn.started
+
+    return [asyncio.run(query()) for _ in range(queries)], sleeps
 
 
-def test_download_delay_is_waited_once_from_the_previous_querys_start(monkeypatch):
-    starts, sleeps = pace(monkeypatch, delay=0.6)
+def test_download_delay_is_waited_once_from_the_previous_querys_start():
+    starts, sleeps = pace(delay=0.6)
     assert [round(b - a, 9) for a, b in zip(starts, starts[1:])] == [0.6] * 4
     assert [round(s, 9) for s in sleeps] == [0.55] * 4  # the case's own time counts
-    assert pace(monkeypatch, delay=0.0)[1] == []  # no delay: never waits
+    assert pace(delay=0.0)[1] == []  # no delay: never waits
 
 
-def test_jitter_spreads_the_gaps_within_its_bounds(monkeypatch):
-    starts, _ = pace(monkeypatch, delay=0.6, jitter=0.5, queries=40)
+def test_jitter_spreads_the_gaps_within_its_bounds():
+    starts, _ = pace(delay=0.6, jitter=0.5, queries=40)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert all(0.3 - 1e-9 <= g <= 0.9 + 1e-9 for g in gaps) and len(set(gaps)) > 30, gaps
 
 
-def test_a_rest_every_n_queries(monkeypatch):
-    _, sleeps = pace(monkeypatch, delay=0.0, queries=7, rest_every=3, rest_seconds=60)
+def test_a_rest_every_n_queries():
+    _, sleeps = pace(delay=0.0, queries=7, rest_every=3, rest_seconds=60)
     assert sleeps == [60, 60]  # before queries 4 and 7

@@ -140,6 +140,20 @@ def test_the_case_script_only_counts_the_portals_own_requests():
     assert "q(sel.input, q(sel.panel)" in CASE_SCRIPT
 
 
+def test_one_table_of_selectors_drives_reads_and_checks_the_page():
+    from casescraper import doctor, page_scripts, parser, selectors
+
+    assert SELECTORS is selectors.SELECTORS  # page.SELECTORS is the table
+    assert json.loads(json.dumps(SELECTORS)) == SELECTORS  # it goes to the page as JSON
+    assert (parser.RESULTS_TABLE, parser.MODAL, parser.DOCKET_TABLE) == (
+        SELECTORS["results"], SELECTORS["modal"], SELECTORS["docket_table"])
+    assert parser.DIALOG[0] == "#dialog #popup_body_desc"
+    # No script names a part of the portal's page itself: each reads the table it is given.
+    ids = [v for v in SELECTORS.values() if isinstance(v, str) and "#" in v]
+    scripts = [page_scripts.CASE_SCRIPT, page_scripts.SETUP_SCRIPT, doctor.PROBE_SCRIPT]
+    assert ids and not [i for i in ids for script in scripts if i in script]
+
+
 class RecordingDriver:
     """What Browser.start() does to a (remote) session, in order."""
 
@@ -192,13 +206,12 @@ def test_the_middleware_hands_the_answers_and_the_time_zone_to_the_spider(monkey
                 "PublicPartiesListInfo?courtnumber=IMM-1-25", "status": 200, "body": '{"data": []}'}]
     capture = Capture("IMM-1-25", True, "<html></html>", answers=answers,
                       parties_stuck="parties dialog did not close")
-    monkeypatch.setattr(mw, "_search", lambda url, court, case: capture)
+    monkeypatch.setattr(mw.session, "_search", lambda url, court, case: capture)
     meta = {"case": "IMM-1-25", "court": "t", "canary": False}
     try:
-        response = asyncio.run(mw._case(Request("http://x/court-files#IMM-1-25", meta={"casescraper": meta}), meta))
+        response, _ = asyncio.run(mw._case(Request("http://x/court-files#IMM-1-25", meta={"casescraper": meta}), meta))
     finally:
-        mw.thread.shutdown(wait=True)
-        mw.meter.shutdown(wait=True)
+        mw.session.shutdown()
     assert response.text == "<html></html>"
     assert meta["answers"] == answers and meta["timezone"] == "America/Toronto"
     assert meta["parties_stuck"] == "parties dialog did not close" and meta["found"] is True

@@ -3,10 +3,9 @@
 import threading
 
 import pytest
-from scrapy.utils.test import get_crawler
 
-from casescraper import settings as project_settings
-from casescraper.middlewares import MEMORY_CHECK_EVERY, SeleniumMiddleware
+from casescraper.browser import BrowserConfig
+from casescraper.session import MEMORY_CHECK_EVERY, BrowserSession, SessionEvents, SessionOptions
 
 
 class FakeBrowser:
@@ -27,56 +26,69 @@ class FakeBrowser:
         self.quit_calls += 1
 
 
+class Stats(SessionEvents):
+    def __init__(self):
+        self.values = {}
+
+    def count(self, key):
+        self.values[key] = self.values.get(key, 0) + 1
+
+    def peak(self, key, value):
+        self.values[key] = max(self.values.get(key, value), value)
+
+    def get_value(self, key):
+        return self.values.get(key)
+
+
 @pytest.fixture
-def middleware():
-    project = {k: v for k, v in vars(project_settings).items() if k.isupper()}
-    crawler = get_crawler(settings_dict={
-        **project, "CASESCRAPER_RECYCLE_AFTER": 0, "CASESCRAPER_RECYCLE_MEMORY_MB": 100})
-    crawler.stats.open_spider()
-    mw = SeleniumMiddleware.from_crawler(crawler)
-    yield mw
-    mw.meter.shutdown(wait=True)
-    mw.thread.shutdown(wait=True)
+def session(tmp_path):
+    options = SessionOptions(
+        config=BrowserConfig(driver_path="", browser_path="", arguments=[]), run_id="recycling",
+        output_dir=tmp_path, case_timeout=1.0, max_restarts=3, case_retries=2,
+        recycle_after=0, recycle_mb=100, diagnostics=False)
+    session = BrowserSession(options, Stats())
+    yield session
+    session.shutdown()
 
 
-def at_case(mw, browser, n):
-    mw.browser, mw.cases_on_browser = browser, n
-    mw._maybe_recycle()
+def at_case(session, browser, n):
+    session.browser, session.cases_on_browser = browser, n
+    session._maybe_recycle()
 
 
-def test_a_pending_reading_never_blocks_the_next_case(middleware):
+def test_a_pending_reading_never_blocks_the_next_case(session):
     browser = FakeBrowser(mib=500)
-    at_case(middleware, browser, MEMORY_CHECK_EVERY)  # starts the reading, returns at once
-    at_case(middleware, browser, MEMORY_CHECK_EVERY + 1)  # still pending: nothing decided
-    assert middleware.browser is browser and browser.quit_calls == 0
+    at_case(session, browser, MEMORY_CHECK_EVERY)  # starts the reading, returns at once
+    at_case(session, browser, MEMORY_CHECK_EVERY + 1)  # still pending: nothing decided
+    assert session.browser is browser and browser.quit_calls == 0
     browser.release.set()
-    middleware.memory_reading[1].result(timeout=10)
-    at_case(middleware, browser, MEMORY_CHECK_EVERY + 2)
-    assert middleware.browser is None and browser.quit_calls == 1  # 500 MiB > 100: recycled
-    assert middleware.stats.get_value("casescraper/driver/recycles") == 1
-    assert middleware.stats.get_value("casescraper/driver/max_pss_mb") == 500
+    session.memory_reading[1].result(timeout=10)
+    at_case(session, browser, MEMORY_CHECK_EVERY + 2)
+    assert session.browser is None and browser.quit_calls == 1  # 500 MiB > 100: recycled
+    assert session.events.get_value("casescraper/driver/recycles") == 1
+    assert session.events.get_value("casescraper/driver/max_pss_mb") == 500
     assert browser.readings == 1
 
 
-def test_readings_only_every_check_interval_and_below_the_limit_keeps_the_browser(middleware):
+def test_readings_only_every_check_interval_and_below_the_limit_keeps_the_browser(session):
     browser = FakeBrowser(mib=40)
     browser.release.set()
     for n in range(1, MEMORY_CHECK_EVERY):
-        at_case(middleware, browser, n)
-    assert browser.readings == 0 and middleware.memory_reading is None
-    at_case(middleware, browser, MEMORY_CHECK_EVERY)
-    middleware.memory_reading[1].result(timeout=10)
-    at_case(middleware, browser, MEMORY_CHECK_EVERY + 1)
-    assert middleware.browser is browser and middleware.memory_reading is None
-    assert middleware.stats.get_value("casescraper/driver/max_pss_mb") == 40
+        at_case(session, browser, n)
+    assert browser.readings == 0 and session.memory_reading is None
+    at_case(session, browser, MEMORY_CHECK_EVERY)
+    session.memory_reading[1].result(timeout=10)
+    at_case(session, browser, MEMORY_CHECK_EVERY + 1)
+    assert session.browser is browser and session.memory_reading is None
+    assert session.events.get_value("casescraper/driver/max_pss_mb") == 40
 
 
-def test_a_reading_of_a_replaced_browser_is_ignored(middleware):
+def test_a_reading_of_a_replaced_browser_is_ignored(session):
     old, new = FakeBrowser(mib=900), FakeBrowser(mib=40)
     old.release.set()
-    at_case(middleware, old, MEMORY_CHECK_EVERY)
-    middleware.memory_reading[1].result(timeout=10)
-    at_case(middleware, new, 1)  # the browser was restarted meanwhile (a crash, say)
-    assert middleware.browser is new and old.quit_calls == new.quit_calls == 0
-    assert middleware.memory_reading is None
-    assert middleware.stats.get_value("casescraper/driver/max_pss_mb") is None
+    at_case(session, old, MEMORY_CHECK_EVERY)
+    session.memory_reading[1].result(timeout=10)
+    at_case(session, new, 1)  # the browser was restarted meanwhile (a crash, say)
+    assert session.browser is new and old.quit_calls == new.quit_calls == 0
+    assert session.memory_reading is None
+    assert session.events.get_value("casescraper/driver/max_pss_mb") is None
