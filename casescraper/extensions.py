@@ -7,9 +7,10 @@ Every CASESCRAPER_PROGRESS_INTERVAL seconds (0 turns it off) it reports
 
 `done` is the numbers recorded so far: the sum of the pipeline's stats
 `casescraper/cases/<status>` but `unverified` (a failed canary's second word on numbers
-already counted); `planned` is the spider's `planned` attribute, the queries it sends
-for numbers ("?" when it is None or missing, e.g. while a year's end is searched, and
-then there is no ETA): a finished run ends at planned/planned. Canaries are health
+already counted); `planned` is what the spider last published by the `plan_changed`
+signal, the queries it sends for numbers, added up across the years of a run ("?" when
+it is None or was never sent, e.g. while a year's end is searched, and then there is no
+ETA): a finished run ends at planned/planned. Canaries are health
 checks, not numbers: neither done nor planned. Once the end search is over, its probes
 above the year's last file (`casescraper/probes/above_end`) are shown apart from "no
 results". The first rate is over the whole run (rests and
@@ -36,7 +37,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from casescraper.items import FAILED, STATUSES
-from casescraper.signals import case_recorded
+from casescraper.signals import case_recorded, plan_changed
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Progress:
         self.interval_rate: Optional[float] = None  # cases/min over the last interval
         self.bar_shown = False
         self._filtered: list[logging.Handler] = []
+        self._planned: Optional[int] = None  # as the spider last published it
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "Progress":
@@ -85,6 +87,7 @@ class Progress:
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.item_done, signal=case_recorded)
+        crawler.signals.connect(ext.plan_changed, signal=plan_changed)
         return ext
 
     # --- counting
@@ -100,8 +103,11 @@ class Progress:
             "dry_run": by_status["dry_run"],
         }
 
+    def plan_changed(self, planned: Optional[int] = None, **_: Any) -> None:
+        self._planned = planned
+
     def planned(self) -> Optional[int]:
-        planned = getattr(getattr(self.crawler, "spider", None), "planned", None)
+        planned = self._planned
         return planned if isinstance(planned, int) and planned >= 0 else None
 
     def snapshot(self) -> dict[str, Any]:

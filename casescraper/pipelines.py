@@ -1,13 +1,17 @@
-"""CaseFilesPipeline: case files, their evidence, the ledger and the run manifest.
+"""CaseFilesPipeline: case files, their evidence and the ledger.
 
 A `CaseItem` becomes a JSON file (see `storage`) without its `evidence`, the evidence
-a gzip file beside it (see `evidence`, CASESCRAPER_KEEP_RAW), and a ledger line. A
+a gzip file beside it (see `evidence`, CASESCRAPER_KEEP_RAW), and a ledger line. A case
+saved before is compared with its latest file (of any day; the ledger names it, see
+`history`): equal case data writes nothing and records `unchanged` with that file, else
+a new file is written and the line is `changed`, saying what changed. A
 number that produced no record arrives by the `casescraper.signals.case_outcome`
 signal and becomes only a ledger line. Items are case records only: a saved case (also
 one equal to a file already there, and every case of a dry run) is returned, so feeds
 (`-o`) hold exactly the cases of this run; a record that was not saved (failed_write,
 parse_error) is dropped after its ledger line. Counts are in the stats
-`casescraper/cases/<status>` and the run manifest `<output>/runs/<run_id>.json`.
+`casescraper/cases/<status>` and the run manifest `<output>/runs/<run_id>.json`, which
+the RunManifest extension (manifest.py) writes from the `case_recorded` signal.
 
 The evidence is written right after its case file, because its name is the case file's
 (suffix included), known only once that file is published. A case file is what
@@ -21,24 +25,27 @@ blocks. Both are attributes (`run_in_thread`, `sleep`) that tests replace.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Optional
 
 from itemadapter import ItemAdapter
-from scrapy import signals
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from casescraper import casenumbers
+from casescraper import history
 from casescraper import signals as our_signals
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
 from casescraper.evidence import EvidenceError, EvidenceStore
-from casescraper.items import FAILED, OUTCOMES, STATUSES, CaseItem
+from casescraper.items import FAILED, FOUND, OUTCOMES, STATUSES, CaseItem
 from casescraper.ledger import Ledger
-from casescraper.storage import CaseStore, Saved, case_year, safe_name, write_json_atomic
+from casescraper.stopping import stop_crawl
+from casescraper.storage import (
+    CaseStore, Saved, case_year, read_record, serialize, validate_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +80,16 @@ class CaseFilesPipeline:
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self.run_in_thread: Callable[..., Awaitable[Any]] = defer_to_thread
         self.consecutive_failures = 0
-        self.closing = None  # the Deferred closing the spider after too many failures
+        self.closing: Optional[str] = None  # why this pipeline stopped the crawl
         self.counts = dict.fromkeys(STATUSES, 0)
         self.saved: list[str] = []  # case numbers saved (or that would be, in a dry run)
         self.no_results: list[str] = []
         self.failed: list[dict[str, Any]] = []
         self.lost_lines: list[str] = []  # case numbers whose ledger line could not be written
+        # year -> case number -> its latest file (ledger's file_path), read once per year
+        # when first needed and kept up to date as lines are recorded.
+        self.latest_files: dict[int, dict[str, Optional[str]]] = {}
+        self._unreadable: set[str] = set()  # cases warned about: latest file unreadable
         self.started_at: Optional[datetime] = None
         self.finished_at: Optional[datetime] = None
 
@@ -89,9 +100,6 @@ class CaseFilesPipeline:
             # Before the engine opens, hence before any browser: an unusable output dir
             # stops the crawl with one line and no half-opened engine to close.
             pipeline.store.probe()
-        # The close reason is known only to the spider_closed signal, sent after the
-        # pipelines close, so the manifest is written there.
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.record_outcome, signal=our_signals.case_outcome)
         return pipeline
 
@@ -130,13 +138,15 @@ class CaseFilesPipeline:
         record = adapter.asdict()
         # The case file is the record; the evidence goes into a file of its own.
         evidence = record.pop("evidence", None)
-        status, saved, error = await self._save(record)
+        status, saved, error, changes = await self._save(record)
         file_path = saved.rel_path if saved is not None else None
         if saved is not None:
             adapter["file_path"] = file_path
-            if evidence is not None and self.keep_raw:
+            # Evidence goes with a case file written now; an unchanged case wrote none.
+            if evidence is not None and self.keep_raw and status != "unchanged":
                 await self._keep_evidence(record["case_number"], saved, evidence)
-        await self._finish(item.case_number, status, file_path=file_path, error=error)
+        await self._finish(item.case_number, status, file_path=file_path, error=error,
+                           changes=changes)
         if status in FAILED:
             # Not saved: not a case of this run's feed. Logged above and in the ledger.
             raise DropItem(f"{item.case_number} was not saved ({status})", log_level="DEBUG")
@@ -160,41 +170,99 @@ class CaseFilesPipeline:
                 delay *= 2
         raise AssertionError("unreachable: CASESCRAPER_WRITE_RETRIES is at least 1")
 
-    async def _save(self, record: dict[str, Any]) -> tuple[str, Optional[Saved], Optional[str]]:
-        """(status, where it was saved, error) once the record is saved or has finally failed."""
+    async def _save(self, record: dict[str, Any]) -> tuple[
+            str, Optional[Saved], Optional[str], Optional[dict[str, Any]]]:
+        """(status, where it is, error, changes) once the record is saved, found unchanged
+        or has finally failed; changes only for `changed`."""
+        case_number = record["case_number"]
+        try:
+            # force_overwrite replaces the day's file as before: no history.
+            latest = None if self.store.force_overwrite else await self._latest(case_number)
+            changes = None if latest is None else await self.run_in_thread(
+                self._changes, record, latest[1])
+        except (InvalidRecord, UnsafeCaseNumber) as exc:
+            return "parse_error", None, str(exc), None
+        if latest is not None and changes is None:
+            rel = latest[0]
+            if self.dry_run:
+                logger.info("would keep unchanged %s", os.path.join(self.output_dir, rel))
+                return "dry_run", None, None, None
+            return "unchanged", Saved(os.path.join(self.output_dir, rel), rel, "unchanged"), None, None
         if self.dry_run:
             try:
                 rel, exists = await self.run_in_thread(self.store.plan, record)
             except (InvalidRecord, UnsafeCaseNumber) as exc:
-                return "parse_error", None, str(exc)
+                return "parse_error", None, str(exc), None
             except (SuffixLimitReached, OSError, OutputError) as exc:
-                return "failed_write", None, str(exc)
-            logger.info("%s %s", "would keep existing" if exists else "would write",
-                        os.path.join(self.output_dir, rel))
-            return "dry_run", None, None
-        case_number = record["case_number"]
+                return "failed_write", None, str(exc), None
+            what = ("would keep existing" if exists else
+                    f"would write (changed: {history.describe(changes)})" if changes else "would write")
+            logger.info("%s %s", what, os.path.join(self.output_dir, rel))
+            return "dry_run", None, None, None
         try:
             saved = await self._retrying("writes", case_number, self.store.write, record)
         except (InvalidRecord, UnsafeCaseNumber) as exc:
-            return "parse_error", None, str(exc)
+            return "parse_error", None, str(exc), None
         except SuffixLimitReached as exc:
             # Not a disk fault, so it neither retries nor counts towards write_failures.
-            return "failed_write", None, str(exc)
+            return "failed_write", None, str(exc), None
         except OutputError as exc:
             # The output dir itself is in the way (a link leading out of it, a file where a
             # directory must be), appeared after the start-up check: no case can be saved.
             logger.error("casescraper: error: %s; closing the spider (output_unusable)", exc)
             if self.closing is None:
-                self.closing = deferred_from_coro(
-                    self.crawler.engine.close_spider_async(reason="output_unusable"))
-            return "failed_write", None, str(exc)
+                self.closing = "output_unusable"
+                stop_crawl(self.crawler, "output_unusable")
+            return "failed_write", None, str(exc), None
         except OSError as exc:
             logger.error("writing %s failed after %d attempt(s): %s", case_number, self.retries, exc)
             self._write_failed()
-            return "failed_write", None, f"{type(exc).__name__}: {exc}"
+            return "failed_write", None, f"{type(exc).__name__}: {exc}", None
         self.consecutive_failures = 0
         self._inc(f"files/{saved.outcome}")
-        return "saved", saved, None
+        if latest is None or changes is None:
+            return "saved", saved, None, None
+        if saved.rel_path == latest[0]:  # the store found the latest file equal after all
+            return "unchanged", saved, None, None
+        return "changed", saved, None, {"previous_file": latest[0], **changes}
+
+    async def _latest(self, case_number: str) -> Optional[tuple[str, dict[str, Any]]]:
+        """(relative path, content) of the case's latest file as the ledger names it, or
+        None: never saved, or that file is gone or unreadable (warned once per case: the
+        record is then written as a new `saved` file)."""
+        year = case_year(case_number, _utc_now())
+        if year not in self.latest_files:
+            try:
+                found = await self.run_in_thread(self.ledger.latest_found, year)
+            except (OSError, OutputError) as exc:
+                # Not knowing the latest file costs only a new file per case: never data.
+                logger.warning("the ledger of %d could not be read (%s); cases are compared "
+                               "with no earlier file", year, exc)
+                found = {}
+            self.latest_files.setdefault(year, {c: e["file_path"] for c, e in found.items()})
+        files = self.latest_files[year]
+        if case_number not in files:
+            return None
+        rel = files[case_number]
+        data = await self.run_in_thread(self._read_latest, rel) if rel else None
+        if data is None:
+            if case_number not in self._unreadable:
+                self._unreadable.add(case_number)
+                logger.warning("%s: its latest file %s (named by the ledger) is missing or "
+                               "unreadable; the case is written as a new file", case_number, rel)
+            return None
+        return rel, data
+
+    def _read_latest(self, rel: str) -> Optional[dict[str, Any]]:
+        path = self.ledger.file_of(rel)  # only below the output dir, links resolved
+        return read_record(path) if path else None
+
+    @staticmethod
+    def _changes(record: dict[str, Any], previous: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """What differs from the previous file, for a valid record (InvalidRecord else),
+        compared as JSON as the store compares files."""
+        validate_record(record)
+        return history.changes(previous, json.loads(serialize(record)))
 
     async def _keep_evidence(self, case_number: str, saved: Saved, evidence: dict[str, Any]) -> None:
         """Write the evidence beside the case file; a failure only warns (see the docstring)."""
@@ -222,108 +290,45 @@ class CaseFilesPipeline:
             return
         logger.error("%d consecutive writes failed; closing the spider (write_failures)",
                      self.consecutive_failures)
-        self.closing = deferred_from_coro(
-            self.crawler.engine.close_spider_async(reason="write_failures"))
-        self.closing.addErrback(lambda f: logger.error("closing the spider failed: %s", f.value))
+        self.closing = "write_failures"
+        stop_crawl(self.crawler, "write_failures")
 
     async def _finish(self, case_number: str, status: str, *, file_path: Optional[str] = None,
-                      error: Optional[str] = None, diagnostics: Optional[str] = None) -> None:
+                      error: Optional[str] = None, diagnostics: Optional[str] = None,
+                      changes: Optional[dict[str, Any]] = None) -> None:
         """Count the final outcome and append its one ledger line."""
         self.counts[status] += 1
         self._inc(f"cases/{status}")
-        if status in ("saved", "dry_run"):
+        if status in FOUND or status == "dry_run":
             self.saved.append(case_number)
         elif status == "no_results":
             self.no_results.append(case_number)
         elif status in FAILED:
             self.failed.append({"case_number": case_number, "status": status, "error": error})
+        lost = False
         if not self.dry_run:
             now = _utc_now()
+            year = case_year(case_number, now)
+            if status in FOUND and year in self.latest_files:
+                # Also when its line is lost below: the file is there, and it is the latest.
+                self.latest_files[year][case_number] = file_path
             try:
                 await self.run_in_thread(
                     self.ledger.record, case_number, status, run_id=self.run_id,
-                    year=case_year(case_number, now), file_path=file_path, error=error,
-                    diagnostics=diagnostics, at=now.isoformat())
+                    year=year, file_path=file_path, error=error,
+                    diagnostics=diagnostics, at=now.isoformat(), changes=changes)
             except OSError as exc:
                 logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
                 self._inc("ledger/errors")
                 self.lost_lines.append(case_number)
+                lost = True
                 self._write_failed()
+        # The run manifest (manifest.RunManifest) counts and lists outcomes from this.
         await self.crawler.signals.send_catch_log_async(
-            signal=our_signals.case_recorded, case_number=case_number, status=status)
+            signal=our_signals.case_recorded, case_number=case_number, status=status,
+            error=error, ledger_line_lost=lost)
 
     # --- end of run
     async def close_spider(self) -> None:
         self.finished_at = _utc_now()
-
-    async def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.started_at is None:
-            return  # open_spider never ran or failed: nothing was attempted
-        manifest = self.manifest(spider, reason)
-        logger.info("run %s: %s", manifest["run_id"], self.summary(manifest))
-        if self.lost_lines:
-            logger.error("%d ledger line(s) could not be written (%s); the next run asks for "
-                         "those numbers again; the run manifest lists them", len(self.lost_lines),
-                         ", ".join(manifest["ledger_lines_lost"]["case_numbers"][:10]))
-        if self.dry_run:
-            return
-        path = os.path.join(self.output_dir, "runs",
-                            f"{safe_name(self.run_id, what='run id')}.json")
-        try:
-            await self.run_in_thread(write_json_atomic, path, manifest)
-        except OSError as exc:
-            logger.error("run manifest %s could not be written: %s", path, exc)
         await self.run_in_thread(self.ledger.close)
-
-    def summary(self, m: dict[str, Any]) -> str:
-        """The run in one line, counted as a person counts: cases, then probes and canaries."""
-        counts = m["counts"]
-        if not m["total"] and not m["probes_above_end"] and m["close_reason"] == "finished":
-            return "nothing to do: every number asked for is already done"
-        done = "dry run" if self.dry_run else "saved"
-        span = f" ({m['first_saved']} to {m['last_saved']})" if m["first_saved"] else ""
-        parts = [f"{done} {counts['dry_run' if self.dry_run else 'saved']}{span}",
-                 f"no results {counts['no_results']}", f"failed {len(m['failed'])}"]
-        probes = len(m["probes_above_end"])
-        if m["year_last_file"]:
-            parts.append(f"the year's last file {m['year_last_file']} ({probes} probes above it)")
-        elif probes:
-            parts.append(f"{probes} probes found no file of the year")
-        canaries = sum(m["canaries"].values())
-        if canaries:
-            parts.append(f"canaries {canaries} ({m['canaries']['passed']} passed)")
-        return ", ".join(parts)
-
-    def manifest(self, spider: Any, reason: str) -> dict[str, Any]:
-        finished = self.finished_at or _utc_now()
-        saved = sorted(self.saved, key=casenumbers.order)
-        # Numbers asked above the year's last file by the end search: probes, not cases.
-        probes = set(getattr(spider, "probes_above_end", None) or ())
-        no_results = sorted((c for c in self.no_results if c not in probes), key=casenumbers.order)
-        counts = dict(self.counts, no_results=len(no_results))
-        stats = self.crawler.stats
-        return {
-            "run_id": self.run_id,
-            **self.ledger.site_fields(),  # site, site_host: which site answered
-            # Any spider can use this pipeline; only ours records its arguments.
-            "arguments": getattr(spider, "run_args", {}),
-            "requested_first": getattr(spider, "start_n", None),
-            "requested_last": getattr(spider, "end_n", None),
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": finished.isoformat(),
-            "close_reason": reason,
-            "dry_run": self.dry_run,
-            "first_saved": saved[0] if saved else None,
-            "last_saved": saved[-1] if saved else None,
-            # Found by this run's end search (None with end/max_cases, case or cases_file).
-            "year_last_file": getattr(spider, "year_last_file", None),
-            "total": sum(counts.values()),
-            "counts": counts,
-            "no_results": no_results,
-            "failed": sorted(self.failed, key=lambda f: casenumbers.order(f["case_number"])),
-            "probes_above_end": sorted(probes, key=casenumbers.order),
-            "canaries": {k: int(stats.get_value(f"casescraper/canaries/{k}", 0))
-                         for k in ("passed", "failed", "errors")},
-            "ledger_lines_lost": {"count": len(self.lost_lines),
-                                  "case_numbers": sorted(self.lost_lines, key=casenumbers.order)},
-        }

@@ -44,6 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "casescraper.extensions.Progress": 500,
+    # After Progress: its summary line follows the final progress line.
+    "casescraper.manifest.RunManifest": 600,
 }
 ITEM_PIPELINES = {
     "casescraper.pipelines.CaseFilesPipeline": 300,

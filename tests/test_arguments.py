@@ -44,3 +44,45 @@ def test_a_huge_value_is_cut_in_the_message():
     with pytest.raises(ConfigError) as caught:
         parse_arguments({"year": "9" * 100_000})
     assert len(str(caught.value)) < 600
+
+
+@pytest.mark.parametrize("text, years", [
+    ("2019-2021", [2019, 2020, 2021]),
+    ("2023,2019,2021", [2019, 2021, 2023]),
+    ("2019-2020, 2023,2020", [2019, 2020, 2023]),
+    ("2024", [2024]),
+])
+def test_years_ranges_and_lists_run_ascending(text, years):
+    a = parse_arguments({"years": text, "start": "5", "site": "demo"})
+    assert a.years == years and a.year == years[0] and a.start_n == 5 and a.end_n is None
+    assert a.run_args["years"] == text  # the manifest records it as given
+
+
+def test_one_year_of_years_may_have_an_end():
+    a = parse_arguments({"years": "2024", "end": "9"})
+    assert (a.years, a.end_n) == ([2024], 9)
+    assert parse_arguments({"year": "2024"}).years == [2024]
+    assert parse_arguments({"case": "IMM-1-24"}).years == []
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"year": "2024", "years": "2023-2024"}, "arguments year and years exclude each other"),
+    ({"years": "2023-2024", "case": "IMM-1-24"}, "years cannot be combined with case/cases_file"),
+    ({"years": "2023-2024", "end": "9"}, "argument end applies to one year, and years gives 2"),
+    ({"years": "2023,2025", "max_cases": "9"}, "argument max_cases applies to one year"),
+    ({"years": "2025-2023"}, "argument years '2025-2023' is invalid"),
+    ({"years": "2023,,2024"}, "argument years"),
+    ({"years": "1970-1972"}, "years 1971 to"),
+    ({"years": "abc"}, "use YYYY, YYYY-YYYY or a comma-separated list"),
+])
+def test_years_mistakes_are_one_line(kwargs, says):
+    with pytest.raises(ConfigError) as caught:
+        parse_arguments(kwargs)
+    message = str(caught.value)
+    assert says in message and "\n" not in message
+
+
+def test_a_huge_years_value_is_cut_in_the_message():
+    with pytest.raises(ConfigError) as caught:
+        parse_arguments({"years": "2023," * 100_000})
+    assert len(str(caught.value)) < 600

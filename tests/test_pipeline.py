@@ -19,8 +19,9 @@ from casescraper import evidence as evidence_file
 from casescraper.config import default_settings
 from casescraper.errors import OutputError
 from casescraper.items import STATUSES, CaseItem
+from casescraper.manifest import RunManifest
 from casescraper.pipelines import CaseFilesPipeline
-from casescraper.signals import case_outcome
+from casescraper.signals import case_outcome, run_started, year_searched
 
 SCRAPED_AT = "2025-03-01T10:20:30+00:00"
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,10 +87,14 @@ class Harness:
     def __init__(self, output_dir, **settings):
         self.crawler = get_crawler(RunSpider, {
             **default_settings(), "CASESCRAPER_OUTPUT_DIR": str(output_dir),
-            "CASESCRAPER_RUN_ID": "20250301T102030Z-abc", **settings})
+            "CASESCRAPER_RUN_ID": "20250301T102030Z-abc",
+            "ITEM_PIPELINES": {"casescraper.pipelines.CaseFilesPipeline": 300}, **settings})
         self.crawler.spider = RunSpider.from_crawler(self.crawler)
         self.crawler.engine = FakeEngine()
         self.pipe = CaseFilesPipeline.from_crawler(self.crawler)
+        # The run manifest and summary come from this extension, as in a crawl.
+        self.manifest = RunManifest.from_crawler(self.crawler)
+        self.manifest.run_in_thread = asyncio.to_thread
         self.delays = []
         self.pipe.sleep = self._sleep
         self.pipe.run_in_thread = asyncio.to_thread
@@ -110,6 +115,12 @@ class Harness:
     def run(self, items, reason="finished"):
         async def go():
             await self.pipe.open_spider()
+            spider = self.crawler.spider
+            await self.crawler.signals.send_catch_log_async(signal=signals.spider_opened, spider=spider)
+            # What the cases spider publishes before its first request.
+            await self.crawler.signals.send_catch_log_async(
+                signal=run_started, arguments=spider.run_args, years=[2025], requested_first=None,
+                requested_last=None, site=None)
             results = [await self._one(item) for item in items]
             await self.pipe.close_spider()
             await self.crawler.signals.send_catch_log_async(
@@ -170,15 +181,33 @@ def test_full_run_files_ledger_stats_manifest(tmp_path, caplog):
     assert "run 20250301T102030Z-abc: saved 1 (IMM-12-25 to IMM-12-25), no results 1, failed 3" in caplog.text
 
 
-def test_rerun_records_existing_file(tmp_path):
+def test_rerun_of_an_equal_case_is_unchanged(tmp_path):
     Harness(tmp_path).run([case()])
     h = Harness(tmp_path)
     item = case(scraped_at="2025-03-01T18:00:00+00:00")
     h.run([item])
     assert item.file_path == "json/2025/IMM-12-25-20250301.json"
-    assert h.stat("files/existing") == 1 and h.stat("cases/saved") == 1
+    assert h.stat("cases/unchanged") == 1 and h.stat("cases/saved") is None
+    assert h.stat("files/existing") is None  # nothing was written, not even looked for
     assert len(list((tmp_path / "json").rglob("*.json"))) == 1
-    assert [r["status"] for r in ledger_lines(tmp_path)] == ["saved", "saved"]
+    assert [(r["status"], r["file_path"]) for r in ledger_lines(tmp_path)] == [
+        ("saved", item.file_path), ("unchanged", item.file_path)]
+
+
+def forget_ledger(out):
+    """As if the ledger lines were lost (a kill -9 between a case file and its line)."""
+    (Path(out) / "ledger" / "2025.jsonl").unlink()
+
+
+def test_a_file_the_ledger_does_not_name_is_found_as_before(tmp_path):
+    Harness(tmp_path).run([case()])
+    forget_ledger(tmp_path)
+    h = Harness(tmp_path)
+    item = case(scraped_at="2025-03-01T18:00:00+00:00")
+    h.run([item])
+    assert item.file_path == "json/2025/IMM-12-25-20250301.json"
+    assert h.stat("files/existing") == 1 and h.stat("cases/saved") == 1
+    assert [r["status"] for r in ledger_lines(tmp_path)] == ["saved"]
 
 
 def failing_writes(h, failures, code=errno.ENOSPC):
@@ -325,11 +354,13 @@ def test_existing_case_file_keeps_its_evidence_or_gets_it(tmp_path):
     raw = tmp_path / evidence_file.rel_path(first.file_path)
     before = raw.read_bytes()
     later = "2025-03-01T18:00:00+00:00"
+    forget_ledger(tmp_path)  # else the case is unchanged: no file written, no evidence
     h = Harness(tmp_path)
     h.run([case(scraped_at=later, evidence=evidence_of(captured_at=later, html="<p>Notice of application</p>"))])
     assert raw.read_bytes() == before  # the first capture's evidence stays with its file
     assert h.stat("files/existing") == 1 and h.stat("raw/existing") == 1 and h.stat("raw/conflict") is None
     raw.unlink()  # e.g. crawled with KEEP_RAW off, or killed between the two files
+    forget_ledger(tmp_path)
     h = Harness(tmp_path)
     h.run([case(scraped_at=later, evidence=evidence_of(captured_at=later))])
     assert read_raw(raw)["captured_at"] == later and h.stat("raw/saved") == 1
@@ -373,8 +404,10 @@ def test_evidence_retry_succeeds(tmp_path):
 def test_force_overwrite_replaces_the_evidence_with_its_case_file(tmp_path):
     Harness(tmp_path).run([with_evidence()])
     item = with_evidence(summary="new")
-    Harness(tmp_path, CASESCRAPER_FORCE_OVERWRITE=True).run([item])
+    h = Harness(tmp_path, CASESCRAPER_FORCE_OVERWRITE=True)
+    h.run([item])
     assert item.file_path == "json/2025/IMM-12-25-20250301.json"
+    assert h.stat("cases/saved") == 1 and h.stat("cases/changed") is None  # as before: no history
     assert read_raw(tmp_path / "raw/2025/IMM-12-25-20250301.json.gz")["html"] == "<p>new</p>"
     assert raw_files(tmp_path) == ["raw/2025/IMM-12-25-20250301.json.gz"]
 
@@ -403,7 +436,7 @@ CRAWL = textwrap.dedent("""
     from casescraper import evidence, settings
     from casescraper.config import default_settings
     from casescraper.items import CaseItem
-    from casescraper.signals import case_outcome
+    from casescraper.signals import case_outcome, run_started
     from casescraper.storage import CaseStore
 
     if sys.argv[3] == "broken":  # the output dir passes its checks, but no case file can be written
@@ -413,10 +446,12 @@ CRAWL = textwrap.dedent("""
 
     class Cases(Spider):
         name = "cases"
-        run_args = {"mode": "test"}
-        start_n = 1
 
         async def start(self):
+            # What the run manifest records of a spider is what it publishes.
+            await self.crawler.signals.send_catch_log_async(
+                signal=run_started, arguments={"mode": "test"}, years=[], requested_first=1,
+                requested_last=None)
             # Items come from callbacks, as with the real spider; data: URLs need no network.
             for n in range(1, 10):
                 yield Request(f"data:,{n}", callback=self.parse_case, cb_kwargs={"n": n})
@@ -438,6 +473,7 @@ CRAWL = textwrap.dedent("""
     process = CrawlerProcess({
         **default_settings(),
         "ITEM_PIPELINES": {"casescraper.pipelines.CaseFilesPipeline": 300},
+        "EXTENSIONS": {"casescraper.manifest.RunManifest": 0},
         "ADDONS": {"casescraper.config.ConfigAddon": 0},
         "CASESCRAPER_OUTPUT_DIR": sys.argv[1],
         "CASESCRAPER_RUN_ID": "e2e",
@@ -513,11 +549,14 @@ def test_ledger_lines_that_could_not_be_written_are_in_the_manifest(tmp_path, ca
 
 def test_probes_above_the_end_and_canaries_are_counted_apart(tmp_path, caplog):
     h = Harness(tmp_path)
-    spider = h.crawler.spider
-    spider.year_last_file = "IMM-15-25"
-    spider.probes_above_end = ["IMM-31-25", "IMM-16-25"]
+    searched = outcome("IMM-16-25", "no_results")  # the spider's end search is over
+    h.crawler.signals.connect(
+        lambda **_: h.crawler.signals.send_catch_log(
+            signal=year_searched, year=2025, last_file="IMM-15-25",
+            probes_above_end=["IMM-31-25", "IMM-16-25"]),
+        signal=run_started, weak=False)
     h.crawler.stats.set_value("casescraper/canaries/passed", 2)
-    items = [outcome("IMM-16-25", "no_results"), case("IMM-15-25"), outcome("IMM-31-25", "no_results"),
+    items = [searched, case("IMM-15-25"), outcome("IMM-31-25", "no_results"),
              outcome("IMM-14-25", "no_results"), case("IMM-9-25"), case("IMM-12-25")]
     with caplog.at_level(logging.INFO):
         h.run(items)
@@ -536,7 +575,7 @@ def test_nothing_to_do_says_so(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         Harness(tmp_path).run([])
     assert "run 20250301T102030Z-abc: nothing to do: every number asked for is already done" in caplog.text
-    ours = [r.getMessage() for r in caplog.records if r.name == "casescraper.pipelines"]
+    ours = [r.getMessage() for r in caplog.records if r.name in ("casescraper.pipelines", "casescraper.manifest")]
     assert not any("None" in line for line in ours), ours
     m = manifest_of(tmp_path)
     assert m["first_saved"] is None and m["total"] == 0
@@ -548,4 +587,129 @@ def test_a_same_day_identical_case_is_a_case_of_this_run(tmp_path):
     results = h.run([case(scraped_at="2025-03-01T18:00:00+00:00")])
     # Already on disk, so not written again, but returned: this run's feed holds it.
     assert results[0] != "dropped" and results[0].file_path == "json/2025/IMM-12-25-20250301.json"
-    assert h.stat("files/existing") == 1
+    assert h.stat("cases/unchanged") == 1
+
+
+# --- change history: saved, changed, unchanged against the case's latest file ------------
+
+DAY2 = "2025-03-02T09:00:00+00:00"
+DAY3 = "2025-03-03T09:00:00+00:00"
+NEW_ENTRY = {"id": 2, "date_filed": "2025-03-02", "office": "Ottawa", "summary": "Order",
+             "document": None}
+
+
+def grown(scraped_at, **changes):
+    """The case of case() with a second docket entry, newest first as on the page."""
+    item = with_evidence(scraped_at=scraped_at, **changes)
+    item.docket_entries = [NEW_ENTRY, *item.docket_entries]
+    return item
+
+
+def test_an_equal_case_on_a_later_day_is_unchanged_and_writes_nothing(tmp_path):
+    first = with_evidence()
+    Harness(tmp_path).run([first])
+    h = Harness(tmp_path)
+    item = with_evidence(scraped_at=DAY2)
+    results = h.run([item])
+    assert results[0] is item and item.file_path == first.file_path  # its latest file
+    assert sorted(p.name for p in (tmp_path / "json").rglob("*.json")) == ["IMM-12-25-20250301.json"]
+    assert raw_files(tmp_path) == ["raw/2025/IMM-12-25-20250301.json.gz"]  # no evidence either
+    line = ledger_lines(tmp_path)[-1]
+    assert (line["status"], line["file_path"]) == ("unchanged", first.file_path) and "changes" not in line
+    assert h.stat("cases/unchanged") == 1 and h.stat("raw/saved") is None
+
+
+def test_a_changed_case_gets_a_new_file_and_says_what_changed(tmp_path):
+    Harness(tmp_path).run([with_evidence()])
+    h = Harness(tmp_path)
+    item = grown(DAY2, office="Ottawa")
+    h.run([item])
+    assert item.file_path == "json/2025/IMM-12-25-20250302.json"
+    assert json.loads((tmp_path / item.file_path).read_text())["docket_entries"][0]["id"] == 2
+    assert "raw/2025/IMM-12-25-20250302.json.gz" in raw_files(tmp_path)
+    line = ledger_lines(tmp_path)[-1]
+    assert (line["status"], line["file_path"]) == ("changed", item.file_path)
+    assert line["changes"] == {"previous_file": "json/2025/IMM-12-25-20250301.json",
+                               "entries_added": ["2"], "entries_removed": [],
+                               "entries_changed": [], "fields": ["office"]}
+    assert h.stat("cases/changed") == 1 and manifest_of(tmp_path)["counts"]["changed"] == 1
+
+
+def test_the_latest_file_of_any_day_is_compared_also_within_one_run(tmp_path, caplog):
+    Harness(tmp_path).run([with_evidence()])
+    h = Harness(tmp_path)
+    items = [grown(DAY2), grown(DAY2), with_evidence(scraped_at=DAY2),
+             with_evidence("IMM-13-25", scraped_at=DAY2)]
+    with caplog.at_level(logging.INFO):
+        h.run(items)
+    lines = ledger_lines(tmp_path)[1:]
+    assert [(r["status"], r["file_path"]) for r in lines] == [
+        ("changed", "json/2025/IMM-12-25-20250302.json"),
+        ("unchanged", "json/2025/IMM-12-25-20250302.json"),  # the file just written
+        # Back to the first content: changed again (against the file just written), in a
+        # new file of the day with the next suffix: never an overwrite.
+        ("changed", "json/2025/IMM-12-25-20250302-1.json"),
+        ("saved", "json/2025/IMM-13-25-20250302.json")]
+    assert lines[2]["changes"]["entries_removed"] == ["2"]
+    assert lines[2]["changes"]["previous_file"] == "json/2025/IMM-12-25-20250302.json"
+    assert h.stat("files/created") == 3
+    m = manifest_of(tmp_path)
+    assert (m["counts"]["saved"], m["counts"]["changed"], m["counts"]["unchanged"]) == (1, 2, 1)
+    assert (m["first_saved"], m["last_saved"]) == ("IMM-12-25", "IMM-13-25")
+    assert "saved 1, changed 2, unchanged 1 (IMM-12-25 to IMM-13-25), no results 0, failed 0" in caplog.text
+
+
+def test_a_missing_latest_file_is_warned_once_and_the_case_saved_anew(tmp_path, caplog):
+    first = case()
+    Harness(tmp_path).run([first])
+    (tmp_path / first.file_path).unlink()
+    h = Harness(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        h.run([case(scraped_at=DAY2), case(scraped_at=DAY3)])
+    assert [(r["status"], r["file_path"]) for r in ledger_lines(tmp_path)[1:]] == [
+        ("saved", "json/2025/IMM-12-25-20250302.json"), ("unchanged", "json/2025/IMM-12-25-20250302.json")]
+    assert caplog.text.count("its latest file json/2025/IMM-12-25-20250301.json") == 1
+
+
+def test_an_unreadable_latest_file_is_no_previous_file(tmp_path):
+    first = case()
+    Harness(tmp_path).run([first])
+    (tmp_path / first.file_path).write_text("{not json")
+    h = Harness(tmp_path)
+    h.run([case(scraped_at=DAY2)])
+    assert ledger_lines(tmp_path)[-1]["status"] == "saved"
+
+
+def test_a_v1_latest_file_against_a_v2_record_is_changed(tmp_path):
+    v1 = {k: v for k, v in json.loads(json.dumps(case().__dict__)).items()
+          if k not in ("schema_version", "evidence")}
+    v1["parties"] = [{"name": "A", "role": "Applicant", "representation": None}]
+    path = tmp_path / "json" / "2025" / "IMM-12-25-20240101.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(v1))
+    Harness(tmp_path).pipe.ledger.record("IMM-12-25", "saved", run_id="old", year=2025,
+                                         file_path="json/2025/IMM-12-25-20240101.json")
+    h = Harness(tmp_path)
+    h.run([case(scraped_at=DAY2)])
+    line = ledger_lines(tmp_path)[-1]
+    assert line["status"] == "changed" and line["changes"]["fields"] == ["parties", "schema_version"]
+
+
+def test_an_invalid_record_is_a_parse_error_also_against_a_latest_file(tmp_path):
+    Harness(tmp_path).run([case()])
+    h = Harness(tmp_path)
+    assert h.run([case(scraped_at=DAY2, court="x")]) == ["dropped"]
+    assert ledger_lines(tmp_path)[-1]["status"] == "parse_error"
+
+
+def test_dry_run_says_unchanged_or_changed_and_writes_nothing(tmp_path, caplog):
+    Harness(tmp_path).run([case()])
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    h = Harness(tmp_path, CASESCRAPER_DRY_RUN=True)
+    with caplog.at_level(logging.INFO):
+        h.run([case(scraped_at=DAY2), case(summary="Order", scraped_at=DAY2)])
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert f"would keep unchanged {tmp_path}/json/2025/IMM-12-25-20250301.json" in caplog.text
+    assert (f"would write (changed: entries changed 1) {tmp_path}/json/2025/IMM-12-25-20250302.json"
+            in caplog.text)
+    assert h.stat("cases/dry_run") == 2

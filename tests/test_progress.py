@@ -10,6 +10,7 @@ from scrapy.utils.test import get_crawler
 
 from casescraper import extensions
 from casescraper.extensions import Progress, format_duration
+from casescraper.signals import plan_changed
 
 
 class FakeLoop:
@@ -54,8 +55,10 @@ def make(monkeypatch):
 
     def build(planned=100, interval=60, stream=None):
         crawler = get_crawler(settings_dict={"CASESCRAPER_PROGRESS_INTERVAL": interval})
-        crawler.spider = SimpleNamespace(planned=planned) if planned != "missing" else SimpleNamespace()
+        crawler.spider = SimpleNamespace()
         ext = Progress.from_crawler(crawler)
+        if planned != "missing":  # as the spider publishes it
+            crawler.signals.send_catch_log(signal=plan_changed, planned=planned)
         ext.clock = clock = Clock()
         ext._stream = stream if stream is not None else NotTTY()
         return crawler, ext, clock
@@ -194,3 +197,11 @@ def test_bar_redraws_when_a_number_is_recorded(make):
     crawler.signals.send_catch_log(case_recorded, case_number="IMM-1-25", status="no_results")
     assert " 1/10 10% " in tty.getvalue()
     ext.spider_closed(crawler.spider, "finished")
+
+
+def test_planned_adds_up_as_the_spider_publishes_it(make):
+    crawler, ext, clock = make(planned="missing")
+    assert ext.planned() is None
+    for planned, shown in [(None, None), (12, 12), (None, None), (30, 30)]:  # years: search, plan
+        crawler.signals.send_catch_log(signal=plan_changed, planned=planned)
+        assert ext.planned() == shown

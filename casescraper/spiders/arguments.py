@@ -26,7 +26,7 @@ HIGHEST = casenumbers.HIGHEST_N
 CHECK_ARGUMENTS = {"site": "demo", "case": "IMM-3-25"}
 # Arguments the spider understands; anything else is a typo worth stopping for.
 ARGUMENTS = frozenset({
-    "year", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
+    "year", "years", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
     "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
     "probe_only", "_job",
 })
@@ -44,7 +44,9 @@ class RunArguments:
     explicit: Optional[list[str]] = None  # case / cases_file numbers, in order
     shard_index: int = 1
     shard_count: int = 1
-    year: Optional[int] = None
+    year: Optional[int] = None  # the first of `years` (None with case/cases_file)
+    # Years asked, ascending: [year] for `year`, several for `years`, [] for case/cases_file.
+    years: list[int] = field(default_factory=list)
     start_n: int = 1
     end_n: Optional[int] = None
     refresh: bool = False
@@ -102,7 +104,8 @@ def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
         a.force_overwrite = bool_arg("force_overwrite", kwargs["force_overwrite"])
     a.explicit = _explicit_numbers(kwargs)
     a.shard_index, a.shard_count = _shard(kwargs.get("shard", "1/1"))
-    a.year, a.start_n, a.end_n = _range(kwargs, a.explicit)
+    a.years, a.start_n, a.end_n = _range(kwargs, a.explicit)
+    a.year = a.years[0] if a.years else None
     a.refresh = bool_arg("refresh", kwargs.get("refresh", "0"))
     a.retry_failed_only = bool_arg("retry_failed_only", kwargs.get("retry_failed_only", "0"))
     a.probe_only = bool_arg("probe_only", kwargs.get("probe_only", "0"))
@@ -148,19 +151,36 @@ def _case_arg(name: str, value: Any) -> str:
         raise ConfigError(f"{name}={shown(value)} is not a court file number: use the form IMM-12345-25") from None
 
 
-def _range(kwargs: dict[str, Any], explicit: Optional[list[str]]) -> tuple[Optional[int], int, Optional[int]]:
-    if explicit is not None:
-        clash = {"year", "start", "end", "max_cases"} & set(kwargs)
-        if clash:
-            raise ConfigError(f"argument(s) {', '.join(sorted(clash))} cannot be combined with case/cases_file")
-        return None, 1, None
+def _years(kwargs: dict[str, Any]) -> list[int]:
+    """`year=2025` or `years=2019-2021,2023` (ascending, distinct)."""
+    if "year" in kwargs and "years" in kwargs:
+        raise ConfigError("arguments year and years exclude each other: give one "
+                          "(-a year=2025, or -a years=2019-2025 for several)")
+    if "years" in kwargs:
+        return casenumbers.parse_years(str(kwargs["years"]), "argument years")
     if "year" not in kwargs:
-        raise ConfigError("argument year is required: use -a year=2025 (or -a case=IMM-12345-25)")
+        raise ConfigError("argument year is required: use -a year=2025, -a years=2019-2025 "
+                          "(or -a case=IMM-12345-25)")
     this_year = datetime.now(timezone.utc).year
     year_text = str(kwargs["year"]).strip()
     if not (year_text.isascii() and year_text.isdigit()) or len(year_text) != 4 or not 1971 <= int(year_text) <= this_year + 1:
         raise ConfigError(f"argument year={shown(kwargs['year'])} is invalid: use -a year=YYYY between 1971 and {this_year + 1}")
-    year = int(year_text)
+    return [int(year_text)]
+
+
+def _range(kwargs: dict[str, Any], explicit: Optional[list[str]]) -> tuple[list[int], int, Optional[int]]:
+    """(years, start, end): `start` applies to every year; `end`/`max_cases` take one year."""
+    if explicit is not None:
+        clash = {"year", "years", "start", "end", "max_cases"} & set(kwargs)
+        if clash:
+            raise ConfigError(f"argument(s) {', '.join(sorted(clash))} cannot be combined with case/cases_file")
+        return [], 1, None
+    years = _years(kwargs)
+    # A year's end differs from year to year: one `end` for several would cut some short.
+    limit = sorted({"end", "max_cases"} & set(kwargs))
+    if limit and len(years) > 1:
+        raise ConfigError(f"argument {limit[0]} applies to one year, and years gives {len(years)}: "
+                          "drop it (each year's end is found), or run each year with -a year=YYYY")
     start = int_arg("start", kwargs.get("start", 1), 1, "N with N >= 1")
     end = None
     if "end" in kwargs and "max_cases" in kwargs:
@@ -176,7 +196,7 @@ def _range(kwargs: dict[str, Any], explicit: Optional[list[str]]) -> tuple[Optio
         raise ConfigError(
             f"argument {name}={shown(str(kwargs[name]).strip(), 40)} reaches past {HIGHEST}, the highest "
             f"court file number (7 digits): use a range within 1..{HIGHEST}")
-    return year, start, end
+    return years, start, end
 
 
 def _demo_court_args(a: RunArguments) -> dict[str, Any]:

@@ -12,6 +12,11 @@ The browser work happens in the Selenium middleware; this spider only plans numb
 outcomes. A failed query (no answer from the portal) is "unknown": it teaches the end
 search and the canary nothing, and CASESCRAPER_MAX_CONSECUTIVE_FAILURES of them in a row
 stop the crawl (`portal_unreachable`).
+
+Years (`year`, or several with `years`) run one after another: see yearplan. Once the
+crawl is stopping (stopping.stop_crawl, by anyone: this spider, the pipeline or the
+middleware), no further number is asked. Later stages learn the run's facts from
+signals (run_started, year_searched, plan_changed), never from the spider's attributes.
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ from ..errors import (
 )
 from ..items import CaseItem
 from ..ledger import Ledger, Site
-from ..planning import Canary, EndFinder, Plan, Resume
-from ..signals import case_outcome
+from ..planning import Canary, Resume
+from ..signals import case_outcome, plan_changed, run_started
+from ..stopping import stop_crawl, stop_reason
 from .arguments import ARGUMENTS, DEMO_ARGUMENTS, HIGHEST, parse_arguments
+from .yearplan import Settled, year_requests
 
 # Parser notes become warnings and these stats.
 NOTE_STATS = {
@@ -46,10 +53,6 @@ NOTE_STATS = {
 }
 # Failures after which the middleware closes the crawl: plan no further numbers.
 STOPPING = (Blocked, LayoutChanged, RestartsExhausted)
-# A failed query (stuck page, dead browser, network error) says nothing about the number.
-UNKNOWN = ("driver_error",)
-# The portal answered, even if the answer could not be read or kept.
-ANSWERED = ("found", "no_results", "parse_error")
 
 
 class CasesSpider(scrapy.Spider):
@@ -82,7 +85,9 @@ class CasesSpider(scrapy.Spider):
         self.dry_run, self.force_overwrite = args.dry_run, args.force_overwrite
         self.explicit = args.explicit
         self.shard_index, self.shard_count = args.shard_index, args.shard_count
-        self.year, self.start_n, self.end_n = args.year, args.start_n, args.end_n
+        # `year` is the year being asked (the first of `years` until start() runs).
+        self.years, self.year = args.years, args.year
+        self.start_n, self.end_n = args.start_n, args.end_n
         self.refresh, self.retry_failed_only = args.refresh, args.retry_failed_only
         self.probe_only = args.probe_only
         self.demo_court_args = args.demo_court_args
@@ -90,16 +95,15 @@ class CasesSpider(scrapy.Spider):
         # over; at a finished close, exactly the numbers recorded (the progress bar's total).
         self.planned: Optional[int] = None
         self.asks = 0  # queries for numbers sent so far (canaries apart)
-        self.resume: Optional[Resume] = None
-        self.canary: Optional[Canary] = None
+        self.resume: Optional[Resume] = None  # of the year being asked
+        self.canary: Optional[Canary] = None  # of the year being asked
+        # True once the crawl is closing (see stopped()): plan no further numbers.
         self.stopping = False
-        self._last_status = ""
-        # The end search's result, for the run's summary: the year's last file and the
-        # numbers asked above it (no data: probes, not cases of the year).
-        self.year_last_file: Optional[str] = None
-        self.probes_above_end: list[str] = []
+        self.last = Settled("")  # how the last number asked (canaries apart) was settled
         self.failures_in_a_row = 0
         self.last_error = ""
+        self.feed_note_given = False
+        self.ledger_site: Optional[Site] = None  # set by settings_ready
         self.demo = None
         self.site_url = ""  # set in _apply_site, once settings are known
         self._pending: Optional[str] = None  # the case asked and not yet settled
@@ -135,8 +139,8 @@ class CasesSpider(scrapy.Spider):
         if not build_component_list(settings.getwithbase("ITEM_PIPELINES")):
             return  # `scrapy parse`, `scrapy check`: nothing is written, no site to refuse
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
-                 else {self.year})
-        Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).refuse_other_site(years - {None}, self.ledger_site)
+                 else set(self.years))
+        Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).refuse_other_site(years, self.ledger_site)
 
     # --- requests ------------------------------------------------------------------
 
@@ -148,105 +152,65 @@ class CasesSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.site_url = self._site_url()
+        await self.crawler.signals.send_catch_log_async(
+            signal=run_started, arguments=self.run_args, years=list(self.years),
+            requested_first=self.start_n, requested_last=self.end_n, site=self.ledger_site)
         if self.explicit is not None:
             cases = [c for i, c in enumerate(self.explicit) if self.mine(i + 1)]
-            self.planned = len(cases)
+            self.set_planned(len(cases))
             for case in cases:
-                async for request in self._ask(case):
+                async for request in self.ask(case):
                     yield request
-                if self.stopping:
+                if self.stopped():
                     return
             return
-        settings = self.settings
-        self.resume = Resume(
-            Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).latest(self.year),
-            settings.get("CASESCRAPER_OUTPUT_DIR"), self.prefix, self.year,
-            refresh=self.refresh, retry_failed_only=self.retry_failed_only,
-        )
-        gap = settings.getint("CASESCRAPER_BOUNDARY_GAP")
-        self.canary = Canary(settings.getint("CASESCRAPER_CANARY_EVERY"), gap)
-        if self.resume.last_known:
-            self.canary.known_good = self.case(self.resume.last_known)
-        end = self.end_n
-        asked: frozenset[int] = frozenset()
-        if end is None and not self.retry_failed_only:
-            finder = EndFinder(self.start_n, gap, self.resume.known, highest=HIGHEST)
-            async for request in self._find_end(finder):
+        for year in self.years:
+            async for request in year_requests(self, year, HIGHEST):
                 yield request
-            if self.stopping:
-                return
-            end = finder.last
-            self.logger.info(
-                "the last file of %d is %s (%d queries to find it)",
-                self.year, self.case(end) if end >= self.start_n else "none", finder.queries,
-            )
-            self.year_last_file = self.case(end) if end >= self.start_n else None
-            self.probes_above_end = [self.case(n) for n in finder.asked if n > end]
-            self.crawler.stats.set_value("casescraper/probes/above_end", len(self.probes_above_end))
-            self.planned = self.asks
-            if end < self.start_n:
-                self.logger.warning(
-                    "no %s files found for %d from number %d: %d consecutive numbers answered no data",
-                    self.prefix, self.year, self.start_n, gap,
-                )
-                return
-            if self.probe_only:
-                return
-            asked = frozenset(finder.asked)  # what resume knew is skipped (and counted) below
-        elif end is None:
-            end = max(self.resume.failed, default=0)
-        plan = Plan(self.start_n, end, self.shard_index, self.shard_count, self.resume, asked)
-        self.planned = self.asks + len(plan)
-        skipped = plan.skipped()
-        if skipped:
-            self.logger.info("resuming: %d numbers of %s..%s are already done", skipped,
-                             self.case(self.start_n), self.case(end))
-            if settings.getdict("FEEDS"):
-                self.logger.info("the feed holds only the cases of this run, not those %d: "
-                                 "add -a refresh=1 to collect every number again", skipped)
-        for n in plan:
-            async for request in self._ask(self.case(n)):
-                yield request
-            if self.stopping:
+            if self.stopped():
                 return
 
-    async def _find_end(self, finder: EndFinder) -> AsyncIterator[scrapy.Request]:
-        """Ask what the end search asks; a failed query is asked again (it taught nothing)."""
-        while (n := finder.ask()) is not None:
-            async for request in self._ask(self.case(n)):
-                yield request
-            if self.stopping:
-                return
-            if self._last_status not in UNKNOWN:
-                finder.tell(n, self._last_status != "no_results")
+    def set_planned(self, planned: Optional[int]) -> None:
+        """The queries for numbers this run plans (None while a year's end is searched)."""
+        self.planned = planned
+        self.crawler.signals.send_catch_log(signal=plan_changed, planned=planned)
 
-    async def _ask(self, case: str, canary: bool = False) -> AsyncIterator[scrapy.Request]:
+    def stopped(self) -> bool:
+        """True once the crawl is closing, whoever asked (stopping.stop_crawl)."""
+        if not self.stopping and stop_reason(self.crawler) is not None:
+            self.stopping = True
+        return self.stopping
+
+    def _stop(self, reason: str) -> None:
+        self.stopping = True
+        stop_crawl(self.crawler, reason)
+
+    async def ask(self, case: str, canary: bool = False) -> AsyncIterator[scrapy.Request]:
         """Yield the request for `case`, wait until it is settled, then run a canary if due."""
         self._pending = case
         self._waiting = asyncio.get_running_loop().create_future()
         if not canary:
             self.asks += 1
         yield self.case_request(case, canary)
-        self._last_status = status = await self._waiting
+        settled: Settled = await self._waiting
         self._pending = self._waiting = None
-        if status == "stop":
-            self.stopping = True  # the crawl is closing (blocked, layout, restarts, canary)
+        if self.stopped():
             return
-        if self._portal_unreachable(status) or canary or self.canary is None:
+        if not canary:
+            self.last = settled
+        if self._portal_unreachable(settled) or canary or self.canary is None:
             return
-        self.canary.record(case, status)
+        self.canary.record(case, settled.status)
         check = self.canary.due()
         if check is not None:
-            async for request in self._ask(check, canary=True):
+            async for request in self.ask(check, canary=True):
                 yield request
-            if not self.stopping:
-                self._last_status = status
 
-    def _portal_unreachable(self, status: str) -> bool:
+    def _portal_unreachable(self, settled: Settled) -> bool:
         """Count failed queries in a row; at the limit, stop the crawl (portal_unreachable)."""
-        if status in ANSWERED:
+        if settled.answered:
             self.failures_in_a_row = 0
-        elif status in UNKNOWN:
+        elif settled.unknown:
             self.failures_in_a_row += 1
         limit = self.settings.getint("CASESCRAPER_MAX_CONSECUTIVE_FAILURES")
         if self.failures_in_a_row < limit:
@@ -254,19 +218,26 @@ class CasesSpider(scrapy.Spider):
         self.logger.error("the portal gave no answer %d times in a row; last error: %s; stopping "
                           "(portal_unreachable): check the network and CASESCRAPER_SITE_URL, then "
                           "run again to resume", self.failures_in_a_row, self.last_error)
-        self.stopping = True
-        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="portal_unreachable"))
+        self._stop("portal_unreachable")
         return True
 
     def _site_url(self) -> str:
         if self.site != "demo":
             return self.settings.get("CASESCRAPER_SITE_URL")
+        return self.use_demo_year(self.year)
+
+    def use_demo_year(self, year: Optional[int]) -> str:
+        """site=demo: the demo court serves one year; a run of several starts one per year."""
+        if self.site != "demo" or (self.demo is not None and self.demo.year == year):
+            return self.site_url
         from ..democourt import DemoCourt
 
-        self.demo = DemoCourt(**self.demo_court_args)
-        url = self.demo.start()
-        self.logger.info("demo court serving at %s", url)
-        return url
+        if self.demo is not None:
+            self.demo.stop()
+        self.demo = DemoCourt(**{**self.demo_court_args, "year": year or self.demo_court_args["year"]})
+        self.site_url = self.demo.start()
+        self.logger.info("demo court serving %s at %s", self.demo.year, self.site_url)
+        return self.site_url
 
     def case_request(self, case: str, canary: bool = False) -> scrapy.Request:
         return scrapy.Request(
@@ -281,7 +252,7 @@ class CasesSpider(scrapy.Spider):
     def _answer(self, status: str) -> None:
         """The pending case is settled: let start() go on."""
         if self._waiting is not None and not self._waiting.done():
-            self._waiting.set_result(status)
+            self._waiting.set_result(Settled(status))
 
     async def _outcome(self, case: str, status: str, error: Optional[str] = None,
                        diagnostics: Optional[str] = None) -> None:
@@ -361,8 +332,8 @@ class CasesSpider(scrapy.Spider):
         )
         for number in suspect:
             await self._outcome(number, "unverified", error=f"canary {case} answered no data after it")
-        self._answer("stop")
-        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="canary_failed"))
+        self._stop("canary_failed")
+        self._answer("no_results")
 
     async def case_failed(self, failure) -> None:
         request = failure.request
@@ -378,7 +349,9 @@ class CasesSpider(scrapy.Spider):
             self.crawler.stats.inc_value("casescraper/canaries/errors")
         else:
             await self._outcome(case, status, error=detail, diagnostics=getattr(exc, "diagnostics", None))
-        self._answer("stop" if isinstance(exc, STOPPING) else status)
+        if isinstance(exc, STOPPING):
+            self.stopping = True  # the middleware is closing the crawl
+        self._answer(status)
 
     def _closed(self, reason: str) -> None:
         if self._waiting is not None and not self._waiting.done():

@@ -1,0 +1,153 @@
+"""One year of a `cases` run: resume from its ledger, find its end, plan, ask.
+
+A run of several years (`-a years=2019-2025`) takes them one after another, ascending;
+each year gets what a run of that year alone would: its own Resume (from that year's
+ledger), canary, end search and plan. Shards (`shard=I/N`) split every year the same way.
+
+A year that is over is closed: a "no data" answer recorded more than CLOSE_GRACE after
+the year ended is final, even above the year's last known file (new files of a year are
+filed only during that year). So a rerun of finished past years asks nothing, where an
+open year is probed above its last file again (files are filed every day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+
+import scrapy
+
+from .. import casenumbers
+from ..ledger import Ledger
+from ..planning import Canary, EndFinder, Plan, Resume
+from ..signals import year_searched
+
+if TYPE_CHECKING:
+    from .cases import CasesSpider
+
+# GUESS: how long after 31 December a file of the year may still turn up on the portal.
+CLOSE_GRACE = timedelta(days=31)
+# A failed query (stuck page, dead browser, network error) says nothing about the number.
+UNKNOWN = ("driver_error",)
+# The portal answered, even if the answer could not be read or kept.
+ANSWERED = ("found", "no_results", "parse_error")
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How an asked number was settled: its status (found, no_results, parse_error,
+    driver_error, blocked). Whether the crawl stops is not a status: see
+    CasesSpider.stopping."""
+
+    status: str
+
+    @property
+    def answered(self) -> bool:
+        return self.status in ANSWERED
+
+    @property
+    def unknown(self) -> bool:
+        return self.status in UNKNOWN
+
+    @property
+    def exists(self) -> bool:
+        """What an answer says to the end search (a failed query says nothing: `unknown`)."""
+        return self.status != "no_results"
+
+
+def closed_no_data(latest: dict[str, dict[str, Any]], prefix: str, year: int,
+                   now: datetime) -> frozenset[int]:
+    """The numbers n of `year` whose latest answer is a "no data" given after the year
+    was over (CLOSE_GRACE): final. Empty while the year is open."""
+    closed = datetime(year + 1, 1, 1, tzinfo=timezone.utc) + CLOSE_GRACE
+    if now < closed:
+        return frozenset()
+    final = set()
+    for case, line in latest.items():
+        if line.get("status") != "no_results":
+            continue
+        try:
+            number = casenumbers.parse(case)
+            at = datetime.fromisoformat(str(line.get("at")))
+        except ValueError:
+            continue  # another kind of number, or a line without a readable time
+        if number.prefix == prefix and number.year == year and at.tzinfo is not None and at >= closed:
+            final.add(number.n)
+    return frozenset(final)
+
+
+async def year_requests(spider: "CasesSpider", year: int, highest: int) -> AsyncIterator[scrapy.Request]:
+    """The requests of one year, each yielded when the one before it is settled."""
+    settings = spider.settings
+    out = settings.get("CASESCRAPER_OUTPUT_DIR")
+    spider.year = year
+    spider.use_demo_year(year)
+    ledger = Ledger(out)
+    resume = spider.resume = Resume(ledger.facts(year, spider.prefix), refresh=spider.refresh,
+                                    retry_failed_only=spider.retry_failed_only)
+    gap = settings.getint("CASESCRAPER_BOUNDARY_GAP")
+    spider.canary = Canary(settings.getint("CASESCRAPER_CANARY_EVERY"), gap)
+    if resume.last_known:
+        spider.canary.known_good = spider.case(resume.last_known)
+    end = spider.end_n
+    asked: frozenset[int] = frozenset()
+    if end is None and not spider.retry_failed_only:
+        final = frozenset() if spider.refresh else closed_no_data(
+            ledger.latest(year), spider.prefix, year, datetime.now(timezone.utc))
+
+        def known(n: int) -> Optional[bool]:
+            answer = resume.known(n)
+            return False if answer is None and n in final else answer
+
+        finder = EndFinder(spider.start_n, gap, known, highest=highest)
+        spider.set_planned(None)
+        async for request in _find_end(spider, finder):
+            yield request
+        if spider.stopped():
+            return
+        end = finder.last
+        last_file = spider.case(end) if end >= spider.start_n else None
+        spider.logger.info("the last file of %d is %s (%d queries to find it)",
+                           year, last_file or "none", finder.queries)
+        probes = [spider.case(n) for n in finder.asked if n > end]
+        spider.crawler.stats.inc_value("casescraper/probes/above_end", len(probes))
+        await spider.crawler.signals.send_catch_log_async(
+            signal=year_searched, year=year, last_file=last_file, probes_above_end=probes)
+        spider.set_planned(spider.asks)
+        if end < spider.start_n:
+            spider.logger.warning(
+                "no %s files found for %d from number %d: %d consecutive numbers answered no data",
+                spider.prefix, year, spider.start_n, gap)
+            return
+        if spider.probe_only:
+            return
+        asked = frozenset(finder.asked)  # what resume knew is skipped (and counted) below
+    elif end is None:
+        end = max(resume.failed, default=0)
+    plan = Plan(spider.start_n, end, spider.shard_index, spider.shard_count, resume, asked)
+    spider.set_planned(spider.asks + len(plan))
+    skipped = plan.skipped()
+    if skipped:
+        spider.logger.info("resuming: %d numbers of %s..%s are already done", skipped,
+                           spider.case(spider.start_n), spider.case(end))
+        if settings.getdict("FEEDS") and not spider.feed_note_given:
+            spider.feed_note_given = True
+            spider.logger.info("the feed holds only the cases of this run, not those %d: "
+                               "add -a refresh=1 to collect every number again", skipped)
+    for n in plan:
+        async for request in spider.ask(spider.case(n)):
+            yield request
+        if spider.stopped():
+            return
+
+
+async def _find_end(spider: "CasesSpider", finder: EndFinder) -> AsyncIterator[scrapy.Request]:
+    """Ask what the end search asks; a failed query is asked again (it taught nothing)."""
+    while (n := finder.ask()) is not None:
+        async for request in spider.ask(spider.case(n)):
+            yield request
+        if spider.stopped():
+            return
+        if not spider.last.unknown:
+            finder.tell(n, spider.last.exists)
