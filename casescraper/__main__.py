@@ -1,8 +1,11 @@
-"""`python -m casescraper parse PAGE.html`: the item JSON of a saved page; `doctor`, `reparse`
-and `dataset` have parsers of their own (`python -m casescraper NAME --help`).
+"""`python -m casescraper parse PAGE.html`: the item JSON of a saved page; `doctor`, `reparse`,
+`dataset` and `report` have parsers of their own (`python -m casescraper NAME --help`).
 
-`python -m casescraper report --year 2025 [--output-dir DIR] [--html report.html]`:
-the year's coverage from the ledger and the case files (see `report`).
+`python -m casescraper report --years 2019-2025 [--output-dir DIR] [--html report.html]`
+(or `--year 2025`): coverage from the ledger and the case files (see `report`).
+
+`python -m casescraper changes [--since YYYY-MM-DD] [--year Y ...] [--json]`: what changed
+in cases asked again, newest first (see `changes`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ DELEGATED = {
     "doctor": ("casescraper.doctor", "preflight: check the portal page and one case before a year run"),
     "reparse": ("casescraper.reparse", "rebuild a year's case files from the kept raw evidence"),
     "dataset": ("casescraper.dataset", "write analysis-ready tables (parquet, csv, jsonl)"),
+    "report": ("casescraper.report", "coverage of one year or several: saved, no results, failed, "
+                                     "gaps, recent changes"),
+    "changes": ("casescraper.changes", "what changed in cases asked again, newest first, from the ledger"),
 }
 
 
@@ -35,19 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("parse", help="print the item JSON of a saved page with the details modal open")
     p.add_argument("page", type=Path, help="a saved page (whole page or just the modal)")
     p.add_argument("--court", default="t", choices=("t", "a", "b"))
-    r = sub.add_parser("report", help="coverage of a year: saved, no results, failed, gaps")
-    r.add_argument("--year", type=int, required=True, help="the case year, e.g. 2025")
-    r.add_argument("--output-dir",
-                   help="the crawl's output directory (default: CASESCRAPER_OUTPUT_DIR as a crawl "
-                        "here sees it: config.toml or $CASESCRAPER_CONFIG, the environment, else "
-                        "output; a demo crawl's default is output/demo)")
-    r.add_argument("--html", metavar="PATH",
-                   help="also write a self-contained HTML page with the table and a chart")
     for name, (_, help_text) in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)
     args = ap.parse_args(argv)
-    if args.command == "report":
-        return _report(args)
     try:
         html = args.page.read_text(encoding="utf-8")
         record = parse_case(html, court=args.court)
@@ -59,34 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)
     print()
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    from .config import configured
-    from .ledger import Ledger, clashing
-    from .report import ReportError, run
-
-    output_dir = args.output_dir
-    try:
-        # Like a crawl: config file, then environment; --output-dir wins over both.
-        output_dir = output_dir or configured("CASESCRAPER_OUTPUT_DIR")
-        ledger = Ledger(output_dir)
-        sites = ledger.sites(args.year)
-        mixed = clashing(sites)
-        if mixed:
-            a, b = mixed
-            raise ReportError(
-                f"{ledger.path(args.year)} mixes sites: {sites[a]} line(s) of {a} and {sites[b]} "
-                f"of {b}; a report would merge them: keep each site in its own output dir")
-        run(args.year, output_dir, args.html, sys.stdout)
-    except (ReportError, CasescraperError) as exc:
-        print(f"casescraper: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return 1
     return 0
 
 

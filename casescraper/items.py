@@ -1,6 +1,7 @@
 """What the crawl produces: one CaseItem per found court file; items are case records only.
 
-A CaseItem becomes a JSON file and a `saved` ledger line, and goes to `-o` feeds. A
+A CaseItem becomes a JSON file and a `saved` ledger line (`changed` or `unchanged` when
+the case was saved before: see `history`), and goes to `-o` feeds. A
 number that produced no record (`no_results`, a failure) is not an item: the spider
 sends its outcome by the `casescraper.signals.case_outcome` signal, which the pipeline
 records in the ledger, the stats and the run manifest.
@@ -14,11 +15,15 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, Optional
 
-# Ledger statuses. `saved` and `no_results` settle a number; the failures are retried
-# by the next run. `unverified` marks a "no data" answer that a failed canary put in
-# doubt; `dry_run` is only counted, never written.
+# Ledger statuses. A found case settles its number: `saved` (its first file), `changed`
+# (a new file, differing from its latest one: the line says what changed) or `unchanged`
+# (equal to its latest file: nothing written); each line's file_path is the case's latest
+# file. `no_results` settles a number too; the failures are retried by the next run.
+# `unverified` marks a "no data" answer that a failed canary put in doubt; `dry_run` is
+# only counted, never written.
+FOUND = ("saved", "changed", "unchanged")
 FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified")
-STATUSES = ("saved", "no_results", *FAILED, "dry_run")
+STATUSES = (*FOUND, "no_results", *FAILED, "dry_run")
 # What the spider reports by the case_outcome signal (the rest come from writing a record).
 OUTCOMES = ("no_results", "parse_error", "driver_error", "blocked", "unverified")
 

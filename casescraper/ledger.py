@@ -11,6 +11,10 @@ stack), else it is skipped with one warning naming the file and line; a `file_pa
 that could lead outside the output dir (absolute, `..`) is dropped, so that number
 counts as not saved.
 
+The ledger owns "is this number settled": `Ledger.standing` says what a line means,
+`Ledger.facts` gives a year's numbers by standing (what a crawl resumes from) and
+`Ledger.latest_found` each case's latest file (what a new record is compared with).
+
 Every line names the site that answered (`site`: `real` or `demo`; `site_host`: the real
 site's host name), so that fictional demo data never stands in for real data: a crawl
 refuses to resume from another site's lines and `report` refuses to merge sites. A line
@@ -34,9 +38,11 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from casescraper import casenumbers
 from casescraper.errors import OutputError, printable, shown
 from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
-from casescraper.items import STATUSES
+from casescraper.items import FAILED, FOUND, STATUSES
+from casescraper.planning import Facts
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +58,12 @@ _OPTIONAL_TEXT = (str, type(None))
 _FIELDS: dict[str, tuple[type, ...]] = {
     "case_number": (str,), "status": (str,), "file_path": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
     "run_id": _OPTIONAL_TEXT, "at": _OPTIONAL_TEXT, "site": (str,), "site_host": _OPTIONAL_TEXT,
-    "diagnostics": _OPTIONAL_TEXT,
+    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)),
 }
+# A `changed` line's `changes` (see `history`): previous_file, and these lists of text.
+_CHANGE_LISTS = ("entries_added", "entries_removed", "entries_changed", "fields")
+# A line's standing (Ledger.standing): what it says about its number.
+STANDINGS = ("found", "missing_file", "no_results", "failed", "dry_run")
 
 
 def utc_now() -> str:
@@ -92,6 +102,18 @@ def line_problem(entry: Any) -> Optional[str]:
         return "case_number is empty"
     if entry["status"] not in STATUSES:
         return f"status {shown(entry['status'], 40)} is not one of {', '.join(STATUSES)}"
+    return _changes_problem(entry.get("changes"))
+
+
+def _changes_problem(changes: Optional[dict[str, Any]]) -> Optional[str]:
+    if changes is None:
+        return None
+    if not isinstance(changes.get("previous_file"), _OPTIONAL_TEXT):
+        return f"changes.previous_file is {type(changes['previous_file']).__name__}, not str or null"
+    for name in _CHANGE_LISTS:
+        value = changes.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"changes.{name} is not a list of strings"
     return None
 
 
@@ -169,7 +191,8 @@ def clashing(sites: Iterable[Site]) -> Optional[tuple[Site, Site]]:
 
 class Ledger:
     def __init__(self, output_dir: str, site: Optional[Site] = None):
-        self.dir = os.path.join(os.path.abspath(output_dir), "ledger")
+        self.root = os.path.abspath(output_dir)
+        self.dir = os.path.join(self.root, "ledger")
         self.site = site  # recorded on every line written
         self._fds: dict[int, int] = {}
         # flock does not exclude threads sharing one descriptor, so threads take this first.
@@ -181,8 +204,9 @@ class Ledger:
     # --- writing
     def record(self, case_number: str, status: str, *, run_id: str, year: int,
                file_path: Optional[str] = None, error: Optional[str] = None,
-               diagnostics: Optional[str] = None, at: Optional[str] = None) -> dict[str, Any]:
-        """Append one attempt's line and return it."""
+               diagnostics: Optional[str] = None, at: Optional[str] = None,
+               changes: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        """Append one attempt's line and return it (`changes`: a `changed` line's)."""
         if status not in STATUSES:
             raise ValueError(f"unknown ledger status {status!r}; expected one of {', '.join(STATUSES)}")
         entry: dict[str, Any] = {
@@ -196,6 +220,8 @@ class Ledger:
         }
         if diagnostics is not None:
             entry["diagnostics"] = diagnostics
+        if changes is not None:
+            entry["changes"] = changes
         self.append(entry, year)
         return entry
 
@@ -304,6 +330,61 @@ class Ledger:
     def latest(self, year: int) -> dict[str, dict[str, Any]]:
         """The last record per case number in that year's ledger."""
         return {entry["case_number"]: entry for entry in self.records(year)}
+
+    def latest_found(self, year: int) -> dict[str, dict[str, Any]]:
+        """The last `saved`, `changed` or `unchanged` line per case number in that year's
+        ledger: its file_path is the case's latest file (None when not trusted)."""
+        return {entry["case_number"]: entry for entry in self.records(year)
+                if entry["status"] in FOUND}
+
+    # --- what a line means
+    def file_of(self, file_path: Any) -> Optional[str]:
+        """The absolute path when a ledger's file_path names a regular file below the
+        output dir (symbolic links resolved), else None."""
+        if not trusted_path(file_path):
+            return None
+        path = os.path.join(self.root, file_path)
+        root = os.path.realpath(self.root)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            return None
+        return path if os.path.isfile(path) else None
+
+    def standing(self, entry: dict[str, Any]) -> tuple[str, Optional[str]]:
+        """(standing, file) of a ledger line: `found` (a saved, changed or unchanged case
+        whose file exists; file = its absolute path), `missing_file` (found, but the file
+        is gone or not trusted), `no_results`, `failed` (any failure status) or `dry_run`;
+        file is None but for `found`."""
+        status = entry.get("status")
+        if status in FOUND:
+            path = self.file_of(entry.get("file_path"))
+            return ("found", path) if path is not None else ("missing_file", None)
+        if status == "no_results":
+            return "no_results", None
+        if status in FAILED:
+            return "failed", None
+        return "dry_run", None
+
+    def facts(self, year: int, prefix: str,
+              latest: Optional[dict[str, dict[str, Any]]] = None) -> Facts:
+        """The numbers n of `<prefix>-n-<yy>` in `year` by their latest line's standing
+        (`latest`: Ledger.latest(year), read when not given). A found case whose file is
+        gone counts as failed: asked again."""
+        facts = Facts(set(), set(), set())
+        for case, line in (self.latest(year) if latest is None else latest).items():
+            try:
+                number = casenumbers.parse(case)
+            except ValueError:
+                continue  # another kind of number in the same year's ledger
+            if number.prefix != prefix or number.year != year:
+                continue
+            standing, _ = self.standing(line)
+            if standing == "found":
+                facts.found.add(number.n)
+            elif standing == "no_results":
+                facts.no_results.add(number.n)
+            elif standing != "dry_run":  # failures, and missing files
+                facts.failed.add(number.n)
+        return facts
 
     def sites(self, year: int) -> dict[Site, int]:
         """Lines per site in that year's ledger, in order of first appearance."""

@@ -8,51 +8,42 @@ settled and on the answers so far, never on how far the range reaches (`end`).
 from __future__ import annotations
 
 import collections
-import os
 from collections.abc import Iterator
-from typing import Any, Generator, Optional
+from dataclasses import dataclass
+from typing import Generator, Optional
 
-from . import casenumbers
+
+@dataclass
+class Facts:
+    """What earlier runs settled for one prefix and year, as sets of numbers n, built by
+    the ledger (`Ledger.facts`): `found` (a saved, changed or unchanged case whose file is
+    there), `no_results`, and `failed` (failures, and found cases whose file is gone)."""
+
+    found: set[int]
+    no_results: set[int]
+    failed: set[int]
 
 
 class Resume:
-    """What earlier runs of the same year already settled, from the ledger and the files.
+    """What earlier runs of the same year already settled (`Facts`, from the ledger).
 
-    A number is done when its latest outcome is `saved` (and its file is still there)
-    or `no_results` below the last known file: new files are filed every day, so "no
-    data" above the last file of the year is never final.
+    A number is done when its case was found (and its file is still there) or its latest
+    outcome is `no_results` below the last known file: new files are filed every day, so
+    "no data" above the last file of the year is never final.
     """
 
-    def __init__(self, latest: dict[str, dict[str, Any]], output_dir: str, prefix: str, year: int,
-                 refresh: bool = False, retry_failed_only: bool = False):
+    def __init__(self, facts: Facts, refresh: bool = False, retry_failed_only: bool = False):
         self.refresh = refresh
         self.retry_failed_only = retry_failed_only
-        self.saved: set[int] = set()
-        self.no_results: set[int] = set()
-        self.failed: set[int] = set()
-        for case, line in latest.items():
-            try:
-                number = casenumbers.parse(case)
-            except ValueError:
-                continue  # another kind of number in the same year's ledger
-            if number.prefix != prefix or number.year != year:
-                continue
-            status = line.get("status")
-            if status == "saved" and line.get("file_path") and os.path.exists(
-                os.path.join(output_dir, line["file_path"])
-            ):
-                self.saved.add(number.n)
-            elif status == "no_results":
-                self.no_results.add(number.n)
-            elif status != "dry_run":
-                # failures, and `saved` whose file has gone missing
-                self.failed.add(number.n)
-        self.last_known = max(self.saved, default=0)
+        self.found = facts.found
+        self.no_results = facts.no_results
+        self.failed = facts.failed
+        self.last_known = max(self.found, default=0)
 
     def done(self, n: int) -> bool:
         if self.refresh:
             return False
-        return n in self.saved or (n in self.no_results and n < self.last_known)
+        return n in self.found or (n in self.no_results and n < self.last_known)
 
     def wanted(self, n: int) -> bool:
         if self.retry_failed_only:
@@ -63,13 +54,13 @@ class Resume:
         """The numbers done() is true for (finite: they come from the ledger)."""
         if self.refresh:
             return set()
-        return self.saved | {n for n in self.no_results if n < self.last_known}
+        return self.found | {n for n in self.no_results if n < self.last_known}
 
     def known(self, n: int) -> Optional[bool]:
         """Existence of `n` as far as earlier runs settled it, or None."""
         if self.refresh:
             return None
-        if n in self.saved:
+        if n in self.found:
             return True
         if n in self.no_results and n < self.last_known:
             return False

@@ -56,7 +56,9 @@ _LEDGER_NAME = re.compile(r"^[0-9]{4}\.jsonl$")
 class Saved:
     path: str  # absolute path of the case file
     rel_path: str  # posix path relative to the output dir, as in the file's `file_path`
-    outcome: str  # "created", "existing" (identical record already there) or "replaced"
+    # "created", "existing" (identical record already there), "replaced" (force_overwrite),
+    # or "unchanged" (nothing written: the case's latest file, of any day, holds its data)
+    outcome: str
 
 
 def safe_name(case_number: str, suffix_limit: int = 100, what: str = "case number") -> str:
@@ -111,10 +113,11 @@ def serialize(record: dict[str, Any]) -> bytes:
         raise InvalidRecord(f"record cannot be written as UTF-8 JSON: {exc}") from exc
 
 
-def _comparable(plain: dict[str, Any]) -> dict[str, Any]:
-    """A record as read back from its file, without the fields that differ between runs.
-    Document urls are compared without their origin: like source_url, the address the
-    portal was reached through is provenance, not case data."""
+def comparable(plain: dict[str, Any]) -> dict[str, Any]:
+    """A record as read back from its file, without the fields that differ between runs:
+    its case data (also what `history` compares with a case's latest file). Document urls
+    are compared without their origin: like source_url, the address the portal was
+    reached through is provenance, not case data."""
     out = {k: v for k, v in plain.items() if k not in _IGNORED_IN_COMPARISON}
     entries = out.get("docket_entries")
     if isinstance(entries, list):
@@ -128,6 +131,20 @@ def _without_origin(entry: Any) -> Any:
         return entry
     url = urlsplit(document["url"])
     return {**entry, "document": {**document, "url": urlunsplit(("", "", *url[2:]))}}
+
+
+def read_record(path: str) -> Optional[dict[str, Any]]:
+    """A case file's content, quietly: None when it is missing, not a regular file, not
+    readable or not a JSON object (the caller says what that means)."""
+    try:
+        fd = open_regular(path)
+        if fd is None:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _read_json(path: str) -> Optional[dict[str, Any]]:
@@ -227,7 +244,7 @@ class CaseStore:
         validate_record(record)
         directory, base = self.locate(record)
         siblings = self._siblings(directory, base)
-        wanted = _comparable(json.loads(serialize(record)))
+        wanted = comparable(json.loads(serialize(record)))
         if self.force_overwrite:
             return self._rel(self._candidate(directory, base, 0)), 0 in siblings
         for index in sorted(siblings):
@@ -242,7 +259,7 @@ class CaseStore:
     @staticmethod
     def _same(path: str, wanted: dict[str, Any]) -> bool:
         data = _read_json(path)
-        return data is not None and _comparable(data) == wanted
+        return data is not None and comparable(data) == wanted
 
     def _limit_error(self, record: dict[str, Any], base: str) -> SuffixLimitReached:
         return SuffixLimitReached(
@@ -260,7 +277,7 @@ class CaseStore:
         # Serialized once, for the name most writes get; this also fails on unencodable
         # text before the disk is touched.
         data = serialize(dict(record, file_path=self._rel(first)))
-        wanted = _comparable(json.loads(data))
+        wanted = comparable(json.loads(data))
         self._makedirs(directory)
         if self.force_overwrite:
             saved = self._replace_base(record, directory, base, data)

@@ -639,6 +639,8 @@ def test_dump_cli_prints_the_records():
     done = _cli("dump", "--year", "2025", "--last-number", "80", "--seed", "3")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.decode("utf-8")) == records(2025, 80, 3)
+    done = _cli("dump", "--year", "2025", "--last-number", "8", "--day", "2", "--grow", "IMM-3-25")
+    assert json.loads(done.stdout.decode("utf-8")) == records(2025, 8, 0, day=2, grow={"IMM-3-25"})
 
 
 def test_cli_rejects_bad_values_in_one_line():
@@ -664,3 +666,52 @@ def test_serve_cli_answers_and_stops_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- change history: knobs day and grow ---------------------------------------------------
+
+
+def test_grown_cases_get_day_more_entries_and_nothing_else_changes(recs):
+    grow = {"imm-5-25 ", "IMM-7-25"}
+    for day in (1, 2, 3):
+        later = {r["case_number"]: r for r in records(YEAR, LAST, 0, day=day, grow=grow)}
+        assert set(later) == {r["case_number"] for r in recs}
+        for before in recs:
+            after = later[before["case_number"]]
+            if before["case_number"] not in ("IMM-5-25", "IMM-7-25"):
+                assert after == before
+                continue
+            old, new = before["docket_entries"], after["docket_entries"]
+            assert new[day:] == old and [e["id"] for e in new[:day]] == [
+                len(old) + i for i in range(day, 0, -1)]  # newest first, ids go on
+            assert {k: v for k, v in after.items() if k != "docket_entries"} == {
+                k: v for k, v in before.items() if k != "docket_entries"}
+            dates = [e["date_filed"] for e in new]
+            assert dates == sorted(dates, reverse=True) and dates[0] > old[0]["date_filed"]
+            jsonschema.validate(complete(after), case_schema())
+    one, two = (data.record(YEAR, 5, LAST, 0, day=d, grow=grow)["docket_entries"] for d in (1, 2))
+    assert two[1:] == one  # day 2 holds day 1's entries: a case grows, never rewrites
+    assert records(YEAR, LAST, 0, day=0, grow=grow) == recs == records(YEAR, LAST, 0, day=3)
+
+
+def test_grown_cases_are_served_as_the_records_say():
+    knobs = Knobs.from_strings({"day": "2", "grow": "IMM-3-25, imm-4-25"})
+    assert (knobs.day, knobs.grow) == (2, frozenset({"IMM-3-25", "IMM-4-25"}))
+    with DemoCourt(year=YEAR, last_number=10, knobs=knobs) as c:
+        assert c.records() == records(YEAR, 10, 0, day=2, grow={"IMM-3-25", "IMM-4-25"})
+        assert c.record(3) == c.records()[2] != data.record(YEAR, 3, 10)
+        for n in (3, 5):
+            rec = c.record(n)
+            docket = api(c, "proceedingQueriesRE", division="t", courtnumber=rec["case_number"])
+            assert [e["RE_NO"] for e in docket["data"]] == [e["id"] for e in rec["docket_entries"]]
+            assert [e["RECORDED_ENTRY"].strip() for e in docket["data"]] == [
+                e["summary"] for e in rec["docket_entries"]]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"day": "-1"}, "day='-1' is invalid: use a whole number >= 0"),
+    ({"day": "5000"}, "day='5000' is invalid: use a whole number of days, 0 to 1000"),
+])
+def test_bad_day_is_refused_in_one_line(values, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Knobs.from_strings(values)

@@ -146,10 +146,14 @@ def test_same_crawl_twice_on_one_day_adds_nothing(tmp_path):
     after = {p: p.read_bytes() for p in (out / "json").rglob("*.json")}
     assert after == before  # no overwritten file, no -1 file for identical content
     assert first["stats"]["casescraper/files/created"] == len(before)
-    assert second["stats"]["casescraper/files/existing"] == len(before)
+    # Equal to its latest file: nothing written, the line points at that file.
+    assert second["stats"]["casescraper/cases/unchanged"] == len(before)
+    assert "casescraper/files/created" not in second["stats"]
     lines = ledger_lines(out)
     assert len(lines) == 24 and len({l["run_id"] for l in lines}) == 2
-    assert all(l["file_path"] for l in lines if l["status"] == "saved")
+    assert all(l["file_path"] for l in lines if l["status"] in ("saved", "unchanged"))
+    assert {l["file_path"] for l in lines if l["status"] == "unchanged"} == {
+        l["file_path"] for l in lines if l["status"] == "saved"}
 
 
 def test_dry_run_and_force_overwrite_arguments(tmp_path):

@@ -156,6 +156,11 @@ BAD_LINES = [
     (b'{"case_number": "T-7-25", "status": "saved", "error": ' + b"[" * 50_000, "nested deeper than 8 levels"),
     (b'{"case_number": "T-7-25", "status": "saved", "error": "' + b"x" * (1 << 21) + b'"}',
      "longer than 1048576 bytes"),
+    (b'{"case_number": "T-7-25", "status": "changed", "changes": ["2"]}', "changes is list, not dict or null"),
+    (b'{"case_number": "T-7-25", "status": "changed", "changes": {"entries_added": [2]}}',
+     "changes.entries_added is not a list of strings"),
+    (b'{"case_number": "T-7-25", "status": "changed", "changes": {"previous_file": 1}}',
+     "changes.previous_file is int, not str or null"),
 ]
 
 
@@ -202,8 +207,8 @@ def test_a_file_path_that_could_lead_outside_is_not_trusted(tmp_path, caplog, fi
         latest = Ledger(str(tmp_path / "out")).latest(2025)
     assert latest["IMM-1-25"]["file_path"] is None
     assert ("not trusted (\'IMM-1-25\' counts as not saved)" in caplog.text) == bool(file_path)
-    resume = Resume(latest, str(tmp_path / "out"), "IMM", 2025)
-    assert 1 not in resume.saved and 1 in resume.failed  # asked again by the next run
+    resume = Resume(Ledger(str(tmp_path / "out")).facts(2025, "IMM", latest))
+    assert 1 not in resume.found and 1 in resume.failed  # asked again by the next run
 
 
 def test_a_ledger_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path):
@@ -223,3 +228,67 @@ def test_a_fifo_named_like_a_run_manifest_is_not_opened(tmp_path):
     os.makedirs(tmp_path / "runs")
     os.mkfifo(tmp_path / "runs" / "old.json")
     assert Ledger(str(tmp_path)).sites(2025) == {Site("real"): 1}
+
+
+# --- changes, and what a line means (standing, facts, latest files) ----------------------
+
+CHANGES = {"previous_file": "json/2025/T-1-25-20250301.json", "entries_added": ["9", "10"],
+           "entries_removed": [], "entries_changed": ["1"], "fields": ["office"]}
+
+
+def test_a_changed_line_keeps_its_changes(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    ledger.record("T-1-25", "saved", run_id="r", year=2025, file_path="json/2025/T-1-25-20250301.json")
+    ledger.record("T-1-25", "changed", run_id="r", year=2025, file_path="json/2025/T-1-25-20250302.json",
+                  changes=CHANGES)
+    ledger.record("T-1-25", "unchanged", run_id="r", year=2025, file_path="json/2025/T-1-25-20250302.json")
+    ledger.record("T-1-25", "driver_error", run_id="r", year=2025, error="boom")
+    lines = [json.loads(line) for line in open(ledger.path(2025))]
+    assert "changes" not in lines[0] and lines[1]["changes"] == CHANGES
+    again = Ledger(str(tmp_path))
+    assert [r["status"] for r in again.records(2025)] == ["saved", "changed", "unchanged", "driver_error"]
+    assert again.latest(2025)["T-1-25"]["status"] == "driver_error"
+    # The case's latest file is that of its latest found line, whatever came after it.
+    found = again.latest_found(2025)["T-1-25"]
+    assert (found["status"], found["file_path"]) == ("unchanged", "json/2025/T-1-25-20250302.json")
+
+
+def test_standing_of_each_kind_of_line(tmp_path):
+    out = tmp_path / "out"
+    (out / "json").mkdir(parents=True)
+    (out / "json" / "here.json").write_text("{}")
+    (tmp_path / "outside.json").write_text("{}")
+    (out / "json" / "link.json").symlink_to(tmp_path / "outside.json")
+    (out / "json" / "dir.json").mkdir()
+    ledger = Ledger(str(out))
+    here = str(out / "json" / "here.json")
+    cases = [
+        ({"status": "saved", "file_path": "json/here.json"}, ("found", here)),
+        ({"status": "changed", "file_path": "json/here.json"}, ("found", here)),
+        ({"status": "unchanged", "file_path": "json/here.json"}, ("found", here)),
+        ({"status": "saved", "file_path": "json/gone.json"}, ("missing_file", None)),
+        ({"status": "unchanged", "file_path": None}, ("missing_file", None)),
+        ({"status": "saved", "file_path": "json/link.json"}, ("missing_file", None)),  # leads outside
+        ({"status": "saved", "file_path": "json/dir.json"}, ("missing_file", None)),
+        ({"status": "saved", "file_path": "../outside.json"}, ("missing_file", None)),
+        ({"status": "no_results"}, ("no_results", None)),
+        ({"status": "driver_error"}, ("failed", None)),
+        ({"status": "unverified"}, ("failed", None)),
+        ({"status": "dry_run"}, ("dry_run", None)),
+    ]
+    for line, want in cases:
+        assert ledger.standing({"case_number": "T-1-25", **line}) == want, line
+
+
+def test_facts_of_a_year_for_one_prefix(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    for n in (1, 2, 3):
+        (tmp_path / f"f{n}.json").write_text("{}")
+    rows = [("IMM-1-25", "saved", "f1.json"), ("IMM-2-25", "changed", "f2.json"),
+            ("IMM-3-25", "unchanged", "f3.json"), ("IMM-4-25", "unchanged", "gone.json"),
+            ("IMM-5-25", "no_results", None), ("IMM-6-25", "blocked", None), ("IMM-7-25", "dry_run", None),
+            ("T-8-25", "saved", "f1.json"), ("IMM-9-24", "saved", "f1.json"), ("odd", "saved", "f1.json")]
+    for case, status, path in rows:
+        ledger.record(case, status, run_id="r", year=2025, file_path=path)
+    facts = Ledger(str(tmp_path)).facts(2025, "IMM")
+    assert (facts.found, facts.no_results, facts.failed) == ({1, 2, 3}, {5}, {4, 6})

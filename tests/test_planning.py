@@ -8,6 +8,8 @@ import random
 import pytest
 
 from casescraper.democourt import data
+from casescraper.items import FOUND
+from casescraper.ledger import Ledger
 from casescraper.planning import Canary, EndFinder, Plan, Resume
 
 
@@ -65,7 +67,7 @@ def _ledger(tmp_path, rows):
     latest = {}
     for case, status, has_file in rows:
         line = {"case_number": case, "status": status, "file_path": None}
-        if status == "saved":
+        if status in FOUND:
             line["file_path"] = f"json/2025/{case}.json"
             if has_file:
                 path = tmp_path / line["file_path"]
@@ -73,6 +75,11 @@ def _ledger(tmp_path, rows):
                 path.write_text("{}")
         latest[case] = line
     return latest
+
+
+def facts(tmp_path, latest):
+    """What the ledger makes of those lines (the files checked below tmp_path)."""
+    return Ledger(str(tmp_path)).facts(2025, "IMM", latest)
 
 
 def test_resume_settles_saved_and_no_results_below_the_last_file(tmp_path):
@@ -83,14 +90,26 @@ def test_resume_settles_saved_and_no_results_below_the_last_file(tmp_path):
         ("IMM-6-25", "no_results", False),  # above the last file: probe again
         ("IMM-7-25", "unverified", False), ("T-1-25", "saved", True), ("IMM-8-24", "saved", True),
     ])
-    resume = Resume(latest, str(tmp_path), "IMM", 2025)
+    resume = Resume(facts(tmp_path, latest))
     assert [n for n in range(1, 9) if resume.wanted(n)] == [3, 4, 6, 7, 8]
     assert resume.last_known == 5
     assert (resume.known(1), resume.known(2), resume.known(6), resume.known(4)) == (True, False, None, None)
-    failed_only = Resume(latest, str(tmp_path), "IMM", 2025, retry_failed_only=True)
+    failed_only = Resume(facts(tmp_path, latest), retry_failed_only=True)
     assert [n for n in range(1, 9) if failed_only.wanted(n)] == [3, 4, 7]
-    refresh = Resume(latest, str(tmp_path), "IMM", 2025, refresh=True)
+    refresh = Resume(facts(tmp_path, latest), refresh=True)
     assert all(refresh.wanted(n) for n in range(1, 9)) and refresh.known(1) is None
+
+
+def test_changed_and_unchanged_cases_are_done_as_saved_ones(tmp_path):
+    latest = _ledger(tmp_path, [
+        ("IMM-1-25", "changed", True), ("IMM-2-25", "unchanged", True), ("IMM-3-25", "no_results", False),
+        ("IMM-4-25", "saved", True), ("IMM-5-25", "unchanged", False),  # its file has gone
+        ("IMM-6-25", "dry_run", False),
+    ])
+    resume = Resume(facts(tmp_path, latest))
+    assert resume.found == {1, 2, 4} and resume.failed == {5} and resume.last_known == 4
+    assert [n for n in range(1, 8) if resume.wanted(n)] == [5, 6, 7]
+    assert (resume.known(1), resume.known(2), resume.known(3)) == (True, True, False)
 
 
 def test_canary_is_due_every_m_cases_and_after_a_run_of_no_data():
@@ -139,7 +158,7 @@ def test_end_search_asks_again_when_not_told():
 
 
 def _resume(tmp_path, rows, **options):
-    return Resume(_ledger(tmp_path, rows), str(tmp_path), "IMM", 2025, **options)
+    return Resume(facts(tmp_path, _ledger(tmp_path, rows)), **options)
 
 
 def test_plan_is_lazy_and_counts_without_a_list(tmp_path):

@@ -59,9 +59,10 @@ def demo_page(record):
 <tbody>{rows}</tbody></table></div></div></div></div></body></html>"""
 
 
-def demo_evidence(n, captured_at, year=2025, last=50):
-    case = data.case(year, n, last)
-    record = data.record(year, n, last)
+def demo_evidence(n, captured_at, year=2025, last=50, day=0):
+    """`day`: the court that many days on, the case grown by as many docket entries."""
+    case = data.case(year, n, last, later=day)
+    record = data.record(year, n, last, day=day, grow={data.case_number(year, n)})
     number = record["case_number"]
     answers = [answer("proceedingQueriesAddInfo", number, [data.search_row(case)]),
                answer("PublicPartiesListInfo", number, data.party_rows(case)),
@@ -101,17 +102,19 @@ def run(out, *extra):
 def captures(fct_page):
     """Two days' captures of the real saved page (skipped when ../shared is absent)."""
     page = fct_page("detail.html")
-    parties = [{"PARTY_NAME": "PRIYAVARDHAN RATHORE", "SOLCTR_FIRM": "Example Law Office",
-                "SOLCTR_CONTACT": None}]
+    # The second day's solicitor changed: an equal capture would be `unchanged` (no evidence).
     return [evidence_file.build(case_number="IMM-12334-25", captured_at=at, court="t", html=page,
                                 source_url="https://www.fct-cf.ca/en/court-files-and-decisions/court-files",
-                                answers=[answer("PublicPartiesListInfo", "IMM-12334-25", parties)])
-            for at in (DAY1, DAY2)]
+                                answers=[answer("PublicPartiesListInfo", "IMM-12334-25", [
+                                    {"PARTY_NAME": "PRIYAVARDHAN RATHORE", "SOLCTR_FIRM": "Example Law Office",
+                                     "SOLCTR_CONTACT": contact}])])
+            for at, contact in ((DAY1, None), (DAY2, "A. Person"))]
 
 
 @pytest.fixture
 def demo_captures():
-    return [demo_evidence(n, DAY1) for n in (1, 2, 3)] + [demo_evidence(3, DAY2)]
+    # The second day's capture differs (a new docket entry): an equal one would be `unchanged`.
+    return [demo_evidence(n, DAY1) for n in (1, 2, 3)] + [demo_evidence(3, DAY2, day=1)]
 
 
 @pytest.mark.parametrize("source", ["demo", "real"])

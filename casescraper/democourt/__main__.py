@@ -6,9 +6,13 @@
         [--layout v2] [--consent-banner] [--error-rate P] [--nodata-after N]
         [--vendor-dir DIR] [--fade-ms 300] [--no-efiling-popup] [--efiling-delay-ms 800]
         [--parties-ui popup|jqueryui|bootstrap|escape] [--no-background-noise]
+        [--day N --grow CASE[,CASE]]
     python -m casescraper.democourt dump --year 2025 [--last-number N] [--seed 0]
+        [--day N --grow CASE[,CASE]]
 
 `serve` prints one line, the page URL, then serves until Ctrl-C or SIGTERM.
+`--day N --grow IMM-3-25,IMM-7-25`: the court N days on, those cases with N more docket
+entries (to try change history: crawl, then crawl again with refresh=1 on a later day).
 `dump` prints the records a correct crawl produces, as one JSON array.
 `--vendor-dir DIR` serves the real page's vendor scripts and stylesheets from DIR (filled by
 `python -m benchmarks.realpage fetch DIR`), so the page weighs what the real one does.
@@ -25,7 +29,7 @@ import threading
 from typing import Optional
 
 from . import data
-from .knobs import PARTIES_UIS, Knobs
+from .knobs import MAX_DAY, PARTIES_UIS, Knobs
 from .server import DemoCourt
 
 _CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
@@ -57,6 +61,13 @@ def _year(text: str) -> int:
     return value
 
 
+def _day(text: str) -> int:
+    value = _int_at_least(0)(text)
+    if value > MAX_DAY:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_DAY}: {text!r}")
+    return value
+
+
 def _rate(text: str) -> float:
     try:
         value = float(text)
@@ -84,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--year", type=_year, default=2025, required=year_required)
         sp.add_argument("--last-number", type=_int_at_least(1), default=2000)
         sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--day", type=_day, default=0,
+                        help="the court N days on: each --grow case has N more docket entries")
+        sp.add_argument("--grow", type=_cases, default=frozenset(), metavar="CASE[,CASE]",
+                        help="the cases that grow with --day")
 
     serve = sub.add_parser("serve", help="serve the portal on 127.0.0.1",
                            usage="%(prog)s [--port 8000] [options]")
@@ -114,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="analytics-like beacons, some failing or never answered (default: on)")
 
     dump = sub.add_parser("dump", help="print the expected records as a JSON array",
-                          usage="%(prog)s --year YEAR [--last-number N] [--seed S]")
+                          usage="%(prog)s --year YEAR [--last-number N] [--seed S] [--day N --grow CASE,...]")
     common(dump, year_required=True)
     return p
 
@@ -150,7 +165,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    out = data.records(args.year, args.last_number, args.seed)
+    out = data.records(args.year, args.last_number, args.seed, args.day, args.grow)
     sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     return 0
 

@@ -1,6 +1,7 @@
 """The demo court's data: fictional immigration files, generated on demand, no I/O.
 
-Everything is a pure function of (seed, year, n, last_number). Each number gets its own
+Everything is a pure function of (seed, year, n, last_number), and of the entries filed
+later (knobs `day` and `grow`: see `case()`'s `later`). Each number gets its own
 RNGs (`random.Random(f"{seed}:{year}:{n}...")`), so a year of 50,000 numbers costs nothing
 until a number is asked for, and asking in any order gives the same answers.
 
@@ -27,7 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from . import texts
@@ -117,7 +118,9 @@ class Case:
 
 
 def case_number(year: int, n: int) -> str:
-    return f"IMM-{n}-{year % 100:02d}"
+    from ..casenumbers import format as number  # TODO(lead): hoist to the imports
+
+    return number("IMM", n, year)
 
 
 def parse_case_number(text: str, year: int) -> Optional[int]:
@@ -194,9 +197,29 @@ def _related(year: int, n: int, last_number: int, seed: int) -> tuple[tuple[str,
     return () if other is None else ((other.case_number, other.style_of_cause),)
 
 
+def _later_entries(key: str, last: Entry, office: tuple[str, str, str], ctx: dict[str, str],
+                   count: int) -> tuple[Entry, ...]:
+    """`count` entries filed after `last`, a week apart. Entry j has an RNG of its own, so
+    it is the same whatever `count` is: a case grows, its earlier entries never change."""
+    out = []
+    for j in range(1, count + 1):
+        rng = random.Random(f"{key}:later:{j}")
+        day = last.filed + timedelta(days=7 * j)
+        out.append(Entry(last.re_no + j, _instant(rng, day), office, texts.summary(rng, "middle", day, ctx),
+                         rng.randint(1_000_000, 9_999_999), "Y" if rng.random() < 0.35 else "N", "N"))
+    return tuple(out)
+
+
+def grown_by(year: int, n: int, day: int, grow: Iterable[str]) -> int:
+    """How many entries were filed later in file n (knobs `day`, `grow`): `day` for the
+    numbers of `grow` (case numbers, any case and spacing), else 0."""
+    return day if case_number(year, n) in {g.strip().upper() for g in grow} else 0
+
+
 @lru_cache(maxsize=8192)
-def case(year: int, n: int, last_number: int, seed: int = 0) -> Optional[Case]:
-    """The file numbered n of `year`, or None when the number does not exist."""
+def case(year: int, n: int, last_number: int, seed: int = 0, later: int = 0) -> Optional[Case]:
+    """The file numbered n of `year`, or None when the number does not exist; `later`:
+    that many docket entries filed after the drawn ones (see `_later_entries`)."""
     if not exists(year, n, last_number, seed):
         return None
     rng = random.Random(f"{seed}:{year}:{n}")
@@ -228,6 +251,7 @@ def case(year: int, n: int, last_number: int, seed: int = 0) -> Optional[Case]:
         "judge": texts.title(rng.choice(texts.SURNAMES)),
     }
     entries = _entries(rng, times, filed_at, office, ctx)
+    entries += _later_entries(f"{seed}:{year}:{n}", entries[-1], office, ctx, later)
     seq = random.Random(f"{seed}:{year}:{n}:seq").randint(100_000, 999_999)
     return Case(case_number(year, n), seq, style, nature, filed_at, office, language,
                 tuple(parties), entries, _related(year, n, last_number, seed))
@@ -268,18 +292,20 @@ def to_record(c: Case) -> dict[str, Any]:
     }
 
 
-def record(year: int, n: int, last_number: int, seed: int = 0) -> Optional[dict[str, Any]]:
+def record(year: int, n: int, last_number: int, seed: int = 0, day: int = 0,
+           grow: Iterable[str] = ()) -> Optional[dict[str, Any]]:
     """The item the crawler should produce for number n (without scraped_at, source_url,
-    file_path), or None when the number does not exist."""
-    c = case(year, n, last_number, seed)
+    file_path), or None when the number does not exist; `day`, `grow`: as the knobs."""
+    c = case(year, n, last_number, seed, grown_by(year, n, day, grow))
     return None if c is None else to_record(c)
 
 
-def records(year: int, last_number: int, seed: int = 0) -> list[dict[str, Any]]:
+def records(year: int, last_number: int, seed: int = 0, day: int = 0,
+            grow: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Every existing file of the year, by number."""
     out = []
     for n in range(1, last_number + 1):
-        r = record(year, n, last_number, seed)
+        r = record(year, n, last_number, seed, day, grow)
         if r is not None:
             out.append(r)
     return out

@@ -17,6 +17,7 @@ VENDOR_TYPES = {"css": "text/css", "js": "application/javascript"}  # as IIS sen
 PARTIES_UIS = ("popup", "jqueryui", "bootstrap", "escape")
 LAYOUTS = ("v1", "v2")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+MAX_DAY = 1000  # knob day: at most this many entries added to a case
 
 
 def _vendor_assets(vendor_dir: str) -> dict[str, tuple[str, str, Path]]:
@@ -77,15 +78,23 @@ class Knobs:
     efiling_delay_ms: int = 800  # GUESS: how long after load it pops up
     parties_ui: str = "popup"  # shape of the parties dialog (GUESSES): see PARTIES_UIS
     background_noise: bool = True  # analytics-like beacons, some failing or never answered
+    # Change history: the court as it is `day` days on. Each case of `grow` has `day` more
+    # docket entries, filed after its others (ids, dates and texts seeded, so day 2 holds
+    # day 1's entries and one more); day 0 or no grow: the data as drawn.
+    day: int = 0
+    grow: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self.hang_on = _case_set(self.hang_on)
         self.sticky_modal_on = _case_set(self.sticky_modal_on)
         self.slow_modal_on = _case_set(self.slow_modal_on)
+        self.grow = _case_set(self.grow)
         for name in ("latency_ms", "slow_modal_ms", "fade_ms", "efiling_delay_ms"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 600_000:
                 raise _bad(name, value, "an integer number of milliseconds, 0 to 600000")
+        if not isinstance(self.day, int) or isinstance(self.day, bool) or not 0 <= self.day <= MAX_DAY:
+            raise _bad("day", self.day, f"a whole number of days, 0 to {MAX_DAY}")
         for name in ("forbid_after", "nodata_after"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):

@@ -304,7 +304,12 @@ class DemoCourt:
             return self._held
 
     def records(self) -> list[dict[str, Any]]:
-        return data.records(self.year, self.last_number, self.seed)
+        """What a correct crawl produces now (knobs day and grow included)."""
+        return data.records(self.year, self.last_number, self.seed, self.knobs.day, self.knobs.grow)
+
+    def record(self, n: int) -> Optional[dict[str, Any]]:
+        """The record of number n as served now, or None when n does not exist."""
+        return data.record(self.year, n, self.last_number, self.seed, self.knobs.day, self.knobs.grow)
 
     # --- request helpers (called from handler threads) ---------------------------------
     def _admit(self, is_search: bool) -> Optional[int]:
@@ -354,7 +359,8 @@ class DemoCourt:
             return []
         if endpoint == "RelatedListInfo":
             return data.related_rows(self.year, n, self.last_number, self.seed)
-        c = data.case(self.year, n, self.last_number, self.seed)
+        later = data.grown_by(self.year, n, self.knobs.day, self.knobs.grow)
+        c = data.case(self.year, n, self.last_number, self.seed, later)
         if c is None:
             return []
         if endpoint == "proceedingQueriesAddInfo":

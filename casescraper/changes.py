@@ -1,0 +1,190 @@
+"""`python -m casescraper changes`: what changed in cases asked again, newest first.
+
+    python -m casescraper changes [--since YYYY-MM-DD] [--year Y ...] [--cases-file F]
+        [--output-dir DIR] [--json]
+
+Reads the ledger's `changed` lines (see `history`: a case asked again whose data differs
+from its latest file) of the years asked (default: every year with a ledger, or the
+years of --cases-file's numbers) and prints one row per change: when (UTC), the case,
+what changed (docket entries added, removed, changed by id; other fields by name), the
+new file and the previous one. `--since` keeps changes recorded on or after that UTC
+day; `--cases-file` (one case number per line, `#` comments, as the spider's) keeps
+those cases. `--json` prints a JSON array instead. The output dir defaults to what a
+crawl started here would use, as `report`'s does.
+
+Exit status: 0 listed (also when nothing changed); 1 a ledger could not be read; 2 a bad
+argument, a missing output dir or no ledger for a year asked. Every value read from the
+ledger is shown through `errors.printable`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from casescraper import casenumbers, history
+from casescraper.errors import CasescraperError, printable, shown
+from casescraper.ledger import Ledger
+
+FIRST_YEAR = 1971  # as the spider's `year`
+COLUMNS = ("when (UTC)", "case", "what changed", "file", "previous file")
+
+
+class ChangesError(CasescraperError):
+    """A bad argument or a missing input: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, instead of usage + line
+        raise ChangesError(f"{message} (see python -m casescraper changes --help)")
+
+
+def _year(text: str) -> int:
+    last = datetime.now(timezone.utc).year + 1
+    if not (re.fullmatch(r"[0-9]{4}", text.strip()) and FIRST_YEAR <= int(text) <= last):
+        raise argparse.ArgumentTypeError(f"{shown(text, 40)} is invalid: use YYYY, {FIRST_YEAR} to {last}")
+    return int(text)
+
+
+def _day(text: str) -> date:
+    day = None
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:  # a day that does not exist, e.g. 2025-02-30
+            day = None
+    if day is None:
+        raise argparse.ArgumentTypeError(f"{shown(text, 40)} is invalid: use a day YYYY-MM-DD")
+    return day
+
+
+def read_cases_file(path: str) -> set[str]:
+    """The case numbers of a watch list (one per line, `#` comments), normalized."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChangesError(f"--cases-file {shown(path)}: cannot read it "
+                           f"({getattr(exc, 'strerror', None) or exc})") from None
+    numbers = set()
+    for i, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            numbers.add(str(casenumbers.parse(line)))
+        except ValueError:
+            raise ChangesError(f"--cases-file {shown(path)} line {i}: {shown(line, 40)} is not a court "
+                               "file number: use the form IMM-12345-25") from None
+    if not numbers:
+        raise ChangesError(f"--cases-file {shown(path)} lists no case numbers")
+    return numbers
+
+
+def _when(entry: dict[str, Any]) -> Optional[datetime]:
+    """The line's `at` as an aware UTC datetime; None when missing or not a timestamp."""
+    try:
+        at = datetime.fromisoformat(str(entry.get("at")))
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[date] = None,
+            cases: Optional[set[str]] = None) -> list[dict[str, Any]]:
+    """The `changed` lines asked for, newest first (then by case number), as flat rows."""
+    ledger = Ledger(output_dir)
+    if not Path(ledger.root).is_dir():
+        raise ChangesError(f"output directory {ledger.root} does not exist (use --output-dir DIR)")
+    if years is None:
+        years = sorted({y for c in cases or () if (y := casenumbers.year_of(c))}) or ledger.years()
+    for year in years:
+        if not Path(ledger.path(year)).is_file():
+            found = ledger.years()
+            hint = f"; ledgers exist for {', '.join(map(str, found))}" if found else ""
+            raise ChangesError(f"no ledger for {year}: {ledger.path(year)} does not exist{hint}")
+    rows = []
+    for year in years:
+        for entry in ledger.records(year):
+            if entry["status"] != "changed" or (cases is not None and entry["case_number"] not in cases):
+                continue
+            when = _when(entry)
+            if since is not None and (when is None or when.date() < since):
+                continue
+            changed = entry.get("changes") or {}
+            rows.append({"case_number": entry["case_number"], "at": entry.get("at"),
+                         "run_id": entry.get("run_id"), "file_path": entry.get("file_path"),
+                         "previous_file": changed.get("previous_file"),
+                         **{k: changed.get(k, []) for k in (*history.ENTRY_LISTS, "fields")},
+                         "_when": when})
+    # Newest first; a line without a usable time last.
+    rows.sort(key=lambda r: casenumbers.order(r["case_number"]))
+    rows.sort(key=lambda r: r["_when"] or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+    for row in rows:
+        del row["_when"]
+    return rows
+
+
+def render_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no changes recorded\n"
+    table = [list(COLUMNS)]
+    for r in rows:
+        when = _when(r)
+        table.append([when.strftime("%Y-%m-%d %H:%M:%S") if when else printable(r["at"], 40),
+                      printable(r["case_number"], 40), printable(history.describe(r), 120),
+                      printable(r["file_path"] or "-", 120), printable(r["previous_file"] or "-", 120)])
+    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    cases = len({r["case_number"] for r in rows})
+    return "\n".join(lines) + f"\n{len(rows)} change(s) of {cases} case(s)\n"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = _Parser(prog="python -m casescraper changes",
+                 description="What changed in cases asked again (refresh, a watch list, another "
+                             "day), newest first, from the ledger's `changed` lines.")
+    ap.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
+                    help="only changes recorded on or after that day (UTC)")
+    ap.add_argument("--year", type=_year, nargs="+", action="extend", metavar="Y",
+                    help="case years (default: every year with a ledger, or the years of --cases-file)")
+    ap.add_argument("--cases-file", metavar="F", help="only these cases: one case number per line")
+    ap.add_argument("--output-dir", metavar="DIR",
+                    help="the crawl's output directory (default: CASESCRAPER_OUTPUT_DIR as a crawl "
+                         "here sees it: config.toml or $CASESCRAPER_CONFIG, the environment, else "
+                         "output; a demo crawl's default is output/demo)")
+    ap.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    output_dir = None
+    try:
+        args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+        cases = read_cases_file(args.cases_file) if args.cases_file else None
+        output_dir = args.output_dir
+        if not output_dir:
+            from casescraper.config import configured
+
+            output_dir = configured("CASESCRAPER_OUTPUT_DIR")  # like a crawl: config, environment
+        years = sorted(set(args.year)) if args.year else None
+        rows = collect(output_dir, years, args.since, cases)
+    except ChangesError as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 2
+    except CasescraperError as exc:  # a bad config file, a ledger that is not a file
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""`python -m casescraper changes`: the ledger's `changed` lines, newest first."""
+
+import json
+
+import pytest
+
+from casescraper.__main__ import main as casescraper_main
+from casescraper.changes import main
+from casescraper.democourt import records
+from casescraper.ledger import Ledger
+
+from .e2e import ledger_lines, needs_browser, run_crawl, strip_run_fields
+
+
+def changes(previous, added=(), removed=(), changed=(), fields=()):
+    return {"previous_file": previous, "entries_added": list(added), "entries_removed": list(removed),
+            "entries_changed": list(changed), "fields": list(fields)}
+
+
+@pytest.fixture
+def out(tmp_path):
+    out = tmp_path / "out"
+    ledger = Ledger(str(out))
+    rows = [  # (case, status, file, at, changes)
+        ("IMM-1-25", "saved", "json/2025/IMM-1-25-20250301.json", "2025-03-01T10:00:00+00:00", None),
+        ("IMM-1-25", "changed", "json/2025/IMM-1-25-20250302.json", "2025-03-02T10:00:00+00:00",
+         changes("json/2025/IMM-1-25-20250301.json", added=["8"])),
+        ("IMM-2-25", "unchanged", "json/2025/IMM-2-25-20250301.json", "2025-03-02T10:00:01+00:00", None),
+        ("IMM-3-25", "changed", "json/2025/IMM-3-25-20250305.json", "2025-03-05T08:30:00+00:00",
+         changes("json/2025/IMM-3-25-20250301.json", added=["9", "10"], changed=["2"], fields=["office"])),
+        ("IMM-1-25", "changed", "json/2025/IMM-1-25-20250306.json", "2025-03-06T09:00:00+00:00",
+         changes("json/2025/IMM-1-25-20250302.json", removed=["8"])),
+        ("IMM-4-25", "driver_error", None, "2025-03-07T09:00:00+00:00", None),
+    ]
+    for case, status, path, at, change in rows:
+        ledger.record(case, status, run_id="r", year=2025, file_path=path, at=at, changes=change)
+    ledger.record("IMM-7-24", "changed", run_id="old", year=2024,
+                  file_path="json/2024/IMM-7-24-20250303.json", at="2025-03-03T00:00:00+00:00",
+                  changes=changes("json/2024/IMM-7-24-20240101.json", fields=["style_of_cause"]))
+    return out
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_text_lists_changes_newest_first(out, capsys):
+    code, text, err = run(capsys, "--output-dir", str(out))
+    assert code == 0 and err == ""
+    lines = text.splitlines()
+    assert lines[0].split()[:5] == ["when", "(UTC)", "case", "what", "changed"]
+    assert [line.split()[2] for line in lines[1:-1]] == ["IMM-1-25", "IMM-3-25", "IMM-7-24", "IMM-1-25"]
+    assert lines[1].startswith("2025-03-06 09:00:00  IMM-1-25  entries removed 8 ")
+    assert "entries added 9, 10; entries changed 2; fields office" in lines[2]
+    assert lines[2].rstrip().endswith("json/2025/IMM-3-25-20250305.json  json/2025/IMM-3-25-20250301.json")
+    assert lines[-1] == "4 change(s) of 3 case(s)"
+
+
+def test_json_since_and_year(out, capsys):
+    code, text, _ = run(capsys, "--output-dir", str(out), "--json", "--since", "2025-03-03", "--year", "2025")
+    rows = json.loads(text)
+    assert code == 0 and [(r["case_number"], r["at"][:10]) for r in rows] == [
+        ("IMM-1-25", "2025-03-06"), ("IMM-3-25", "2025-03-05")]
+    assert rows[1] == {"case_number": "IMM-3-25", "at": "2025-03-05T08:30:00+00:00", "run_id": "r",
+                       "file_path": "json/2025/IMM-3-25-20250305.json",
+                       "previous_file": "json/2025/IMM-3-25-20250301.json", "entries_added": ["9", "10"],
+                       "entries_removed": [], "entries_changed": ["2"], "fields": ["office"]}
+    _, text, _ = run(capsys, "--output-dir", str(out), "--json", "--year", "2024", "--year", "2025",
+                     "--since", "2025-03-03")
+    assert [r["case_number"] for r in json.loads(text)] == ["IMM-1-25", "IMM-3-25", "IMM-7-24"]
+
+
+def test_cases_file_keeps_those_cases_and_their_years(out, tmp_path, capsys):
+    watch = tmp_path / "watch.txt"
+    watch.write_text("# watched\nimm-3-25\n\nIMM-7-24\n")
+    _, text, _ = run(capsys, "--output-dir", str(out), "--cases-file", str(watch), "--json")
+    assert [r["case_number"] for r in json.loads(text)] == ["IMM-3-25", "IMM-7-24"]
+
+
+def test_nothing_changed_says_so(tmp_path, capsys):
+    Ledger(str(tmp_path)).record("IMM-1-25", "unchanged", run_id="r", year=2025, file_path="a.json")
+    assert run(capsys, "--output-dir", str(tmp_path)) == (0, "no changes recorded\n", "")
+    assert run(capsys, "--output-dir", str(tmp_path), "--json") == (0, "[]\n", "")
+
+
+def test_default_output_dir_is_a_crawls(out, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no config.toml here
+    monkeypatch.delenv("CASESCRAPER_CONFIG", raising=False)
+    monkeypatch.setenv("CASESCRAPER_OUTPUT_DIR", str(out))
+    code = casescraper_main(["changes", "--json"])
+    assert code == 0 and len(json.loads(capsys.readouterr().out)) == 4
+
+
+def test_values_from_the_ledger_are_shown_escaped(tmp_path, capsys):
+    Ledger(str(tmp_path)).record("IMM-1-25\x1b[31m", "changed", run_id="r", year=2025, file_path="a\nb.json",
+                                 changes=changes("p.json", fields=["\x1b]0;x"]))
+    _, text, _ = run(capsys, "--output-dir", str(tmp_path))
+    assert "\x1b" not in text and "IMM-1-25\\x1b[31m" in text and "a\\nb.json" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--year", "25"], "argument --year: '25' is invalid: use YYYY, 1971 to "),
+    (["--year"], "argument --year: expected at least one argument"),
+    (["--since", "2025-02-30"], "argument --since: '2025-02-30' is invalid: use a day YYYY-MM-DD"),
+    (["--since", "March"], "argument --since: 'March' is invalid: use a day YYYY-MM-DD"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--year", "2023"], "no ledger for 2023: "),
+    (["--cases-file", "/nonexistent/watch.txt"], "--cases-file '/nonexistent/watch.txt': cannot read it"),
+    (["--cases-file", "BAD"], "line 2: 'IMM-x' is not a court file number: use the form IMM-12345-25"),
+    (["--cases-file", "EMPTY"], "lists no case numbers"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(out, tmp_path, capsys, args, message):
+    (tmp_path / "BAD").write_text("IMM-1-25\nIMM-x\n")
+    (tmp_path / "EMPTY").write_text("# nothing\n")
+    args = [str(tmp_path / a) if a in ("BAD", "EMPTY") else a for a in args]
+    code, text, err = run(capsys, "--output-dir", str(out), *args)
+    assert code == 2 and text == ""
+    assert err.startswith("casescraper: error: ") and err.count("\n") == 1 and message in err, err
+    if "no ledger" in message:
+        assert "ledgers exist for 2024, 2025" in err
+
+
+def test_a_missing_output_dir_is_a_bad_argument(tmp_path, capsys):
+    code, _, err = run(capsys, "--output-dir", str(tmp_path / "none"))
+    assert code == 2 and err == (f"casescraper: error: output directory {tmp_path / 'none'} does not "
+                                 "exist (use --output-dir DIR)\n")
+
+
+# --- end to end: a refresh on a later day of the demo court ----------------------------------
+
+
+@needs_browser
+def test_a_refresh_on_a_later_day_records_what_changed(tmp_path, capsys):
+    base = {"site": "demo", "year": 2025, "end": 8, "demo_last_number": 8}
+    first = run_crawl(tmp_path, base)
+    assert first["reason"] == "finished", first["log"][-3000:]
+    out = tmp_path / "output"
+    before = {line["case_number"]: line for line in ledger_lines(out)}
+    found = {c for c, line in before.items() if line["status"] == "saved"}
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json*"))
+    grow = {"IMM-2-25", "IMM-5-25"}
+    assert len(found) == 7 and grow < found
+
+    second = run_crawl(tmp_path, {**base, "refresh": 1, "demo_day": 1, "demo_grow": ",".join(sorted(grow))})
+    assert second["reason"] == "finished", second["log"][-3000:]
+    now = {line["case_number"]: line for line in ledger_lines(out)[len(before):]}
+    assert {c for c, line in now.items() if line["status"] == "changed"} == grow
+    assert {c for c, line in now.items() if line["status"] == "unchanged"} == found - grow
+    grown = {r["case_number"]: r for r in records(2025, 8, 0, day=1, grow=grow)}
+    for case in found - grow:  # no new file, no new evidence: the line names the first file
+        assert now[case]["file_path"] == before[case]["file_path"] and "changes" not in now[case]
+    new_files = []
+    for case in grow:
+        line = now[case]
+        added = str(max(e["id"] for e in grown[case]["docket_entries"]))
+        assert line["changes"] == {"previous_file": before[case]["file_path"], "entries_added": [added],
+                                   "entries_removed": [], "entries_changed": [], "fields": []}
+        record = json.loads((out / line["file_path"]).read_text(encoding="utf-8"))
+        assert strip_run_fields(record) == grown[case]
+        new_files += [line["file_path"], line["file_path"].replace("json/", "raw/", 1) + ".gz"]
+    after = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json*"))
+    runs = [p for p in after if p.startswith("runs/")]
+    assert sorted(set(after) - set(files) - set(runs)) == sorted(new_files)
+    assert "saved 0, changed 2, unchanged 5 (IMM-1-25 to IMM-8-25), no results 1" in second["log"]
+
+    assert main(["--output-dir", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["case_number"] for r in rows) == sorted(grow)
+    assert main(["--output-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "entries added" in text and text.endswith("2 change(s) of 2 case(s)\n")
