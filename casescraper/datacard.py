@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 import pyarrow as pa
 
-from casescraper import report
+from casescraper import casenumbers, report
 from casescraper.items import FAILED
 from casescraper.ledger import Ledger
 
@@ -146,13 +146,13 @@ def coverage(root: str, year: int) -> YearCoverage:
     except OSError as exc:
         cov.error = f"cannot read {cov.ledger}: {exc.strerror or exc}"
         return cov
-    yy = f"{year % 100:02d}"
     for name, code in _CODES.items():
         cov.counts[name] = sum(s.count(code) for s in codes.values()) + list(odd.values()).count(code)
     for prefix, slots in sorted(codes.items()):
         last = slots.rfind(_CODES["saved"])
         if last > 0:
-            cov.spans.append(f"{prefix}-{slots.find(_CODES['saved'])}-{yy} to {prefix}-{last}-{yy}")
+            first = slots.find(_CODES["saved"])
+            cov.spans.append(f"{casenumbers.format(prefix, first, year)} to {casenumbers.format(prefix, last, year)}")
             cov.never_tried += slots.count(0, 1, last + 1)
     return cov
 

@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from casescraper import casenumbers
 from casescraper.datacard import SCHEMAS, Summary, coverage, data_card, years_text
-from casescraper.errors import CasescraperError
+from casescraper.errors import CasescraperError, ConfigError
 from casescraper.items import SCHEMA_VERSION
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -45,7 +46,6 @@ FORMATS = ("parquet", "csv", "jsonl")
 # or 8,192 gathered into 65,536-row groups) peak RSS grew with the number of files, the
 # heap fragmenting; at 8,192 it is flat (benchmarks/README.md, "Dataset export").
 BATCH_ROWS = 8_192
-FIRST_YEAR = 1971
 # `<stem>-<YYYYMMDD>[-N].json` as storage.CaseStore names them; the stem may hold dashes.
 _FILE_NAME = re.compile(r"^(?P<stem>.+)-(?P<day>[0-9]{8})(?:-(?P<n>[1-9][0-9]{0,5}))?\.json$")
 # A canonical case number (as casenumbers.CASE_RE): its file stem is the number itself.
@@ -364,17 +364,10 @@ def _listdir(path: str) -> list[str]:
 
 def parse_years(text: str) -> list[int]:
     """`2019-2025`, `2019,2021` or `2025` (parts may combine) -> sorted distinct years."""
-    last = datetime.now(timezone.utc).year + 1
-    years: set[int] = set()
-    for part in text.split(","):
-        m = re.fullmatch(r"\s*([0-9]{4})(?:\s*-\s*([0-9]{4}))?\s*", part)
-        first, end = (int(m[1]), int(m[2] or m[1])) if m else (0, -1)
-        if not m or first > end or first < FIRST_YEAR or end > last:
-            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
-            raise DatasetError(f"--years {shown} is invalid: use YYYY, YYYY-YYYY or a comma-separated "
-                               f"list of them, years {FIRST_YEAR} to {last}")
-        years.update(range(first, end + 1))
-    return sorted(years)
+    try:
+        return casenumbers.parse_years(text)
+    except ConfigError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,13 +1,14 @@
-"""`python -m casescraper report --year 2025`: what a year's runs have covered.
+"""`python -m casescraper report --years 2019-2025`: what the runs of those years covered.
 
 Reads `<output>/ledger/<YYYY>.jsonl` (every line of every run and shard counts) and
 checks the files it names. Per number the latest ledger line wins, in file order as
 for resuming (`Ledger.latest`). A number is
 
-- saved:        latest status `saved` and its file exists below the output dir
-- missing file: latest status `saved` but the file is gone
+- saved:        latest status `saved`, `changed` or `unchanged` (found: its file_path
+                names the case's latest file) and that file exists below the output dir
+- missing file: found, but the file is gone
 - no results:   latest status `no_results`
-- failed:       latest status failed_write, parse_error, driver_error or blocked
+- failed:       latest status failed_write, parse_error, driver_error, blocked or unverified
 - dry run:      latest status `dry_run` (dry runs normally write no ledger lines)
 
 Per prefix (IMM, T, ...): first/last are the lowest/highest n with a saved file; gaps
@@ -17,7 +18,12 @@ numbers not of the form `PREFIX-n-yy` are counted under the prefix "other".
 Case files of every schema version count alike: v1 files (written before
 `schema_version` existed) are read as they are, never rewritten.
 
-`--html PATH` also writes one self-contained page (see `report_html`).
+Several years (`--years 2019-2025`, `2019,2021`): each year's table and details, then
+one table across the years with each year's coverage (the share of 1..last whose
+answer is known: a saved file or no results) and a total; a year without a ledger is
+named and skipped. Then, for one year or several, the most recent `changed` lines
+(`report_changes`, `--changes N`). `--html PATH` also writes one self-contained page
+(`report_html`). The rows both print are made in `report_model`.
 
 Every value read from the ledger or a case file is shown through `errors.printable`:
 control characters escaped (a case number holding an ESC sequence must not drive the
@@ -26,99 +32,24 @@ terminal) and long values cut.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+import sys
+from typing import Any, Optional
 
-from casescraper import casenumbers
-from casescraper.errors import printable
+from casescraper import casenumbers, report_changes
+from casescraper.errors import CasescraperError, ConfigError, shown
 from casescraper.fileops import open_regular
-from casescraper.items import FAILED, SCHEMA_VERSION
-from casescraper.ledger import Ledger, trusted_path
+from casescraper.items import FAILED
+from casescraper.ledger import Ledger, Site, clashing, trusted_path
+from casescraper.report_html import render_html
+from casescraper.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
+                                      ReportError, details, summary, table_rows, to_ranges,
+                                      years_label, years_rows)
 
-OTHER = "other"
-CATEGORIES = ("saved", "no_results", "failed", "missing_file", "dry_run")
-UNKNOWN = "unknown"
-
-
-class ReportError(Exception):
-    """A report cannot be made; the message is shown as `casescraper: error: ...`."""
-
-
-@dataclass
-class PrefixCoverage:
-    prefix: str
-    yy: str = "00"  # two-digit year, for showing case numbers
-    # n (or the case number itself for OTHER) -> latest ledger line
-    latest: dict[Any, dict[str, Any]] = field(default_factory=dict)
-    saved: list[Any] = field(default_factory=list)
-    no_results: list[Any] = field(default_factory=list)
-    failed: dict[Any, str] = field(default_factory=dict)  # number -> status
-    missing_file: dict[Any, Optional[str]] = field(default_factory=dict)  # number -> file_path
-    dry_run: list[Any] = field(default_factory=list)
-    first: Optional[int] = None
-    last: Optional[int] = None
-    gaps: list[tuple[int, int]] = field(default_factory=list)
-    never_tried: list[tuple[int, int]] = field(default_factory=list)
-
-    def count(self, category: str) -> int:
-        return len(getattr(self, category))
-
-    def case(self, n: Optional[int]) -> str:
-        if n is None:
-            return "-"
-        return printable(n, 80) if self.prefix == OTHER else f"{self.prefix}-{n}-{self.yy}"
-
-
-@dataclass
-class Coverage:
-    year: int
-    output_dir: str
-    ledger_path: str
-    lines: int = 0
-    runs: set[str] = field(default_factory=set)
-    prefixes: dict[str, PrefixCoverage] = field(default_factory=dict)
-    # one entry per saved number whose file exists: (case_number, filing month, office)
-    files: list[tuple[str, str, str]] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)  # saved files that are not JSON objects
-    # schema version -> readable saved files; v1 files (no schema_version) are read as they are
-    schemas: Counter = field(default_factory=Counter)
-
-    def total(self, category: str) -> int:
-        return sum(p.count(category) for p in self.prefixes.values())
-
-    def total_ranges(self, what: str) -> int:
-        return sum(range_size(getattr(p, what)) for p in self.prefixes.values())
-
-    @property
-    def numbers(self) -> int:
-        return sum(len(p.latest) for p in self.prefixes.values())
-
-
-# --- ranges ------------------------------------------------------------------------
-
-def to_ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted, merged inclusive ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    out: list[tuple[int, int]] = []
-    for n in sorted(set(numbers)):
-        if out and n == out[-1][1] + 1:
-            out[-1] = (out[-1][0], n)
-        else:
-            out.append((n, n))
-    return out
-
-
-def format_ranges(ranges: list[tuple[int, int]]) -> str:
-    """`17, 40-42`; `none` when empty."""
-    if not ranges:
-        return "none"
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
-
-
-def range_size(ranges: list[tuple[int, int]]) -> int:
-    return sum(b - a + 1 for a, b in ranges)
+# Latest statuses of a number that was found: its file_path names the case's latest file.
+FOUND = ("saved", "changed", "unchanged")
 
 
 # --- building ----------------------------------------------------------------------
@@ -169,21 +100,19 @@ def _month(filing_date: Any) -> str:
 
 def build(output_dir: str, year: int) -> Coverage:
     """The coverage of one year; ReportError when there is no readable ledger for it."""
-    output_dir = os.path.abspath(output_dir)
-    if not os.path.isdir(output_dir):
-        raise ReportError(f"output directory {output_dir} does not exist (use --output-dir DIR)")
+    output_dir = _output_dir(output_dir)
     ledger = Ledger(output_dir)
     path = ledger.path(year)
     if not os.path.isfile(path):
-        found = ledger.years() if os.path.isdir(ledger.dir) and os.access(ledger.dir, os.R_OK) else []
-        hint = f"; ledgers exist for {', '.join(map(str, found))}" if found else ""
-        raise ReportError(f"no ledger for {year}: {path} does not exist{hint}")
+        raise ReportError(f"no ledger for {year}: {path} does not exist{_hint(ledger)}")
     cov = Coverage(year, output_dir, path)
     try:
         for entry in ledger.records(year):
             cov.lines += 1
             if entry.get("run_id"):
                 cov.runs.add(str(entry["run_id"]))
+            if entry["status"] == report_changes.CHANGED:
+                cov.changes.append(entry)
             prefix, n, yy = _key(entry["case_number"])
             group = cov.prefixes.setdefault(prefix, PrefixCoverage(prefix, yy=yy or "00"))
             group.latest[n] = entry  # file order: the last line wins
@@ -196,10 +125,34 @@ def build(output_dir: str, year: int) -> Coverage:
     return cov
 
 
+def _output_dir(output_dir: str) -> str:
+    output_dir = os.path.abspath(output_dir)
+    if not os.path.isdir(output_dir):
+        raise ReportError(f"output directory {output_dir} does not exist (use --output-dir DIR)")
+    return output_dir
+
+
+def _hint(ledger: Ledger) -> str:
+    found = ledger.years() if os.path.isdir(ledger.dir) and os.access(ledger.dir, os.R_OK) else []
+    return f"; ledgers exist for {', '.join(map(str, found))}" if found else ""
+
+
+def outcome(entry: dict[str, Any]) -> Optional[str]:
+    """What a number's latest line says, before its file is checked: `found`,
+    `no_results`, `failed`, `dry_run`, or None for a status the report does not know.
+    The one place that reads statuses: to follow the ledger's own notion of settled."""
+    status = entry.get("status")
+    if status in FOUND:
+        return "found"
+    if status == "no_results" or status == "dry_run":
+        return status
+    return "failed" if status in FAILED else None
+
+
 def _classify(cov: Coverage, group: PrefixCoverage) -> None:
     for n, entry in group.latest.items():
-        status = entry.get("status")
-        if status == "saved":
+        kind = outcome(entry)
+        if kind == "found":
             found = _file_exists(cov.output_dir, entry.get("file_path"))
             if found is None:
                 group.missing_file[n] = entry.get("file_path")
@@ -213,11 +166,11 @@ def _classify(cov: Coverage, group: PrefixCoverage) -> None:
             office = data.get("office")  # the same field in v1 and v2 files
             office = office.strip() if isinstance(office, str) and office.strip() else UNKNOWN
             cov.files.append((str(entry["case_number"]), _month(data.get("filing_date")), office))
-        elif status == "no_results":
+        elif kind == "no_results":
             group.no_results.append(n)
-        elif status in FAILED:
-            group.failed[n] = status
-        elif status == "dry_run":
+        elif kind == "failed":
+            group.failed[n] = entry["status"]
+        elif kind == "dry_run":
             group.dry_run.append(n)
     if group.prefix == OTHER or not group.saved:
         return
@@ -230,104 +183,158 @@ def _classify(cov: Coverage, group: PrefixCoverage) -> None:
     group.never_tried = to_ranges(n for n in span if n not in tried)
 
 
+def build_years(output_dir: str, years: list[int], changes_limit: int) -> Report:
+    """The report of those years. One year must have a ledger; of several, those without
+    one are named and skipped, and ReportError only when none has one. ReportError too
+    when the ledgers hold lines of sites that cannot be merged."""
+    output_dir = _output_dir(output_dir)
+    ledger = Ledger(output_dir)
+    present = [y for y in years if os.path.isfile(ledger.path(y))]
+    if len(years) > 1 and not present:
+        raise ReportError(f"no ledger for {years_label(years)} in {ledger.dir}{_hint(ledger)}")
+    _refuse_mixed_sites(ledger, present)
+    covs = [build(output_dir, year) for year in (present if len(years) > 1 else years)]
+    return Report(output_dir, covs, [y for y in years if y not in present], changes_limit)
+
+
+def _refuse_mixed_sites(ledger: Ledger, years: list[int]) -> None:
+    first_year: dict[Site, int] = {}  # each site -> the first year holding its lines
+    for year in years:
+        sites = ledger.sites(year)
+        mixed = clashing(sites)
+        if mixed:
+            a, b = mixed
+            raise ReportError(
+                f"{ledger.path(year)} mixes sites: {sites[a]} line(s) of {a} and {sites[b]} "
+                f"of {b}; a report would merge them: keep each site in its own output dir")
+        for site in sites:
+            first_year.setdefault(site, year)
+    mixed = clashing(first_year)
+    if mixed:
+        a, b = mixed
+        raise ReportError(
+            f"the ledgers mix sites: {ledger.path(first_year[a])} holds lines of {a}, "
+            f"{ledger.path(first_year[b])} of {b}; a report would merge them: keep each site "
+            "in its own output dir")
+
+
 # --- text --------------------------------------------------------------------------
 
-COLUMNS = ("prefix", "first", "last", "saved", "no results", "failed", "missing file",
-           "never tried", "gaps")
-
-
-def table_rows(cov: Coverage) -> list[list[str]]:
-    """The coverage table (header first): one row per prefix, `all` when several."""
-    rows = [list(COLUMNS)]
-    for p in cov.prefixes.values():
-        rows.append([p.prefix, p.case(p.first), p.case(p.last), str(p.count("saved")),
-                     str(p.count("no_results")), str(p.count("failed")),
-                     str(p.count("missing_file")), str(range_size(p.never_tried)),
-                     str(range_size(p.gaps))])
-    if len(cov.prefixes) > 1:
-        rows.append(["all", "", "", str(cov.total("saved")), str(cov.total("no_results")),
-                     str(cov.total("failed")), str(cov.total("missing_file")),
-                     str(cov.total_ranges("never_tried")), str(cov.total_ranges("gaps"))])
-    return rows
-
-
-def details(cov: Coverage) -> list[tuple[str, str]]:
-    """(label, text) lines under the table: failures, missing files, gaps, never tried."""
-    out: list[tuple[str, str]] = []
-    for p in cov.prefixes.values():
-        if p.failed:
-            by_status: dict[str, list[Any]] = {}
-            for n, status in p.failed.items():
-                by_status.setdefault(status, []).append(n)
-            out.append((f"{p.prefix} failed", "; ".join(
-                f"{s} {len(ns)}: {_numbers(p, ns)}" for s, ns in sorted(by_status.items()))))
-        if p.missing_file:
-            out.append((f"{p.prefix} missing files", ", ".join(
-                f"{p.case(n)} ({printable(path, 200) if path else 'no file_path'})"
-                for n, path in sorted(p.missing_file.items()))))
-        if p.dry_run:
-            out.append((f"{p.prefix} dry run", _numbers(p, p.dry_run)))
-        if p.prefix != OTHER:
-            out.append((f"{p.prefix} gaps", format_ranges(p.gaps)))
-            out.append((f"{p.prefix} never tried", format_ranges(p.never_tried)))
-    if set(cov.schemas) - {f"v{SCHEMA_VERSION}"}:  # older (or unknown) files are still counted
-        out.append(("case files by schema", ", ".join(f"{v} {k}" for v, k in sorted(cov.schemas.items()))))
-    if cov.unreadable:
-        out.append(("unreadable files", ", ".join(sorted(printable(p, 200) for p in cov.unreadable))))
-    return out
-
-
-def _numbers(p: PrefixCoverage, numbers: list[Any]) -> str:
-    if p.prefix == OTHER:
-        return ", ".join(sorted(printable(n, 80) for n in numbers))
-    return format_ranges(to_ranges(numbers))
-
-
-def format_table(rows: list[list[str]]) -> str:
+def format_table(rows: list[list[str]], left: int = 3) -> str:
+    """Columns padded to their widest cell; the first `left` aligned left, the rest right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
-def summary(cov: Coverage) -> str:
-    runs = len(cov.runs)
-    return (f"year {cov.year}, ledger {cov.ledger_path}: {cov.lines} line(s) from "
-            f"{runs} run(s), {cov.numbers} number(s)")
-
-
-def render_text(cov: Coverage) -> str:
+def _year_text(cov: Coverage) -> list[str]:
     parts = [summary(cov), "", format_table(table_rows(cov)), ""]
-    parts += [f"{label}: {text}" for label, text in details(cov)]
+    return parts + [f"{label}: {text}" for label, text in details(cov)]
+
+
+def render_text(report: Report) -> str:
+    """One year as before; several: each year, the table across years, then changes."""
+    if not report.several:
+        parts = _year_text(report.covs[0])
+    else:
+        parts = [report.summary()]
+        if report.missing:
+            parts.append(f"no ledger (skipped): {years_label(report.missing)}")
+        for cov in report.covs:
+            parts += ["", *_year_text(cov)]
+        parts += ["", "all years", format_table(years_rows(report.covs))]
+    changes = report.changes
+    if changes and report.changes_limit:
+        parts += ["", "recent changes: " + report_changes.heading(len(changes), report.changes_limit),
+                  format_table(report_changes.rows(changes, report.changes_limit), left=6)]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def month_office_counts(cov: Coverage) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
-    """(months in order, unknown last; offices by count; (month, office) -> files)."""
-    counts = Counter((month, office) for _case, month, office in cov.files)
-    months = sorted({m for m, _ in counts}, key=lambda m: (m == UNKNOWN, m))
-    by_office = Counter()
-    for (_m, office), k in counts.items():
-        by_office[office] += k
-    offices = sorted(by_office, key=lambda o: (o == UNKNOWN, -by_office[o], o))
-    return months, offices, dict(counts)
 
 
 # --- command -----------------------------------------------------------------------
 
-def run(year: int, output_dir: str, html_path: Optional[str], out: Any) -> None:
-    """Print the table to `out` and write the HTML page; ReportError on any failure."""
-    cov = build(output_dir, year)
-    out.write(render_text(cov))
+def run(years: list[int], output_dir: str, html_path: Optional[str], out: Any,
+        changes_limit: int = report_changes.DEFAULT_LIMIT) -> None:
+    """Print the report to `out` and write the HTML page; ReportError on any failure."""
+    report = build_years(output_dir, years, changes_limit)
+    out.write(render_text(report))
     if html_path:
-        from casescraper.report_html import render_html
-
-        page = render_html(cov)
+        page = render_html(report)
         try:
             with open(html_path, "w", encoding="utf-8") as f:
                 f.write(page)
         except OSError as exc:
             raise ReportError(f"cannot write {html_path}: {exc.strerror or exc}") from None
         out.write(f"HTML report written to {html_path}\n")
+
+
+class UsageError(ReportError):
+    """A bad command line: exit status 2, as argparse's own."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + line
+        raise UsageError(f"{message} (see python -m casescraper report --help)")
+
+
+def _changes(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise UsageError(f"--changes {shown(text, 40)} is invalid: use a whole number of "
+                         "changes to show, 0 for none")
+    return int(text)
+
+
+def _arguments(argv: list[str]) -> tuple[argparse.Namespace, list[int], int]:
+    """(arguments, years, changes to show); UsageError or ConfigError when they are bad."""
+    ap = _Parser(prog="python -m casescraper report",
+                 description="Coverage of one year or several from the ledger and the case files: "
+                             "saved, no results, failed, gaps, and the recent changes.")
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--years", help="2019-2025, 2019,2021 or 2025")
+    which.add_argument("--year", help="one year, e.g. 2025 (as --years 2025)")
+    ap.add_argument("--output-dir",
+                    help="the crawl's output directory (default: CASESCRAPER_OUTPUT_DIR as a crawl "
+                         "here sees it: config.toml or $CASESCRAPER_CONFIG, the environment, else "
+                         "output; a demo crawl's default is output/demo)")
+    ap.add_argument("--html", metavar="PATH",
+                    help="also write a self-contained HTML page with the tables and charts")
+    ap.add_argument("--changes", metavar="N", default=str(report_changes.DEFAULT_LIMIT),
+                    help=f"how many recent changes to show, newest first (default: "
+                         f"{report_changes.DEFAULT_LIMIT}; 0: none)")
+    args = ap.parse_args(argv)
+    option, text = ("--years", args.years) if args.years is not None else ("--year", args.year)
+    years = casenumbers.parse_years(text, option)
+    if option == "--year" and len(years) > 1:
+        raise UsageError(f"--year {shown(text, 40)} names several years: use --years")
+    return args, years, _changes(args.changes)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Exit status 0 done, 1 no report (no ledger, mixed sites, unwritable page, a bad
+    setting), 2 a bad argument; each error is one line."""
+    try:
+        args, years, limit = _arguments(sys.argv[1:] if argv is None else list(argv))
+    except (UsageError, ConfigError) as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 2
+    output_dir = args.output_dir
+    try:
+        from casescraper.config import configured  # pulls in Scrapy: only when needed
+
+        # Like a crawl: config file, then environment; --output-dir wins over both.
+        output_dir = output_dir or configured("CASESCRAPER_OUTPUT_DIR")
+        run(years, output_dir, args.html, sys.stdout, limit)
+    except CasescraperError as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

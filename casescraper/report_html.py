@@ -1,16 +1,21 @@
 """The `report --html` page: one self-contained file, inline CSS and inline SVG.
 
 No scripts, no fonts, no images, no links to anything: it opens offline and can be
-mailed around. The chart stacks the saved files of each filing month by office.
+mailed around. Per year: the table, the details and a chart that stacks the saved files
+of each filing month by office. With several years, a table across them comes first;
+then the recent changes. It takes a `report_model.Report` and imports no reader.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from html import escape
-from typing import Any
+from typing import Any, Optional
 
-from casescraper.report import UNKNOWN, Coverage, details, month_office_counts, summary, table_rows
+from casescraper import report_changes
+from casescraper.report_model import (UNKNOWN, Coverage, Report, details, month_office_counts,
+                                      summary, table_rows, years_label, years_rows)
 
 CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
@@ -19,6 +24,9 @@ table { border-collapse: collapse; }
 th, td { padding: .25em .7em; border-bottom: 1px solid #ddd; text-align: right; }
 th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 tr.all td { font-weight: bold; border-top: 2px solid #999; }
+table.changes th, table.changes td { text-align: left; vertical-align: top; }
+h3 { font-size: 1em; }
+h2.year { border-top: 1px solid #bbb; padding-top: .8em; margin-top: 2em; }
 dt { font-weight: bold; margin-top: .5em; } dd { margin-left: 1.5em; word-break: break-word; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
 svg .grid { stroke: #e4e4e4; } svg .axis { stroke: #888; }
@@ -43,12 +51,20 @@ def nice_step(top: int) -> int:
     return int(10 * power)
 
 
-def chart(cov: Coverage) -> str:
+def office_colors(covs: list[Coverage]) -> dict[str, str]:
+    """One colour per office over all the years charted: an office keeps its colour from
+    year to year. The busiest offices get the first (most distinct) colours."""
+    files: Counter = Counter(office for cov in covs for _case, _month, office in cov.files)
+    ranked = sorted(files, key=lambda o: (o == UNKNOWN, -files[o], o))
+    return {office: office_color(i, office) for i, office in enumerate(ranked)}
+
+
+def chart(cov: Coverage, colors: Optional[dict[str, str]] = None) -> str:
     """Stacked bars of files per filing month, one colour per office, with a legend."""
     months, offices, counts = month_office_counts(cov)
     if not months:
         return "<p>No saved files to chart.</p>"
-    colors = {office: office_color(i, office) for i, office in enumerate(offices)}
+    colors = colors or office_colors([cov])
     totals = {m: sum(counts.get((m, o), 0) for o in offices) for m in months}
     step = nice_step(max(totals.values()))
     ymax = step * math.ceil(max(totals.values()) / step)
@@ -94,28 +110,59 @@ def chart(cov: Coverage) -> str:
     return "\n".join(out)
 
 
-def _table(cov: Coverage) -> str:
-    rows = table_rows(cov)
+def _table(rows: list[list[str]], cls: str = "") -> str:
+    """A table of text rows, header first; a last row named `all` is the total."""
     head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])
     body = []
     for row in rows[1:]:
-        cls = ' class="all"' if row[0] == "all" and len(cov.prefixes) > 1 else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        total = ' class="all"' if row[0] == "all" else ""
+        body.append(f"<tr{total}>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(cov: Coverage) -> str:
+def _year(cov: Coverage, level: str, colors: dict[str, str]) -> list[str]:
+    """A year's table, details and chart; `level` is the chart heading's tag."""
     items = "".join(f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>" for label, text in details(cov))
-    title = f"casescraper coverage {cov.year}"
     note = ""
     if cov.unreadable:
         note = f"<p>{len(cov.unreadable)} saved file(s) could not be read and are not charted.</p>"
+    return [f"<p>{escape(summary(cov))}</p>", _table(table_rows(cov)), f"<dl>{items}</dl>",
+            f"<{level}>Saved files per filing month and office</{level}>", chart(cov, colors), note]
+
+
+def _changes(report: Report) -> list[str]:
+    lines, limit = report.changes, report.changes_limit
+    if not limit:
+        return []
+    out = ["<h2>Recent changes</h2>"]
+    if not lines:
+        return out + ["<p>No changed case files recorded.</p>"]
+    heading = report_changes.heading(len(lines), limit)
+    return out + [f"<p>{escape(heading[0].upper() + heading[1:])}.</p>",
+                  _table(report_changes.rows(lines, limit), "changes")]
+
+
+def render_html(report: Report) -> str:
+    years = years_label(report.years + report.missing)
+    title = f"casescraper coverage {years}"
     parts: list[Any] = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>", f"<p>{escape(summary(cov))}</p>",
-        _table(cov), f"<dl>{items}</dl>",
-        "<h2>Saved files per filing month and office</h2>", chart(cov), note,
-        "</body></html>",
+        f"<h1>{escape(title)}</h1>",
     ]
+    colors = office_colors(report.covs)
+    if not report.several:
+        parts += _year(report.covs[0], "h2", colors) + _changes(report)
+    else:
+        parts.append(f"<p>{escape(report.summary())}</p>")
+        if report.missing:
+            parts.append(f"<p>No ledger (skipped): {escape(years_label(report.missing))}.</p>")
+        parts += ["<h2>Coverage by year</h2>", _table(years_rows(report.covs), "years"),
+                  "<p>Coverage: the share of 1..last whose answer is known (a saved file or no "
+                  "results).</p>"]
+        parts += _changes(report)
+        for cov in report.covs:
+            parts += [f'<h2 class="year">{cov.year}</h2>', *_year(cov, "h3", colors)]
+    parts.append("</body></html>")
     return "\n".join(p for p in parts if p) + "\n"

@@ -11,7 +11,8 @@ import pytest
 
 from casescraper.__main__ import main
 from casescraper.ledger import Ledger
-from casescraper.report import build, format_ranges, to_ranges
+from casescraper.report import build
+from casescraper.report_model import format_ranges, to_ranges
 from casescraper.storage import CaseStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,147 @@
+"""The package's shape: no module of casescraper imports itself in a circle.
+
+Read from the source with `ast`, not by importing: every import counts, at module level
+or inside a function (a lazy import hides a cycle from Python, not from a reader), of
+`casescraper.x`, `from casescraper import x` (when x is a module) and relative forms.
+A package's `__init__` is the module named like the package; importing a module below
+it is not counted as importing the package (Python runs the `__init__` first, but a
+package that gathers its modules' names is no circle). Imports under `if TYPE_CHECKING:`
+are not counted either: they name types for annotations and never run.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "casescraper"
+
+
+def module_names(root: Path = PACKAGE) -> dict[str, Path]:
+    """Dotted name -> source file of every module below the package."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> list[str]:
+    """The package's modules one import statement names."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name in known]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    if node.level:  # relative: from the module's package, one level up per extra dot
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        base = package[:len(package) - node.level + 1]
+        source = ".".join(base + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    # `from casescraper import report` names the module report; `from casescraper.report
+    # import build` names an attribute of casescraper.report
+    targets = [f"{source}.{a.name}" if f"{source}.{a.name}" in known else source for a in node.names]
+    return [t for t in targets if t in known]
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (itself excluded: `from . import x`
+    inside a package's own __init__ names x, not the package)."""
+    names = module_names(root)
+    known = set(names)
+    graph = {}
+    for module, path in names.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        is_package = path.name == "__init__.py"
+        graph[module] = {target for node in _statements(tree)
+                         for target in _imported(node, module, is_package, known)} - {module}
+    return graph
+
+
+def _statements(node: ast.AST):
+    """Every node below `node`, except what is under `if TYPE_CHECKING:`."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and _type_checking(child.test):
+            yield from (n for other in child.orelse for n in [other, *_statements(other)])
+            continue
+        yield child
+        yield from _statements(child)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle per strongly connected group of modules (Tarjan), e.g.
+    [a, b, a]; sorted, so that the message is stable."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:  # the package is small: recursion depth is no concern
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(set(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(_circle(graph, group) for group in groups)
+
+
+def _circle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """A shortest path from the group's first module back to itself, inside the group."""
+    start = min(group)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in sorted(graph[v] & group):
+                if w == start:
+                    return paths[v] + [start]
+                if w not in paths:
+                    paths[w] = paths[v] + [w]
+                    nxt.append(w)
+        frontier = nxt
+    raise AssertionError(f"{sorted(group)} is not strongly connected")
+
+
+def test_no_module_imports_itself_in_a_circle():
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_scan_sees_imports_of_every_form(tmp_path):
+    pkg = tmp_path / "casescraper"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from casescraper import b\n")
+    (pkg / "b.py").write_text("def f():\n    from .sub import c\n")  # lazy and relative
+    (pkg / "sub" / "__init__.py").write_text("from . import c\n")
+    (pkg / "sub" / "c.py").write_text("import casescraper.a\nfrom ..d import x\n")
+    (pkg / "d.py").write_text("import json\nfrom casescraper.errors import E\n"
+                              "from typing import TYPE_CHECKING\n"
+                              "if TYPE_CHECKING:\n    from casescraper.a import A\n")
+    graph = import_graph(pkg)
+    assert graph == {"casescraper": set(), "casescraper.a": {"casescraper.b"},
+                     "casescraper.b": {"casescraper.sub.c"}, "casescraper.sub": {"casescraper.sub.c"},
+                     "casescraper.sub.c": {"casescraper.a", "casescraper.d"}, "casescraper.d": set()}
+    assert cycles(graph) == [["casescraper.a", "casescraper.b", "casescraper.sub.c", "casescraper.a"]]
+    assert cycles({"x": {"y"}, "y": set()}) == []
