@@ -19,9 +19,11 @@ from typing import Any, Callable, Optional
 
 import pyarrow as pa
 
-from casescraper import casenumbers, report
-from casescraper.items import FAILED
-from casescraper.ledger import Ledger
+from casescraper import casenumbers
+from casescraper.errors import OutputError
+from casescraper.ledger import STANDINGS, Ledger
+from casescraper.report import case_key
+from casescraper.report_model import OTHER
 
 # As config.REAL_SITE_URL; not imported from there because config pulls in Scrapy.
 REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"
@@ -115,7 +117,9 @@ class YearCoverage:
     sites: dict = field(default_factory=dict)  # ledger.Site -> lines
 
 
-_CODES = {"saved": 1, "missing_file": 2, "no_results": 3, "failed": 4, "dry_run": 5, "other": 6}
+# A number's latest standing (Ledger.standing), a byte each; 0 is "no line". `found` is
+# counted as `saved`, report's name for it.
+_CODES = {"saved" if name == "found" else name: code for code, name in enumerate(STANDINGS, 1)}
 
 
 def coverage(root: str, year: int) -> YearCoverage:
@@ -130,12 +134,10 @@ def coverage(root: str, year: int) -> YearCoverage:
     odd: dict[str, int] = {}  # numbers of another shape -> latest outcome
     try:
         for entry in ledger.records(year):  # file order: the last line of a number wins
-            status = entry.get("status") if isinstance(entry.get("status"), str) else "other"
-            if status == "saved" and report._file_exists(root, entry.get("file_path")) is None:
-                status = "missing_file"
-            code = _CODES["failed" if status in FAILED else status if status in _CODES else "other"]
-            prefix, n, _ = report._key(entry["case_number"])
-            if prefix == report.OTHER:
+            standing, _ = ledger.standing(entry)  # saved, changed, unchanged: found alike
+            code = _CODES["saved" if standing == "found" else standing]
+            prefix, n, _ = case_key(entry["case_number"])
+            if prefix == OTHER:
                 odd[n] = code
                 continue
             slots = codes.setdefault(prefix, bytearray())
@@ -145,6 +147,9 @@ def coverage(root: str, year: int) -> YearCoverage:
         cov.sites = ledger.sites(year)
     except OSError as exc:
         cov.error = f"cannot read {cov.ledger}: {exc.strerror or exc}"
+        return cov
+    except OutputError as exc:  # not a regular file, e.g. a symbolic link
+        cov.error = str(exc)
         return cov
     for name, code in _CODES.items():
         cov.counts[name] = sum(s.count(code) for s in codes.values()) + list(odd.values()).count(code)
@@ -201,8 +206,9 @@ def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str,
     versions = ", ".join(f"v{v}: {k}" for v, k in sorted(s.versions.items()))
     lines = [f"# Court files dataset, {years_text(s.years)}", "",
              "Written by `python -m casescraper dataset` from the case files under "
-             f"`{s.output_dir}/json/`: for each case its latest file (highest scrape date, then "
-             "highest `-N` suffix).", "",
+             f"`{s.output_dir}/json/`: for each case its latest file, the one its latest saved, changed "
+             "or unchanged ledger line names (else the highest scrape date, then the highest `-N` "
+             "suffix).", "",
              f"- Source: {_source(covs, warn)}",
              f"- Hosts of the files' `source_url`: "
              f"{', '.join(f'{h} ({k})' for h, k in sorted(s.hosts.items())) or '-'}",

@@ -4,11 +4,11 @@ Writes three analysis-ready tables, `cases`, `docket_entries` and `parties`, fro
 LATEST file of each case under `<output-dir>/json/<YYYY>/` (schema v1 and v2 files
 alike), plus a `DATASET.md` data card beside them.
 
-- Latest: file names are `<case>-<YYYYMMDD>[-N].json`; the highest date, then the highest
-  suffix, wins. It is chosen from the directory listing alone, so each chosen file is
-  read once and older versions are never opened.
+- Latest: the file the case's latest saved/changed/unchanged ledger line names, else
+  (no such line, or that file is gone) the highest file name (`dataset_files`). Chosen
+  from the ledger and the directory listing alone: each chosen file is read once.
 - Streamed: rows go out in batches of BATCH_ROWS per table; besides one batch, memory
-  holds 8 bytes per case number of the year being read (its latest version) and a byte
+  holds 16 bytes per case number of the year being read (its latest versions) and a byte
   per number of a ledger, never the records.
 - Deterministic: cases in (year, prefix, number) order, entries and parties in file
   order; no time stamps of the export itself, so the same files give byte-identical
@@ -26,10 +26,9 @@ import json
 import os
 import re
 import sys
-from array import array
 from collections import Counter
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -38,19 +37,16 @@ import pyarrow.parquet as pq
 
 from casescraper import casenumbers
 from casescraper.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.dataset_files import latest_files
 from casescraper.errors import CasescraperError, ConfigError
 from casescraper.items import SCHEMA_VERSION
+from casescraper.ledger import Ledger
 
 FORMATS = ("parquet", "csv", "jsonl")
 # Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,
 # or 8,192 gathered into 65,536-row groups) peak RSS grew with the number of files, the
 # heap fragmenting; at 8,192 it is flat (benchmarks/README.md, "Dataset export").
 BATCH_ROWS = 8_192
-# `<stem>-<YYYYMMDD>[-N].json` as storage.CaseStore names them; the stem may hold dashes.
-_FILE_NAME = re.compile(r"^(?P<stem>.+)-(?P<day>[0-9]{8})(?:-(?P<n>[1-9][0-9]{0,5}))?\.json$")
-# A canonical case number (as casenumbers.CASE_RE): its file stem is the number itself.
-_NUMBER = re.compile(r"^([A-Z]{1,5})-([1-9][0-9]{0,6})-([0-9]{2})$")
-_DENSE_MAX = 1_000_000  # a slot array stays under 8 MB; a higher number (none seen) goes to the dict
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _INSTANT = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})"
                       r"(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})$")
@@ -147,60 +143,6 @@ def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple
     return case, entries, parties
 
 
-# --- choosing the files ------------------------------------------------------------
-
-class _Latest:
-    """Each case's latest version, from file names alone, in a few bytes per case: numbers
-    of a year are dense (1..its last), so an int64 slot per number and prefix, ordered by
-    construction; a dict only for names of another shape."""
-
-    def __init__(self) -> None:
-        self.slots: dict[tuple[str, str], array] = {}  # (prefix, yy) -> version by number
-        self.odd: dict[str, int] = {}  # stem -> version
-
-    def add(self, stem: str, version: int) -> None:
-        m = _NUMBER.match(stem)
-        n = int(m[2]) if m else 0
-        if not 0 < n <= _DENSE_MAX:
-            self.odd[stem] = max(version, self.odd.get(stem, 0))
-            return
-        slots = self.slots.setdefault((m[1], m[3]), array("q"))
-        if n >= len(slots):  # grow geometrically: amortized O(1) per number
-            slots.frombytes(bytes(8 * (max(n + 1, 2 * len(slots)) - len(slots))))
-        slots[n] = max(version, slots[n])
-
-    def names(self) -> Iterator[str]:
-        """File names in case order: prefix, number; names of another shape last, by text."""
-        for (prefix, yy), slots in sorted(self.slots.items()):
-            for n, version in enumerate(slots):
-                if version:
-                    yield _file_name(f"{prefix}-{n}-{yy}", version)
-        for stem in sorted(self.odd):
-            yield _file_name(stem, self.odd[stem])
-
-
-def _file_name(stem: str, version: int) -> str:
-    day, n = divmod(version, 10**6)
-    return f"{stem}-{day:08d}{f'-{n}' if n else ''}.json"
-
-
-def latest_files(directory: str, warn: Callable[[str], None]) -> tuple[Iterator[str], int]:
-    """(names of each case's latest file in case order, number of case files listed)."""
-    latest, listed = _Latest(), 0
-    with os.scandir(directory) as it:
-        for entry in it:
-            if entry.name.startswith("."):
-                continue  # a running crawl's temp files
-            m = _FILE_NAME.match(entry.name)
-            if m is None or not entry.is_file():
-                warn(f"{os.path.join(directory, entry.name)}: not a case file name "
-                     "(<case>-<YYYYMMDD>[-N].json); ignored")
-                continue
-            listed += 1
-            latest.add(m["stem"], int(m["day"]) * 10**6 + int(m["n"] or 0))
-    return latest.names(), listed
-
-
 # --- writing -----------------------------------------------------------------------
 
 def _json_value(value: Any) -> Any:
@@ -278,7 +220,7 @@ def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
         warn(f"no case files for {year}: {directory} does not exist")
         return
     try:
-        names, counts["listed"] = latest_files(directory, warn)
+        names, counts["listed"] = latest_files(directory, warn, Ledger(root), year)
     except OSError as exc:
         raise DatasetError(f"cannot list {directory}: {exc.strerror or exc}") from None
     for name in names:

@@ -2,7 +2,7 @@
 
 Reads `<output>/ledger/<YYYY>.jsonl` (every line of every run and shard counts) and
 checks the files it names. Per number the latest ledger line wins, in file order as
-for resuming (`Ledger.latest`). A number is
+for resuming (`Ledger.latest`). A number is, as `Ledger.standing` reads that line,
 
 - saved:        latest status `saved`, `changed` or `unchanged` (found: its file_path
                 names the case's latest file) and that file exists below the output dir
@@ -41,38 +41,23 @@ from typing import Any, Optional
 from casescraper import casenumbers, report_changes
 from casescraper.errors import CasescraperError, ConfigError, shown
 from casescraper.fileops import open_regular
-from casescraper.items import FAILED
-from casescraper.ledger import Ledger, Site, clashing, trusted_path
+from casescraper.ledger import Ledger, Site, clashing
 from casescraper.report_html import render_html
 from casescraper.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
                                       ReportError, details, summary, table_rows, to_ranges,
                                       years_label, years_rows)
 
-# Latest statuses of a number that was found: its file_path names the case's latest file.
-FOUND = ("saved", "changed", "unchanged")
-
 
 # --- building ----------------------------------------------------------------------
 
-def _key(case_number: str) -> tuple[str, Any, str]:
-    """(prefix, n, yy) of a case number; (OTHER, the text, "") for any other shape."""
+def case_key(case_number: str) -> tuple[str, Any, str]:
+    """(prefix, n, yy) of a case number; (OTHER, the text, "") for any other shape: how
+    report and the data card group the numbers of a ledger."""
     try:
         parsed = casenumbers.parse(case_number)
     except (ValueError, AttributeError):
         return OTHER, str(case_number), ""
-    return parsed.prefix, parsed.n, f"{parsed.year % 100:02d}"
-
-
-def _file_exists(output_dir: str, file_path: Any) -> Optional[str]:
-    """The absolute path when the ledger's file_path names an existing regular file below
-    the output dir (after symlinks), else None."""
-    if not trusted_path(file_path):
-        return None
-    path = os.path.join(output_dir, file_path)
-    root = os.path.realpath(output_dir)
-    if os.path.commonpath([root, os.path.realpath(path)]) != root:
-        return None
-    return path if os.path.isfile(path) else None
+    return parsed.prefix, parsed.n, casenumbers.yy(parsed.year)
 
 
 def _read_case(path: str) -> Optional[dict[str, Any]]:
@@ -113,13 +98,13 @@ def build(output_dir: str, year: int) -> Coverage:
                 cov.runs.add(str(entry["run_id"]))
             if entry["status"] == report_changes.CHANGED:
                 cov.changes.append(entry)
-            prefix, n, yy = _key(entry["case_number"])
+            prefix, n, yy = case_key(entry["case_number"])
             group = cov.prefixes.setdefault(prefix, PrefixCoverage(prefix, yy=yy or "00"))
             group.latest[n] = entry  # file order: the last line wins
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
     for group in cov.prefixes.values():
-        _classify(cov, group)
+        _classify(ledger, cov, group)
     cov.prefixes = dict(sorted(cov.prefixes.items(), key=lambda kv: (kv[0] == OTHER, kv[0])))
     cov.files.sort()
     return cov
@@ -137,26 +122,10 @@ def _hint(ledger: Ledger) -> str:
     return f"; ledgers exist for {', '.join(map(str, found))}" if found else ""
 
 
-def outcome(entry: dict[str, Any]) -> Optional[str]:
-    """What a number's latest line says, before its file is checked: `found`,
-    `no_results`, `failed`, `dry_run`, or None for a status the report does not know.
-    The one place that reads statuses: to follow the ledger's own notion of settled."""
-    status = entry.get("status")
-    if status in FOUND:
-        return "found"
-    if status == "no_results" or status == "dry_run":
-        return status
-    return "failed" if status in FAILED else None
-
-
-def _classify(cov: Coverage, group: PrefixCoverage) -> None:
+def _classify(ledger: Ledger, cov: Coverage, group: PrefixCoverage) -> None:
     for n, entry in group.latest.items():
-        kind = outcome(entry)
-        if kind == "found":
-            found = _file_exists(cov.output_dir, entry.get("file_path"))
-            if found is None:
-                group.missing_file[n] = entry.get("file_path")
-                continue
+        standing, found = ledger.standing(entry)  # the ledger says what a line means
+        if standing == "found":
             group.saved.append(n)
             data = _read_case(found)
             if data is None:
@@ -166,11 +135,13 @@ def _classify(cov: Coverage, group: PrefixCoverage) -> None:
             office = data.get("office")  # the same field in v1 and v2 files
             office = office.strip() if isinstance(office, str) and office.strip() else UNKNOWN
             cov.files.append((str(entry["case_number"]), _month(data.get("filing_date")), office))
-        elif kind == "no_results":
-            group.no_results.append(n)
-        elif kind == "failed":
+        elif standing == "missing_file":
+            group.missing_file[n] = entry.get("file_path")
+        elif standing == "failed":
             group.failed[n] = entry["status"]
-        elif kind == "dry_run":
+        elif standing == "no_results":
+            group.no_results.append(n)
+        else:
             group.dry_run.append(n)
     if group.prefix == OTHER or not group.saved:
         return

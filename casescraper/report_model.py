@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
+from casescraper import casenumbers
 from casescraper.errors import CasescraperError, printable
 from casescraper.items import SCHEMA_VERSION
 
@@ -47,7 +48,9 @@ class PrefixCoverage:
     def case(self, n: Optional[int]) -> str:
         if n is None:
             return "-"
-        return printable(n, 80) if self.prefix == OTHER else f"{self.prefix}-{n}-{self.yy}"
+        if self.prefix == OTHER:
+            return printable(n, 80)
+        return casenumbers.format(self.prefix, n, int(self.yy))  # a two-digit year shows as itself
 
     def answered(self) -> int:
         """Numbers in 1..last with a saved file or a `no_results` answer: the portal's

@@ -10,6 +10,7 @@ import pytest
 
 from casescraper import dataset
 from casescraper.dataset import SCHEMAS, main
+from casescraper.dataset_files import latest_files
 from casescraper.democourt import data
 
 DAY = "20251128"
@@ -263,7 +264,7 @@ def test_latest_is_chosen_from_names(tmp_path):
                  "IMM-2000000-25-20250101.json"]:
         (directory / name).write_text("{}")
     warnings = []
-    names, listed = dataset.latest_files(str(directory), warnings.append)
+    names, listed = latest_files(str(directory), warnings.append)
     assert list(names) == ["IMM-9-25-20250101-10.json", "IMM-10-25-20250102.json",
                            "T-3-25-20250101.json", "IMM-2000000-25-20250101.json",
                            "odd_no-20250102-1.json"]
@@ -318,3 +319,97 @@ def test_coverage_counts_as_report_does(tmp_path):
     assert ours.never_tried == theirs.total_ranges("never_tried") > 0
     p = theirs.prefixes["IMM"]
     assert ours.spans == [f"{p.case(p.first)} to {p.case(p.last)}"]
+
+
+def test_coverage_counts_changed_and_unchanged_as_found(tmp_path):
+    from casescraper import datacard, report
+
+    root = tmp_path / "output"
+    build(root)
+    before = datacard.coverage(str(root), 2025).counts
+    files = sorted(f"json/2025/{p.name}" for p in (root / "json" / "2025").iterdir())
+    lines = [{"case_number": "IMM-40-25", "status": "saved", "file_path": files[0]},
+             {"case_number": "IMM-40-25", "status": "changed", "file_path": files[1],
+              "changes": {"previous_file": files[0], "fields": ["office"]}},
+             {"case_number": "IMM-41-25", "status": "driver_error"},
+             {"case_number": "IMM-41-25", "status": "unchanged", "file_path": files[0]},
+             {"case_number": "IMM-42-25", "status": "changed", "file_path": "json/2025/gone.json"},
+             {"case_number": "IMM-43-25", "status": "unchanged", "file_path": files[0]},
+             {"case_number": "IMM-43-25", "status": "blocked"}]
+    with open(root / "ledger" / "2025.jsonl", "a") as f:
+        f.writelines(json.dumps({**line, "site": "demo"}) + "\n" for line in lines)
+    ours, theirs = datacard.coverage(str(root), 2025), report.build(str(root), 2025)
+    assert ours.counts["saved"] == before["saved"] + 2
+    assert ours.counts["missing_file"] == before["missing_file"] + 1
+    assert ours.counts["failed"] == before["failed"] + 1
+    for name in ("saved", "no_results", "failed", "missing_file", "dry_run"):
+        assert ours.counts[name] == theirs.total(name), name
+    assert ours.spans[0].endswith(" to IMM-41-25")
+    assert ours.never_tried == theirs.total_ranges("never_tried") > 0
+
+
+def ledger_lines(root, year, lines):
+    path = root / "ledger" / f"{year}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"site": "demo", **line}) + "\n" for line in lines))
+
+
+def test_the_ledger_names_each_cases_file(tmp_path):
+    from casescraper.ledger import Ledger
+
+    root = tmp_path / "output"
+    directory = root / "json" / "2025"
+    directory.mkdir(parents=True)
+    for name in ["IMM-1-25-20250101.json", "IMM-1-25-20250102.json",  # changed: the newer
+                 "IMM-2-25-20250101.json", "IMM-2-25-20250102.json",  # unchanged: the older
+                 "IMM-3-25-20250101.json", "IMM-3-25-20250102.json",  # named file gone
+                 "IMM-4-25-20250101.json", "IMM-4-25-20250101-1.json",  # found, then no results
+                 "IMM-5-25-20250101.json", "IMM-5-25-20250102.json",  # no line: by name
+                 "odd_no-20250101.json", "odd_no-20250102.json"]:  # unchanged: the older
+        (directory / name).write_text("{}")
+    f = "json/2025/"
+    ledger_lines(root, 2025, [
+        {"case_number": "IMM-1-25", "status": "saved", "file_path": f + "IMM-1-25-20250101.json"},
+        {"case_number": "IMM-1-25", "status": "changed", "file_path": f + "IMM-1-25-20250102.json"},
+        {"case_number": "IMM-2-25", "status": "saved", "file_path": f + "IMM-2-25-20250101.json"},
+        {"case_number": "IMM-2-25", "status": "unchanged", "file_path": f + "IMM-2-25-20250101.json"},
+        {"case_number": "IMM-3-25", "status": "saved", "file_path": f + "IMM-3-25-20250101.json"},
+        {"case_number": "IMM-3-25", "status": "changed", "file_path": f + "IMM-3-25-20250103.json"},
+        {"case_number": "IMM-4-25", "status": "unchanged", "file_path": f + "IMM-4-25-20250101.json"},
+        {"case_number": "IMM-4-25", "status": "no_results"},
+        # another case's file, another folder: not this case's file
+        {"case_number": "IMM-6-25", "status": "unchanged", "file_path": f + "IMM-5-25-20250101.json"},
+        {"case_number": "IMM-5-25", "status": "unchanged", "file_path": "json/2024/IMM-5-25-20250101.json"},
+        {"case_number": "odd_no", "status": "unchanged", "file_path": f + "odd_no-20250101.json"},
+        {"case_number": "IMM-7-25", "status": "saved", "file_path": f + "IMM-7-25-20250101.json"},  # gone
+    ])
+    warnings = []
+    names, listed = latest_files(str(directory), warnings.append, Ledger(str(root)), 2025)
+    assert list(names) == ["IMM-1-25-20250102.json", "IMM-2-25-20250101.json", "IMM-3-25-20250102.json",
+                           "IMM-4-25-20250101.json", "IMM-5-25-20250102.json", "odd_no-20250101.json"]
+    assert listed == 12 and warnings == []
+
+
+def test_export_takes_the_file_an_unchanged_line_names(tmp_path, capsys):
+    root = tmp_path / "output"
+    latest = build(root)
+    name = next(n for n in latest if "-25-" in n and n.endswith(f"{DAY}.json"))
+    case = latest[name]["case_number"]
+    newer = name.replace(DAY, "20251230")  # e.g. written by a run whose ledger line was lost
+    write(root, newer, {**latest[name], "style_of_cause": "NEWER, NOT IN THE LEDGER"})
+    with open(root / "ledger" / "2025.jsonl", "a") as f:
+        f.write(json.dumps({"case_number": case, "status": "unchanged", "site": "demo",
+                            "file_path": f"json/2025/{name}"}) + "\n")
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 0
+    row = next(c for c in read(tmp_path / "t", "jsonl")["cases"] if c["case_number"] == case)
+    assert row["source_file"] == f"json/2025/{name}"
+
+    # a ledger that cannot be read: warned, and the highest name wins
+    (root / "ledger" / "2025.jsonl").unlink()
+    (root / "ledger" / "2025.jsonl").symlink_to(root / "ledger" / "2024.jsonl")
+    (root / "ledger" / "2024.jsonl").write_text("")
+    capsys.readouterr()
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 0
+    assert "the ledger of 2025 could not be read" in capsys.readouterr().err
+    row = next(c for c in read(tmp_path / "t", "jsonl")["cases"] if c["case_number"] == case)
+    assert row["source_file"] == f"json/2025/{newer}"
