@@ -35,6 +35,7 @@ from selenium.webdriver.remote.client_config import ClientConfig
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .errors import BrowserError, BrowserMissing, DeadSession, PageStuck
+from .procmem import tree_pss_mb  # one memory reader with the benchmarks
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +322,5 @@ class Browser:
 
     def memory_mb(self) -> float:
         """PSS of the browser's process tree (chromedriver and Chromium), in MiB; 0 when gone."""
-        from .procmem import tree_pss_mb  # one memory reader with the benchmarks
-
         pid = self.driver_pid
         return (tree_pss_mb(pid) or 0.0) if pid is not None else 0.0

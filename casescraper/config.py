@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
-from scrapy.settings import default_settings as scrapy_default_settings
 
 from casescraper.errors import ECHO_LIMIT, ConfigError, printable
 from casescraper.errors import shown as echo
@@ -368,7 +367,7 @@ class ConfigAddon:
                 raise ConfigError(f"{shown}: [scrapy] {printable(key, 100)}: unknown setting; did you mean "
                                   f"{closest(key, SPECS)}? The settings are listed in "
                                   "config.example.toml")
-            elif key.isupper() and hasattr(scrapy_default_settings, key):
+            elif key.isupper() and _scrapy_setting(key):
                 settings.set(key, value, priority=FILE_PRIORITY)
             else:
                 raise ConfigError(f"{shown}: [scrapy] {printable(key, 100)}: not a Scrapy setting; use the name "
@@ -394,3 +393,11 @@ def configured(name: str, environ: Optional[Mapping[str, str]] = None,
     settings.setdict(default_settings(), priority="project")
     ConfigAddon(environ, cwd).update_settings(settings)
     return settings[name]
+
+
+def _scrapy_setting(key: str) -> bool:
+    """Whether Scrapy has a setting of that name. Imported here: the rest of this module
+    (the specs, run ids) is used by Scrapy-free modules such as the ledger."""
+    from scrapy.settings import default_settings
+
+    return hasattr(default_settings, key)

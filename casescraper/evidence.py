@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from casescraper.errors import CasescraperError
-from casescraper.fileops import open_regular
-from casescraper.storage import fsync_dir, makedirs_durable, publish_new, replace_durably
+from casescraper.fileops import fsync_dir, makedirs_durable, open_regular, publish_new, replace_durably
 
 VERSION = 1
 RAW_DIR = "raw"

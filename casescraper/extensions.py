@@ -97,6 +97,9 @@ class Progress:
         return {
             "done": sum(by_status.values()) - by_status["unverified"],
             "saved": by_status["saved"],
+            # A case found again: a new file (changed) or none (unchanged); as the summary.
+            "changed": by_status["changed"],
+            "unchanged": by_status["unchanged"],
             "no_results": by_status["no_results"] - probes,
             "probes": probes,
             "failed": sum(by_status[s] for s in FAILED),
@@ -124,6 +127,10 @@ class Progress:
                     interval_rate=self.interval_rate, eta=eta)
 
     # --- formatting
+    @staticmethod
+    def _again(s: dict[str, Any]) -> list[str]:
+        return [f"{k} {s[k]}" for k in ("changed", "unchanged") if s.get(k)]
+
     def _rates(self, s: dict[str, Any], short: bool = False) -> str:
         rate = "-" if s["rate"] is None else f"{s['rate']:.1f}"
         text = f"{rate}/min" if short else f"{rate} cases/min"
@@ -137,7 +144,7 @@ class Progress:
         done = f"{s['done']}/{'?' if planned is None else planned}"
         if planned:
             done += f" ({min(100.0, 100 * s['done'] / planned):.1f}%)"
-        parts = [done, f"saved {s['saved']}", f"no results {s['no_results']}",
+        parts = [done, f"saved {s['saved']}", *self._again(s), f"no results {s['no_results']}",
                  f"failed {s['failed']}"]
         if s.get("probes"):
             parts.append(f"probes above the end {s['probes']}")
@@ -156,7 +163,7 @@ class Progress:
             head = f"{gauge} {s['done']}/{planned} {min(100, 100 * s['done'] // planned)}%"
         else:
             head = f"[{'?' * BAR_WIDTH}] {s['done']}/?"
-        parts = [head, f"saved {s['saved']}", f"no results {s['no_results']}",
+        parts = [head, f"saved {s['saved']}", *self._again(s), f"no results {s['no_results']}",
                  f"failed {s['failed']}", self._rates(s, short=True)]
         if s["eta"] is not None:
             parts.append(f"ETA {format_duration(s['eta'])}")

@@ -90,7 +90,7 @@ def makedirs_durable(path: str) -> None:
         fsync_dir(os.path.dirname(directory))
 
 
-def _remove(path: str) -> None:
+def remove_file(path: str) -> None:
     """Remove a file we own; a failure leaves a temp that the next startup sweep removes."""
     try:
         os.unlink(path)
@@ -100,7 +100,7 @@ def _remove(path: str) -> None:
         logger.warning("could not remove %s: %s", path, exc)
 
 
-def _locked_temp(directory: str, stem: str) -> tuple[str, int]:
+def locked_temp(directory: str, stem: str) -> tuple[str, int]:
     """Create `.<stem>.<pid>.<random>.tmp` and hold an flock on it while it exists."""
     for _ in range(3):
         path = os.path.join(directory, f".{stem}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
@@ -119,7 +119,7 @@ def _locked_temp(directory: str, stem: str) -> tuple[str, int]:
     raise OSError(errno.EAGAIN, "temp file was removed while being created", directory)
 
 
-def _fill(fd: int, data: bytes) -> None:
+def fill_durably(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:  # os.write may write less, e.g. right up to RLIMIT_FSIZE, then fails
         view = view[os.write(fd, view):]
@@ -139,13 +139,13 @@ def write_json_atomic(path: str, obj: Any) -> None:
 
 def replace_durably(directory: str, stem: str, data: bytes, final: str) -> None:
     """Write `data` to a locked temp, fsync it, os.replace it onto `final`, fsync the dir."""
-    tmp, fd = _locked_temp(directory, stem)
+    tmp, fd = locked_temp(directory, stem)
     try:
-        _fill(fd, data)
+        fill_durably(fd, data)
         os.replace(tmp, final)
         fsync_dir(directory)
     finally:
-        _remove(tmp)
+        remove_file(tmp)
         os.close(fd)
 
 
@@ -155,9 +155,9 @@ def publish_new(directory: str, stem: str, data: bytes, final: str) -> bool:
     Temp (named after `stem`) + fsync + `os.link` + directory fsync: never overwrites,
     never shows a partial file.
     """
-    tmp, fd = _locked_temp(directory, stem)
+    tmp, fd = locked_temp(directory, stem)
     try:
-        _fill(fd, data)
+        fill_durably(fd, data)
         try:
             os.link(tmp, final)
         except FileExistsError:
@@ -165,11 +165,11 @@ def publish_new(directory: str, stem: str, data: bytes, final: str) -> bool:
         try:
             fsync_dir(directory)
         except OSError:
-            _remove(final)  # not known to be durable: withdraw it so the retry starts clean
+            remove_file(final)  # not known to be durable: withdraw it so the retry starts clean
             raise
         return True
     finally:
-        _remove(tmp)  # before close, so the lock covers the temp for its whole life
+        remove_file(tmp)  # before close, so the lock covers the temp for its whole life
         os.close(fd)
 
 

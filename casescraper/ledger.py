@@ -34,11 +34,12 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from casescraper import casenumbers
+from casescraper.config import valid_run_id
 from casescraper.errors import OutputError, printable, shown
 from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
 from casescraper.items import FAILED, FOUND, STATUSES
@@ -47,7 +48,6 @@ from casescraper.planning import Facts
 logger = logging.getLogger(__name__)
 
 _YEAR_FILE = re.compile(r"^([0-9]{4})\.jsonl$")
-_RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")  # as CASESCRAPER_RUN_ID: a plain file name
 MAX_LINE = 1 << 20  # bytes; our lines are well under 10 KiB
 MAX_DEPTH = 8  # nesting of [ and {; our lines are flat objects
 MAX_WARNINGS = 20  # per file read: then one line counting the rest
@@ -370,6 +370,7 @@ class Ledger:
         (`latest`: Ledger.latest(year), read when not given). A found case whose file is
         gone counts as failed: asked again."""
         facts = Facts(set(), set(), set())
+        closed = year_closed(year)
         for case, line in (self.latest(year) if latest is None else latest).items():
             try:
                 number = casenumbers.parse(case)
@@ -382,6 +383,8 @@ class Ledger:
                 facts.found.add(number.n)
             elif standing == "no_results":
                 facts.no_results.add(number.n)
+                if _answered_after(line, closed):
+                    facts.final.add(number.n)
             elif standing != "dry_run":  # failures, and missing files
                 facts.failed.add(number.n)
         return facts
@@ -403,7 +406,7 @@ class Ledger:
 
     def _run_site(self, run_id: str) -> Site:
         """The `site` argument in a run's manifest; real when there is none."""
-        if not _RUN_ID.fullmatch(run_id):
+        if not valid_run_id(run_id):  # as CASESCRAPER_RUN_ID: a plain file name
             return Site("real")
         path = os.path.join(os.path.dirname(self.dir), "runs", f"{run_id}.json")
         try:
@@ -430,3 +433,21 @@ class Ledger:
                 raise OutputError(
                     f"{self.path(year)} holds lines of site {other}, this crawl is site {site}: "
                     "give each site its own output dir (-s CASESCRAPER_OUTPUT_DIR=DIR)")
+
+
+# GUESS: how long after 31 December a file of the year may still turn up on the portal.
+CLOSE_GRACE = timedelta(days=31)
+
+
+def year_closed(year: int) -> datetime:
+    """When a year is over for good: after it, no new file of the year appears, so a "no
+    data" answered later is final even above the year's last known file."""
+    return datetime(year + 1, 1, 1, tzinfo=timezone.utc) + CLOSE_GRACE
+
+
+def _answered_after(line: dict[str, Any], moment: datetime) -> bool:
+    try:
+        at = datetime.fromisoformat(str(line.get("at")))
+    except ValueError:
+        return False  # no readable time: not known to be final
+    return at.tzinfo is not None and at >= moment

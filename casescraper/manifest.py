@@ -33,7 +33,8 @@ from twisted.internet.threads import deferToThread
 from casescraper import casenumbers
 from casescraper import signals as our_signals
 from casescraper.items import FAILED, FOUND, STATUSES
-from casescraper.storage import safe_name, write_json_atomic
+from casescraper.fileops import write_json_atomic
+from casescraper.storage import safe_name
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from casescraper import history
 from casescraper import signals as our_signals
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
 from casescraper.evidence import EvidenceError, EvidenceStore
-from casescraper.items import FAILED, FOUND, OUTCOMES, STATUSES, CaseItem
+from casescraper.items import FAILED, FOUND, OUTCOMES, CaseItem
 from casescraper.ledger import Ledger
 from casescraper.stopping import stop_crawl
 from casescraper.storage import (
@@ -76,22 +76,16 @@ class CaseFilesPipeline:
             s.getbool("CASESCRAPER_FORCE_OVERWRITE"),
         )
         self.evidence = EvidenceStore(self.output_dir)
-        self.ledger = Ledger(self.output_dir, getattr(getattr(crawler, "spider", None), "ledger_site", None))
+        # Which site answers comes with the spider's run_started signal (no site: none on lines).
+        self.ledger = Ledger(self.output_dir)
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self.run_in_thread: Callable[..., Awaitable[Any]] = defer_to_thread
         self.consecutive_failures = 0
         self.closing: Optional[str] = None  # why this pipeline stopped the crawl
-        self.counts = dict.fromkeys(STATUSES, 0)
-        self.saved: list[str] = []  # case numbers saved (or that would be, in a dry run)
-        self.no_results: list[str] = []
-        self.failed: list[dict[str, Any]] = []
-        self.lost_lines: list[str] = []  # case numbers whose ledger line could not be written
         # year -> case number -> its latest file (ledger's file_path), read once per year
         # when first needed and kept up to date as lines are recorded.
         self.latest_files: dict[int, dict[str, Optional[str]]] = {}
         self._unreadable: set[str] = set()  # cases warned about: latest file unreadable
-        self.started_at: Optional[datetime] = None
-        self.finished_at: Optional[datetime] = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "CaseFilesPipeline":
@@ -101,14 +95,17 @@ class CaseFilesPipeline:
             # stops the crawl with one line and no half-opened engine to close.
             pipeline.store.probe()
         crawler.signals.connect(pipeline.record_outcome, signal=our_signals.case_outcome)
+        crawler.signals.connect(pipeline.run_started, signal=our_signals.run_started)
         return pipeline
+
+    def run_started(self, site: Any = None, **_: Any) -> None:
+        self.ledger.site = site
 
     def _inc(self, key: str) -> None:
         self.crawler.stats.inc_value(f"casescraper/{key}")
 
     # --- startup
     async def open_spider(self) -> None:
-        self.started_at = _utc_now()
         # One line naming the run and where it writes: what an operator reading a
         # Scrapyd job log needs to find the files, the ledger and runs/<run_id>.json.
         logger.info("run %s writing to %s", self.run_id, self.output_dir)
@@ -297,14 +294,7 @@ class CaseFilesPipeline:
                       error: Optional[str] = None, diagnostics: Optional[str] = None,
                       changes: Optional[dict[str, Any]] = None) -> None:
         """Count the final outcome and append its one ledger line."""
-        self.counts[status] += 1
         self._inc(f"cases/{status}")
-        if status in FOUND or status == "dry_run":
-            self.saved.append(case_number)
-        elif status == "no_results":
-            self.no_results.append(case_number)
-        elif status in FAILED:
-            self.failed.append({"case_number": case_number, "status": status, "error": error})
         lost = False
         if not self.dry_run:
             now = _utc_now()
@@ -320,7 +310,6 @@ class CaseFilesPipeline:
             except OSError as exc:
                 logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
                 self._inc("ledger/errors")
-                self.lost_lines.append(case_number)
                 lost = True
                 self._write_failed()
         # The run manifest (manifest.RunManifest) counts and lists outcomes from this.
@@ -330,5 +319,4 @@ class CaseFilesPipeline:
 
     # --- end of run
     async def close_spider(self) -> None:
-        self.finished_at = _utc_now()
         await self.run_in_thread(self.ledger.close)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generator, Optional
 
 
@@ -17,11 +17,14 @@ from typing import Generator, Optional
 class Facts:
     """What earlier runs settled for one prefix and year, as sets of numbers n, built by
     the ledger (`Ledger.facts`): `found` (a saved, changed or unchanged case whose file is
-    there), `no_results`, and `failed` (failures, and found cases whose file is gone)."""
+    there), `no_results`, and `failed` (failures, and found cases whose file is gone);
+    `final`: the no_results answered after the year was over (the ledger's rule), final
+    even above the last known file."""
 
     found: set[int]
     no_results: set[int]
     failed: set[int]
+    final: set[int] = field(default_factory=set)
 
 
 class Resume:
@@ -29,7 +32,8 @@ class Resume:
 
     A number is done when its case was found (and its file is still there) or its latest
     outcome is `no_results` below the last known file: new files are filed every day, so
-    "no data" above the last file of the year is never final.
+    "no data" above the last file of the year is final only once the year is over
+    (`Facts.final`).
     """
 
     def __init__(self, facts: Facts, refresh: bool = False, retry_failed_only: bool = False):
@@ -38,12 +42,16 @@ class Resume:
         self.found = facts.found
         self.no_results = facts.no_results
         self.failed = facts.failed
+        self.final = facts.final
         self.last_known = max(self.found, default=0)
+
+    def _no_data(self, n: int) -> bool:
+        return n in self.no_results and (n < self.last_known or n in self.final)
 
     def done(self, n: int) -> bool:
         if self.refresh:
             return False
-        return n in self.found or (n in self.no_results and n < self.last_known)
+        return n in self.found or self._no_data(n)
 
     def wanted(self, n: int) -> bool:
         if self.retry_failed_only:
@@ -54,7 +62,7 @@ class Resume:
         """The numbers done() is true for (finite: they come from the ledger)."""
         if self.refresh:
             return set()
-        return self.found | {n for n in self.no_results if n < self.last_known}
+        return self.found | {n for n in self.no_results if self._no_data(n)}
 
     def known(self, n: int) -> Optional[bool]:
         """Existence of `n` as far as earlier runs settled it, or None."""
@@ -62,7 +70,7 @@ class Resume:
             return None
         if n in self.found:
             return True
-        if n in self.no_results and n < self.last_known:
+        if self._no_data(n):
             return False
         return None
 

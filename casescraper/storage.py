@@ -27,9 +27,9 @@ from casescraper.casenumbers import year_of
 from casescraper.errors import (
     InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber, shown,
 )
-from casescraper.fileops import (  # noqa: F401 (re-exported: evidence, ledger, pipelines)
-    TEMP_OVERHEAD, _locked_temp, _fill, _remove, fsync_dir, kind_of, makedirs_durable, open_regular,
-    publish_new, replace_durably, sweep_temps, write_json_atomic,
+from casescraper.fileops import (
+    TEMP_OVERHEAD, fill_durably, fsync_dir, kind_of, locked_temp, makedirs_durable, open_regular,
+    publish_new, remove_file, replace_durably, sweep_temps,
 )
 from casescraper.items import SCHEMA_FILES, case_schema
 
@@ -320,17 +320,17 @@ class CaseStore:
         final = os.path.join(self.root, f".casescraper-probe-link.{os.getpid()}.{secrets.token_hex(8)}.tmp")
         try:
             makedirs_durable(self.root)
-            tmp, fd = _locked_temp(self.root, "casescraper-probe")
+            tmp, fd = locked_temp(self.root, "casescraper-probe")
             try:
                 stage = "write"
-                _fill(fd, b"casescraper probe\n")
+                fill_durably(fd, b"casescraper probe\n")
                 stage = "link"
                 os.link(tmp, final)
                 stage = "write"
                 fsync_dir(self.root)
             finally:
-                _remove(final)
-                _remove(tmp)
+                remove_file(final)
+                remove_file(tmp)
                 os.close(fd)
             fsync_dir(self.root)
         except OSError as exc:

@@ -10,6 +10,9 @@ are not counted either: they name types for annotations and never run.
 """
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "casescraper"
@@ -145,3 +148,38 @@ def test_the_scan_sees_imports_of_every_form(tmp_path):
                      "casescraper.sub.c": {"casescraper.a", "casescraper.d"}, "casescraper.d": set()}
     assert cycles(graph) == [["casescraper.a", "casescraper.b", "casescraper.sub.c", "casescraper.a"]]
     assert cycles({"x": {"y"}, "y": set()}) == []
+
+
+# The rooms that must not know Scrapy (docs/architecture.md): driving the site, reading
+# the page, the browser session, storage and the ledger, planning, history, the tools that
+# read the output. Importing them must not load Scrapy; the reading rooms need no browser.
+SCRAPY_FREE = ("page", "page_scripts", "selectors", "parser", "answers", "browser", "session",
+               "diagnostics", "storage", "fileops", "evidence", "ledger", "planning", "history",
+               "casenumbers", "errors", "items", "config", "procmem", "report", "report_model",
+               "report_changes", "report_html", "changes", "dataset", "dataset_files", "datacard", "reparse",
+               "doctor", "democourt")
+BROWSER_FREE = ("parser", "answers", "selectors", "storage", "fileops", "evidence", "ledger",
+                "planning", "history", "casenumbers", "report", "changes", "dataset", "dataset_files", "reparse")
+
+
+def _loaded_by(modules: tuple[str, ...], watched: tuple[str, ...]) -> dict[str, list[str]]:
+    """Module -> the watched top-level packages importing it loads (fresh interpreter each)."""
+    script = ("import importlib, json, sys\n"
+              f"watched, found = {list(watched)!r}, {{}}\n"
+              f"for name in {list(modules)!r}:\n"
+              "    before = set(sys.modules)\n"
+              "    importlib.import_module('casescraper.' + name)\n"
+              "    found[name] = sorted(w for w in watched if w in sys.modules)\n"
+              "    for m in set(sys.modules) - before:\n"
+              "        del sys.modules[m]\n"
+              "print(json.dumps(found))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_core_rooms_do_not_load_scrapy_and_the_readers_no_browser():
+    loaded = _loaded_by(SCRAPY_FREE, ("scrapy", "twisted"))
+    assert {m: w for m, w in loaded.items() if w} == {}
+    loaded = _loaded_by(BROWSER_FREE, ("selenium",))
+    assert {m: w for m, w in loaded.items() if w} == {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 
@@ -26,7 +25,9 @@ from casescraper.signals import case_outcome
 from casescraper.spiders.cases import CasesSpider
 
 from .conftest import ROOT
-from .e2e import ENV, ledger_lines, needs_browser, run_crawl, scrapy_crawl, settings_args, spider_args
+from .e2e import (
+    ENV, free_port, ledger_lines, needs_browser, run_crawl, scrapy_crawl, settings_args, spider_args,
+)
 
 
 class FakeEngine:
@@ -232,9 +233,8 @@ def test_no_query_while_writes_fail_and_the_fifth_failure_stops(tmp_path):
 @pytest.mark.parametrize("how", ["closed-port", "server-errors"])
 def test_an_unreachable_portal_stops_the_crawl(tmp_path, how):
     if how == "closed-port":
-        with socket.socket() as s:  # a loopback port nobody listens on
-            s.bind(("127.0.0.1", 0))
-            url = f"http://127.0.0.1:{s.getsockname()[1]}/en/court-files-and-decisions/court-files"
+        # A loopback port nobody listens on.
+        url = f"http://127.0.0.1:{free_port()}/en/court-files-and-decisions/court-files"
         run = scrapy_crawl(tmp_path / "output", {"year": 2025},  # open-ended: the end search
                            {"CASESCRAPER_SITE_URL": url, "DOWNLOAD_DELAY": 0,
                             "CASESCRAPER_REST_SECONDS": 0, "CASESCRAPER_PAGE_LOAD_TIMEOUT": 10})

@@ -7,7 +7,6 @@ Browser-free: the crawls here stop at startup, before any browser would start.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess

@@ -120,7 +120,7 @@ class Harness:
             # What the cases spider publishes before its first request.
             await self.crawler.signals.send_catch_log_async(
                 signal=run_started, arguments=spider.run_args, years=[2025], requested_first=None,
-                requested_last=None, site=None)
+                requested_last=None, site=self.pipe.ledger.site)
             results = [await self._one(item) for item in items]
             await self.pipe.close_spider()
             await self.crawler.signals.send_catch_log_async(

@@ -205,3 +205,14 @@ def test_planned_adds_up_as_the_spider_publishes_it(make):
     for planned, shown in [(None, None), (12, 12), (None, None), (30, 30)]:  # years: search, plan
         crawler.signals.send_catch_log(signal=plan_changed, planned=planned)
         assert ext.planned() == shown
+
+
+def test_cases_found_again_are_counted_as_the_summary_counts_them(make, caplog):
+    crawler, ext, clock = make(planned=10, interval=60)
+    ext.spider_opened(crawler.spider)
+    clock.now += 60
+    set_counts(crawler, saved=1, changed=2, unchanged=3, no_results=1)
+    with caplog.at_level(logging.INFO, logger="casescraper.extensions"):
+        ext.tick()
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("progress: 7/10 (70.0%), saved 1, changed 2, unchanged 3, no results 1, failed 0")

@@ -23,7 +23,7 @@ from casescraper.settings import SELENIUM_DRIVER_ARGUMENTS
 
 from . import e2e
 from .e2e import (
-    expected, final_statuses, ledger_lines, needs_browser, run_crawl, saved_files, strip_run_fields,
+    expected, final_statuses, needs_browser, run_crawl, saved_files, strip_run_fields,
 )
 
 pytestmark = needs_browser

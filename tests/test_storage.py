@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from casescraper import storage
+from casescraper import fileops
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
-from casescraper.storage import CaseStore, safe_name, sweep_temps
+from casescraper.fileops import sweep_temps
+from casescraper.storage import CaseStore, safe_name
 
 SCRAPED_AT = "2025-03-01T10:20:30+00:00"
 
@@ -320,7 +321,7 @@ def test_sweep_spares_temps_held_by_live_writers(tmp_path):
 
 
 def test_sweep_spares_a_writers_own_temp(tmp_path):
-    path, fd = storage._locked_temp(str(tmp_path), "T-1-25-20250301")
+    path, fd = fileops.locked_temp(str(tmp_path), "T-1-25-20250301")
     try:
         assert sweep_temps(str(tmp_path)) == [] and os.path.exists(path)
     finally:
@@ -558,7 +559,7 @@ def test_sweep_opens_nothing_but_regular_files(tmp_path):
 
 def test_write_json_atomic_replaces(tmp_path):
     path = tmp_path / "runs" / "r.json"
-    storage.write_json_atomic(str(path), {"a": 1})
-    storage.write_json_atomic(str(path), {"a": "\ud800"})
+    fileops.write_json_atomic(str(path), {"a": 1})
+    fileops.write_json_atomic(str(path), {"a": "\ud800"})
     assert json.loads(path.read_text()) == {"a": "\ud800"}
     assert temp_files(tmp_path) == []

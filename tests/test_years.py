@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from scrapy.http import HtmlResponse
 
 from casescraper.signals import plan_changed, year_searched
-from casescraper.spiders.yearplan import closed_no_data
+from casescraper import casenumbers
+from casescraper.ledger import Ledger
+from casescraper.planning import Resume
 
 from .conftest import ROOT
 from .e2e import (
@@ -21,6 +20,7 @@ from .e2e import (
     spider_args,
 )
 from .test_flow import drive, make_spider, no_data
+from .test_shards import wait_all
 
 # --- in-process: the order of years, what is published, closed years ---------------------
 
@@ -75,17 +75,23 @@ def test_a_year_that_is_over_is_not_probed_again(tmp_path):
     assert spider.crawler.engine.reasons == []
 
 
-def test_closed_no_data_needs_an_answer_after_the_year_was_over():
-    latest = {"IMM-5-23": {"status": "no_results", "at": "2024-03-01T00:00:00+00:00"},
-              "IMM-6-23": {"status": "no_results", "at": "2024-01-05T00:00:00+00:00"},  # within grace
-              "IMM-7-23": {"status": "driver_error", "at": "2024-03-01T00:00:00+00:00"},
-              "IMM-8-23": {"status": "no_results", "at": "not a time"},
-              "IMM-9-23": {"status": "no_results"},
-              "ABC-5-23": {"status": "no_results", "at": "2024-03-01T00:00:00+00:00"}}
-    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
-    assert closed_no_data(latest, "IMM", 2023, now) == {5}
-    # While the year (and its grace) is not over, nothing is final.
-    assert closed_no_data(latest, "IMM", 2023, datetime(2024, 1, 20, tzinfo=timezone.utc)) == set()
+def test_no_data_answered_after_the_year_was_over_is_final(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    lines = {"IMM-5-23": ("no_results", "2024-03-01T00:00:00+00:00"),
+             "IMM-6-23": ("no_results", "2024-01-05T00:00:00+00:00"),  # within the grace
+             "IMM-7-23": ("driver_error", "2024-03-01T00:00:00+00:00"),
+             "IMM-8-23": ("no_results", "not a time"),
+             "IMM-9-23": ("no_results", None),
+             "ABC-5-23": ("no_results", "2024-03-01T00:00:00+00:00")}
+    for case, (status, at) in lines.items():
+        ledger.append({"case_number": case, "status": status, "at": at}, 2023)
+    facts = ledger.facts(2023, "IMM")
+    assert facts.final == {5} and facts.no_results == {5, 6, 8, 9}
+    resume = Resume(facts)
+    # No file known at all, yet 5 is settled; 6, 8 and 9 are asked again.
+    assert resume.known(5) is False and resume.done(5)
+    assert [resume.known(n) for n in (6, 8, 9)] == [None, None, None]
+    assert Resume(facts, refresh=True).known(5) is None
 
 
 # --- end to end: real Chromium, a demo court per year ------------------------------------
@@ -108,7 +114,7 @@ def test_three_years_in_one_run_then_a_rerun_with_nothing_to_do(tmp_path):
     assert result["reason"] == "finished", result["log"][-3000:]
     files = saved_files(out)
     for year in YEARS:
-        yy = f"{year % 100:02d}"
+        yy = casenumbers.yy(year)
         want = expected(year, LAST, range(1, LAST + 1))
         assert want and {c for c in files if c.endswith(f"-{yy}")} == set(want), year
         assert all(p.parent.name == str(year) for p in (out / "json" / str(year)).glob("*.json"))
@@ -154,22 +160,15 @@ def test_two_shards_of_two_years_equal_the_years(tmp_path):
         cmd = [sys.executable, "-m", "scrapy", "crawl", "cases",
                *spider_args(**fast({**args, "shard": f"{i}/2"})), *settings_args(out, **SETTINGS)]
         with open(tmp_path / f"shard{i}.log", "w") as log:
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=log))
-    deadline = time.monotonic() + 300
-    try:
-        for proc in procs:
-            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)  # graceful: the crawl closes its browser
-                proc.wait(timeout=30)
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                                          stderr=log, start_new_session=True))
+    wait_all(procs, 300)
     logs = [(tmp_path / f"shard{i}.log").read_text() for i in (1, 2)]
     assert [p.returncode for p in procs] == [0, 0], [log[-3000:] for log in logs]
     want = {**expected(2023, 10, range(1, 11)), **expected(2024, 10, range(1, 11))}
     assert set(saved_files(out)) == set(want)
     for year in (2023, 2024):
-        yy = f"{year % 100:02d}"
+        yy = casenumbers.yy(year)
         numbers = {l["case_number"] for l in ledger_lines(out, year) if l["status"] == "saved"}
         assert numbers == {c for c in want if c.endswith(f"-{yy}")}
         # Every shard ran every year, each on a demo court of that year.

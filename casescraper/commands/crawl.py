@@ -45,7 +45,8 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "closespider_pagecount": (0, "CLOSESPIDER_PAGECOUNT reached; the next run resumes"),
     "blocked": (3, "the portal answered HTTP 403 or a WAF page: wait before running again"),
     "canary_failed": (4, "a known file answered no data: the portal is degraded or blocking"),
-    "layout_changed": (5, "the page changed (the log names the element): update casescraper/page.py"),
+    "layout_changed": (5, "the page changed (the log names the element): update the selector "
+                          "table, casescraper/selectors.py"),
     "driver_restarts_exhausted": (6, "the browser kept dying or could not start"),
     "portal_unreachable": (7, "the portal did not answer (network, DNS, portal down)"),
     "write_failures": (8, "case files or ledger lines could not be written (disk full or broken)"),

@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from .. import casenumbers
 from . import texts
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -73,9 +74,6 @@ OFFICES = (
 )
 OTTAWA = OFFICES[3]
 LANGUAGES = {"E": ("E", "English", "Anglais"), "F": ("F", "French", "Français")}
-_CASE_RE = re.compile(r"IMM-([1-9][0-9]*)-([0-9]{2})", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Party:
     """A PublicPartiesListInfo row. The real answer has NO role (FACT), so neither do we."""
@@ -118,17 +116,16 @@ class Case:
 
 
 def case_number(year: int, n: int) -> str:
-    from ..casenumbers import format as number  # TODO(lead): hoist to the imports
-
-    return number("IMM", n, year)
+    return casenumbers.format("IMM", n, year)
 
 
 def parse_case_number(text: str, year: int) -> Optional[int]:
     """The n of an `IMM-<n>-<yy>` of `year` (trimmed, case-insensitive), else None."""
-    m = _CASE_RE.fullmatch(text.strip())
-    if not m or int(m.group(2)) != year % 100:
+    try:
+        number = casenumbers.parse(text)
+    except ValueError:
         return None
-    return int(m.group(1))
+    return number.n if number.prefix == "IMM" and number.year % 100 == year % 100 else None
 
 
 def exists(year: int, n: int, last_number: int, seed: int = 0) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from typing import Any, AsyncIterator, Optional
 
 import scrapy
@@ -33,7 +32,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.conf import build_component_list
 
 from .. import casenumbers, evidence, parser
-from ..config import SPECS
+from ..config import SPECS, valid_run_id
 from ..errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
@@ -114,7 +113,7 @@ class CasesSpider(scrapy.Spider):
     def _apply_site(self, crawler) -> None:
         """Per-site defaults and spider-argument settings, before settings freeze."""
         settings = crawler.settings
-        if re.fullmatch(r"[A-Za-z0-9._-]{1,40}", self.job):
+        if valid_run_id(self.job):
             # At settings.py's priority: a config file, the environment and -s still win.
             settings.set("CASESCRAPER_RUN_ID", self.job, priority="project")
         if self.dry_run is not None:
@@ -145,7 +144,7 @@ class CasesSpider(scrapy.Spider):
     # --- requests ------------------------------------------------------------------
 
     def case(self, n: int) -> str:
-        return f"{self.prefix}-{n}-{self.year % 100:02d}"
+        return casenumbers.format(self.prefix, n, self.year)
 
     def mine(self, n: int) -> bool:
         return n % self.shard_count == self.shard_index - 1

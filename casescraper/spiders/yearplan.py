@@ -4,21 +4,20 @@ A run of several years (`-a years=2019-2025`) takes them one after another, asce
 each year gets what a run of that year alone would: its own Resume (from that year's
 ledger), canary, end search and plan. Shards (`shard=I/N`) split every year the same way.
 
-A year that is over is closed: a "no data" answer recorded more than CLOSE_GRACE after
-the year ended is final, even above the year's last known file (new files of a year are
-filed only during that year). So a rerun of finished past years asks nothing, where an
-open year is probed above its last file again (files are filed every day).
+A year that is over is closed: a "no data" answer recorded more than a grace period after
+the year ended is final, even above the year's last known file (the ledger's rule:
+ledger.year_closed; Resume.known tells the end search). So a rerun of finished past
+years asks nothing, where an open year is probed above its last file again (files are
+filed every day).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+from typing import TYPE_CHECKING, AsyncIterator
 
 import scrapy
 
-from .. import casenumbers
 from ..ledger import Ledger
 from ..planning import Canary, EndFinder, Plan, Resume
 from ..signals import year_searched
@@ -26,8 +25,6 @@ from ..signals import year_searched
 if TYPE_CHECKING:
     from .cases import CasesSpider
 
-# GUESS: how long after 31 December a file of the year may still turn up on the portal.
-CLOSE_GRACE = timedelta(days=31)
 # A failed query (stuck page, dead browser, network error) says nothing about the number.
 UNKNOWN = ("driver_error",)
 # The portal answered, even if the answer could not be read or kept.
@@ -56,27 +53,6 @@ class Settled:
         return self.status != "no_results"
 
 
-def closed_no_data(latest: dict[str, dict[str, Any]], prefix: str, year: int,
-                   now: datetime) -> frozenset[int]:
-    """The numbers n of `year` whose latest answer is a "no data" given after the year
-    was over (CLOSE_GRACE): final. Empty while the year is open."""
-    closed = datetime(year + 1, 1, 1, tzinfo=timezone.utc) + CLOSE_GRACE
-    if now < closed:
-        return frozenset()
-    final = set()
-    for case, line in latest.items():
-        if line.get("status") != "no_results":
-            continue
-        try:
-            number = casenumbers.parse(case)
-            at = datetime.fromisoformat(str(line.get("at")))
-        except ValueError:
-            continue  # another kind of number, or a line without a readable time
-        if number.prefix == prefix and number.year == year and at.tzinfo is not None and at >= closed:
-            final.add(number.n)
-    return frozenset(final)
-
-
 async def year_requests(spider: "CasesSpider", year: int, highest: int) -> AsyncIterator[scrapy.Request]:
     """The requests of one year, each yielded when the one before it is settled."""
     settings = spider.settings
@@ -93,14 +69,7 @@ async def year_requests(spider: "CasesSpider", year: int, highest: int) -> Async
     end = spider.end_n
     asked: frozenset[int] = frozenset()
     if end is None and not spider.retry_failed_only:
-        final = frozenset() if spider.refresh else closed_no_data(
-            ledger.latest(year), spider.prefix, year, datetime.now(timezone.utc))
-
-        def known(n: int) -> Optional[bool]:
-            answer = resume.known(n)
-            return False if answer is None and n in final else answer
-
-        finder = EndFinder(spider.start_n, gap, known, highest=highest)
+        finder = EndFinder(spider.start_n, gap, resume.known, highest=highest)
         spider.set_planned(None)
         async for request in _find_end(spider, finder):
             yield request
