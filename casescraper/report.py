@@ -33,19 +33,18 @@ terminal) and long values cut.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, Optional
 
 from casescraper import casenumbers, report_changes
 from casescraper.errors import CasescraperError, ConfigError, shown
-from casescraper.fileops import open_regular
 from casescraper.ledger import Ledger, Site, clashing
 from casescraper.report_html import render_html
 from casescraper.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
                                       ReportError, details, summary, table_rows, to_ranges,
                                       years_label, years_rows)
+from casescraper.storage import read_record
 
 
 # --- building ----------------------------------------------------------------------
@@ -58,18 +57,6 @@ def case_key(case_number: str) -> tuple[str, Any, str]:
     except (ValueError, AttributeError):
         return OTHER, str(case_number), ""
     return parsed.prefix, parsed.n, casenumbers.yy(parsed.year)
-
-
-def _read_case(path: str) -> Optional[dict[str, Any]]:
-    try:
-        fd = open_regular(path)
-        if fd is None:
-            return None
-        with os.fdopen(fd, "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _schema_version(data: dict[str, Any]) -> str:
@@ -127,7 +114,7 @@ def _classify(ledger: Ledger, cov: Coverage, group: PrefixCoverage) -> None:
         standing, found = ledger.standing(entry)  # the ledger says what a line means
         if standing == "found":
             group.saved.append(n)
-            data = _read_case(found)
+            data = read_record(found)
             if data is None:
                 cov.unreadable.append(entry.get("file_path"))
                 continue

@@ -1,15 +1,20 @@
 """`python -m casescraper changes`: the ledger's `changed` lines, newest first."""
 
 import json
+from pathlib import Path
 
 import pytest
 
+from casescraper import casenumbers
 from casescraper.__main__ import main as casescraper_main
 from casescraper.changes import main
+from casescraper.dataset import main as dataset_main
 from casescraper.democourt import records
 from casescraper.ledger import Ledger
 
 from .e2e import ledger_lines, needs_browser, run_crawl, strip_run_fields
+from .test_dataset import expected as tables_of
+from .test_dataset import read as read_tables
 
 
 def changes(previous, added=(), removed=(), changed=(), fields=()):
@@ -171,3 +176,20 @@ def test_a_refresh_on_a_later_day_records_what_changed(tmp_path, capsys):
     assert main(["--output-dir", str(out)]) == 0
     text = capsys.readouterr().out
     assert "entries added" in text and text.endswith("2 change(s) of 2 case(s)\n")
+
+    # The dataset over this output holds each case's latest file, field by field: the grown
+    # cases' new files, the first files of the unchanged ones.
+    latest = {}
+    for line in ledger_lines(out):  # file order: a case's last line wins
+        if line["status"] in ("saved", "changed", "unchanged"):
+            latest[line["case_number"]] = line["file_path"]
+    wanted = {Path(rel).name: json.loads((out / rel).read_text(encoding="utf-8"))
+              for _, rel in sorted(latest.items(), key=lambda kv: casenumbers.order(kv[0]))}
+    tables = tmp_path / "tables"
+    assert dataset_main(["--years", "2025", "--output-dir", str(out), "--out", str(tables)]) == 0
+    capsys.readouterr()
+    got, want = read_tables(tables, "parquet"), tables_of(wanted)
+    assert len(got["cases"]) == len(found) == 7
+    assert len(got["docket_entries"]) == sum(len(r["docket_entries"]) for r in wanted.values())
+    for table in want:
+        assert got[table] == want[table], table

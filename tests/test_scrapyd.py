@@ -327,6 +327,31 @@ def test_scheduled_crawl_runs_from_the_egg(server, tmp_path):
     assert f"Process finished: project='casescraper' spider='cases' job='{job}'" in server.log()
 
 
+def test_a_job_of_several_years_collects_each_year(server, tmp_path):
+    out = tmp_path / "output"
+    last = 6
+    job = server.schedule(
+        {"years": "2024-2025", "site": "demo", "demo_last_number": last, "demo_fade_ms": 0},
+        {"CASESCRAPER_OUTPUT_DIR": out, "DOWNLOAD_DELAY": 0, "CASESCRAPER_BOUNDARY_GAP": 4},
+    )
+    server.wait_finished(job, timeout=180)
+    log = server.job_log(job)
+    assert "[casescraper] INFO: crawl closed: finished, exit status 0: " in log.rstrip().splitlines()[-1], log[-3000:]
+    want = {**expected(2024, last, range(1, last + 1)), **expected(2025, last, range(1, last + 1))}
+    files = saved_files(out)
+    assert set(files) == set(want)
+    for case, record in files.items():
+        assert strip_run_fields(record) == want[case], case
+    for year in (2024, 2025):  # a ledger per year, every line of this job
+        lines = [json.loads(line) for line in (out / "ledger" / f"{year}.jsonl").read_text().splitlines()]
+        assert {line["run_id"] for line in lines} == {job}
+        assert {line["case_number"] for line in lines if line["status"] == "saved"} == {
+            c for c in want if c.endswith(f"-{year % 100}")}
+    manifest = json.loads((out / "runs" / f"{job}.json").read_text())
+    assert sorted(manifest["years"]) == ["2024", "2025"]
+    assert not marked_processes([job])
+
+
 def test_a_failed_job_says_why_in_its_last_line_and_exit_status(server, tmp_path):
     out = tmp_path / "output"
     job = server.schedule(
