@@ -37,6 +37,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from casescraper.items import FAILED, STATUSES
+from casescraper.options import Options
 from casescraper.signals import case_recorded, plan_changed
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "Progress":
-        interval = crawler.settings.getfloat("CASESCRAPER_PROGRESS_INTERVAL")
+        interval = Options.of(crawler).progress_interval
         if not interval:
             raise NotConfigured("CASESCRAPER_PROGRESS_INTERVAL is 0")
         ext = cls(crawler, interval)

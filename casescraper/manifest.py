@@ -34,6 +34,7 @@ from casescraper import casenumbers
 from casescraper import signals as our_signals
 from casescraper.items import FAILED, FOUND, STATUSES
 from casescraper.fileops import write_json_atomic
+from casescraper.options import Options
 from casescraper.storage import safe_name
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,11 @@ def _sorted(cases: Any) -> list[str]:
 
 class RunManifest:
     def __init__(self, crawler: Any):
-        s = crawler.settings
+        o = Options.of(crawler)
         self.crawler = crawler
-        self.output_dir = os.path.abspath(s.get("CASESCRAPER_OUTPUT_DIR"))
-        self.run_id = s.get("CASESCRAPER_RUN_ID")
-        self.dry_run = s.getbool("CASESCRAPER_DRY_RUN")
+        self.output_dir = os.path.abspath(o.output_dir)
+        self.run_id = o.run_id
+        self.dry_run = o.dry_run
         self.run_in_thread: Callable[..., Awaitable[Any]] = defer_to_thread  # tests replace it
         self.started_at: Optional[datetime] = None
         # What the spider published (a spider that publishes nothing: no arguments).

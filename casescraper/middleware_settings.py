@@ -1,11 +1,13 @@
 """What the Selenium middleware reads from the settings, in this project or in another.
 
 In this project the config add-on (casescraper.config.ConfigAddon) has checked every
-CASESCRAPER_* value before the middleware starts. A Scrapy project of someone else may
-enable only the middleware (`DOWNLOADER_MIDDLEWARES = {"casescraper.middlewares.
-SeleniumMiddleware": 800}`): then every setting it reads has a sensible default here
-(config.SPECS, Chromium at /usr/bin/chromium or on PATH, chromedriver on PATH, the
-root-safe headless flags) and is checked here, and a run id is made up.
+CASESCRAPER_* value before the middleware starts; the middleware reads them from the
+crawler's Options (casescraper.options), as every component does. A Scrapy project of
+someone else may enable only the middleware (`DOWNLOADER_MIDDLEWARES = {"casescraper.
+middlewares.SeleniumMiddleware": 800}`): then every setting it reads has a sensible
+default (Options applies config.SPECS' defaults and checks the values itself; Chromium at
+/usr/bin/chromium or on PATH, chromedriver on PATH, the root-safe headless flags here),
+and a run id is made up.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from urllib.parse import urlsplit
 from . import casenumbers
 from .browser import COURT_TIMEZONE, BrowserConfig
 from .config import (
-    DEFAULT_BROWSER_ARGUMENTS, ConfigAddon, default_browser_path, default_driver_path,
-    new_run_id, setting,
+    DEFAULT_BROWSER_ARGUMENTS, ConfigAddon, default_browser_path, default_driver_path, new_run_id,
 )
 from .errors import BrowserError
+from .options import Options
 from .session import SessionOptions
 
 logger = logging.getLogger(__name__)
@@ -48,24 +50,26 @@ def _arguments(s: Any) -> list[str]:
     return arguments
 
 
-def browser_config(s: Any) -> BrowserConfig:
-    """The browser the settings describe (scrapy-selenium's names and ours); checked."""
+def browser_config(s: Any, options: Optional[Options] = None) -> BrowserConfig:
+    """The browser the settings describe (scrapy-selenium's names and ours); checked.
+    Ours come from `options` (None: built from `s`, as `doctor` does)."""
     if (s.get("SELENIUM_DRIVER_NAME") or "chrome").lower() not in ("chrome", "chromium"):
         raise BrowserError(
             f"SELENIUM_DRIVER_NAME={s.get('SELENIUM_DRIVER_NAME')!r} is not supported: use chrome"
         )
+    o = options or Options.from_settings(s)
     config = BrowserConfig(
         driver_path=s.get("SELENIUM_DRIVER_EXECUTABLE_PATH")
         or os.environ.get("SELENIUM_DRIVER_EXECUTABLE_PATH") or default_driver_path(),
         browser_path=s.get("SELENIUM_BROWSER_EXECUTABLE_PATH")
         or os.environ.get("SELENIUM_BROWSER_EXECUTABLE_PATH") or default_browser_path(),
         arguments=_arguments(s),
-        command_executor=setting(s, "CASESCRAPER_COMMAND_EXECUTOR") or s.get("SELENIUM_COMMAND_EXECUTOR") or "",
-        page_load_timeout=setting(s, "CASESCRAPER_PAGE_LOAD_TIMEOUT"),
-        script_timeout=setting(s, "CASESCRAPER_SCRIPT_TIMEOUT"),
-        command_timeout=setting(s, "CASESCRAPER_COMMAND_TIMEOUT"),
+        command_executor=o.command_executor or s.get("SELENIUM_COMMAND_EXECUTOR") or "",
+        page_load_timeout=o.page_load_timeout,
+        script_timeout=o.script_timeout,
+        command_timeout=o.command_timeout,
         user_agent=s.get("USER_AGENT") or "",
-        timezone=setting(s, "CASESCRAPER_TIMEZONE") or COURT_TIMEZONE,
+        timezone=o.timezone or COURT_TIMEZONE,
     )
     config.check()
     return config
@@ -88,25 +92,32 @@ class MiddlewareSettings:
     site_url: str
 
     @classmethod
-    def read(cls, s: Any) -> "MiddlewareSettings":
-        """ConfigError or BrowserMissing (one line) when a value is bad or the browser absent."""
-        config = browser_config(s)
+    def of(cls, crawler: Any) -> "MiddlewareSettings":
+        """From the crawler's own Options, the object every component shares."""
+        return cls.read(crawler.settings, Options.of(crawler))
+
+    @classmethod
+    def read(cls, s: Any, options: Optional[Options] = None) -> "MiddlewareSettings":
+        """ConfigError or BrowserMissing (one line) when a value is bad or the browser absent.
+        Ours come from `options` (None: built from `s`)."""
+        o = options or Options.from_settings(s)
+        config = browser_config(s, o)
         return cls(
             session=SessionOptions(
                 config=config,
                 # Elsewhere no add-on names the run: a fresh name, so RunDir is never the root.
-                run_id=setting(s, "CASESCRAPER_RUN_ID") or new_run_id(os.environ),
-                output_dir=Path(setting(s, "CASESCRAPER_OUTPUT_DIR")),
+                run_id=o.run_id or new_run_id(os.environ),
+                output_dir=Path(o.output_dir),
                 case_timeout=case_timeout(config),
-                max_restarts=setting(s, "CASESCRAPER_MAX_DRIVER_RESTARTS"),
-                case_retries=setting(s, "CASESCRAPER_CASE_RETRIES"),
-                recycle_after=setting(s, "CASESCRAPER_RECYCLE_AFTER"),
-                recycle_mb=setting(s, "CASESCRAPER_RECYCLE_MEMORY_MB"),
-                diagnostics=setting(s, "CASESCRAPER_DIAGNOSTICS"),
+                max_restarts=o.max_driver_restarts,
+                case_retries=o.case_retries,
+                recycle_after=o.recycle_after,
+                recycle_mb=o.recycle_memory_mb,
+                diagnostics=o.diagnostics,
             ),
-            rest_every=setting(s, "CASESCRAPER_REST_EVERY"),
-            rest_seconds=setting(s, "CASESCRAPER_REST_SECONDS"),
-            site_url=setting(s, "CASESCRAPER_SITE_URL"),
+            rest_every=o.rest_every,
+            rest_seconds=o.rest_seconds,
+            site_url=o.site_url,
         )
 
 

@@ -74,7 +74,7 @@ class SeleniumMiddleware:
         self.stats = crawler.stats
         self.unusable: Optional[CasescraperError] = None
         try:
-            self.options = MiddlewareSettings.read(crawler.settings)
+            self.options = MiddlewareSettings.of(crawler)  # the crawl's one Options
         except CasescraperError as exc:
             if hosted(crawler.settings):
                 raise  # our crawl command shows it as one line, before the engine starts

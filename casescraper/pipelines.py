@@ -42,6 +42,7 @@ from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, U
 from casescraper.evidence import EvidenceError, EvidenceStore
 from casescraper.items import FAILED, FOUND, OUTCOMES, CaseItem
 from casescraper.ledger import Ledger
+from casescraper.options import Options
 from casescraper.stopping import stop_crawl
 from casescraper.storage import (
     CaseStore, Saved, case_year, read_record, serialize, validate_record,
@@ -61,20 +62,15 @@ def _utc_now() -> datetime:
 class CaseFilesPipeline:
     def __init__(self, crawler: Any):
         self.crawler = crawler
-        s = crawler.settings
-        self.output_dir = os.path.abspath(s.get("CASESCRAPER_OUTPUT_DIR"))
-        self.retries = s.getint("CASESCRAPER_WRITE_RETRIES")
-        self.backoff = s.getfloat("CASESCRAPER_WRITE_BACKOFF_SECONDS")
-        self.max_failures = s.getint("CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES")
-        self.dry_run = s.getbool("CASESCRAPER_DRY_RUN")
-        self.keep_raw = s.getbool("CASESCRAPER_KEEP_RAW")
-        self.run_id = s.get("CASESCRAPER_RUN_ID")
-        self.store = CaseStore(
-            self.output_dir,
-            s.get("CASESCRAPER_PER_CASE_SUBDIR"),
-            s.getint("CASESCRAPER_SUFFIX_LIMIT"),
-            s.getbool("CASESCRAPER_FORCE_OVERWRITE"),
-        )
+        o = Options.of(crawler)
+        self.output_dir = os.path.abspath(o.output_dir)
+        self.retries = o.write_retries
+        self.backoff = o.write_backoff_seconds
+        self.max_failures = o.max_consecutive_write_failures
+        self.dry_run = o.dry_run
+        self.keep_raw = o.keep_raw
+        self.run_id = o.run_id
+        self.store = CaseStore(self.output_dir, o.per_case_subdir, o.suffix_limit, o.force_overwrite)
         self.evidence = EvidenceStore(self.output_dir)
         # Which site answers comes with the spider's run_started signal (no site: none on lines).
         self.ledger = Ledger(self.output_dir)

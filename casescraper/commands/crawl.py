@@ -30,8 +30,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
-from casescraper.config import SPECS, ConfigAddon
+from casescraper.config import ConfigAddon
 from casescraper.errors import CasescraperError, printable
+from casescraper.options import Options, settings_final
 
 logger = logging.getLogger("casescraper")
 
@@ -140,14 +141,19 @@ class Command(ScrapyCrawl):
     def _arming(self, handler: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
         def on_signal(signum: int, frame: Any) -> None:
             if self._deadline is None:
-                settings = self.crawler.settings
-                seconds = settings.getfloat("CASESCRAPER_COMMAND_TIMEOUT",
-                                            SPECS["CASESCRAPER_COMMAND_TIMEOUT"].default)
+                seconds = self._options().command_timeout
                 self._deadline = threading.Timer(seconds, self._force_exit, (seconds,))
                 self._deadline.daemon = True
                 self._deadline.start()
             handler(signum, frame)
         return on_signal
+
+    def _options(self) -> Options:
+        """The crawler's Options; a signal while the crawler starts (settings not final
+        yet) gets the values as they stand, the defaults for those still unset."""
+        if settings_final(self.crawler):
+            return Options.of(self.crawler)
+        return Options.from_settings(self.crawler.settings)
 
     def _force_exit(self, seconds: float) -> None:
         from casescraper.browser import kill_marked, runs_root
@@ -155,7 +161,7 @@ class Command(ScrapyCrawl):
         logger.error("casescraper: error: the crawl did not stop within %g s of the signal "
                      "(CASESCRAPER_COMMAND_TIMEOUT); stopping now: work in flight is lost, "
                      "files and ledger are whole, the next run resumes", seconds)
-        run_id = self.crawler.settings.get("CASESCRAPER_RUN_ID")
+        run_id = self._options().run_id
         if run_id:
             kill_marked(str(runs_root() / run_id))
         self._last_line(self.reason, EXIT_OTHER, f"forced: the crawl did not stop within {seconds:g} s")

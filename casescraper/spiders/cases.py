@@ -38,6 +38,7 @@ from ..errors import (
 )
 from ..items import CaseItem
 from ..ledger import Ledger, Site
+from ..options import Options
 from ..planning import Canary, Resume
 from ..signals import case_outcome, plan_changed, run_started
 from ..stopping import stop_crawl, stop_reason
@@ -131,15 +132,22 @@ class CasesSpider(scrapy.Spider):
                 base = settings.get("CASESCRAPER_OUTPUT_DIR") or SPECS["CASESCRAPER_OUTPUT_DIR"].default
                 settings.set("CASESCRAPER_OUTPUT_DIR", os.path.join(base, "demo"), priority="project")
 
+    @property
+    def options(self) -> Options:
+        """The crawl's CASESCRAPER_* values (once its settings are final: casescraper.options)."""
+        return Options.of(self.crawler)
+
     def settings_ready(self, settings) -> None:
         """Called by the config add-on once settings are final, before any browser: refuse
         an output dir whose ledger (for the years asked) holds another site's lines."""
-        self.ledger_site = Site.of(self.site, settings.get("CASESCRAPER_SITE_URL"))
+        # Called from inside the add-ons: Options.of(crawler) comes after; these values are its.
+        options = Options.from_settings(settings)
+        self.ledger_site = Site.of(self.site, options.site_url)
         if not build_component_list(settings.getwithbase("ITEM_PIPELINES")):
             return  # `scrapy parse`, `scrapy check`: nothing is written, no site to refuse
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
                  else set(self.years))
-        Ledger(settings.get("CASESCRAPER_OUTPUT_DIR")).refuse_other_site(years, self.ledger_site)
+        Ledger(options.output_dir).refuse_other_site(years, self.ledger_site)
 
     # --- requests ------------------------------------------------------------------
 
@@ -211,8 +219,7 @@ class CasesSpider(scrapy.Spider):
             self.failures_in_a_row = 0
         elif settled.unknown:
             self.failures_in_a_row += 1
-        limit = self.settings.getint("CASESCRAPER_MAX_CONSECUTIVE_FAILURES")
-        if self.failures_in_a_row < limit:
+        if self.failures_in_a_row < self.options.max_consecutive_failures:
             return False
         self.logger.error("the portal gave no answer %d times in a row; last error: %s; stopping "
                           "(portal_unreachable): check the network and CASESCRAPER_SITE_URL, then "
@@ -222,7 +229,7 @@ class CasesSpider(scrapy.Spider):
 
     def _site_url(self) -> str:
         if self.site != "demo":
-            return self.settings.get("CASESCRAPER_SITE_URL")
+            return self.options.site_url
         return self.use_demo_year(self.year)
 
     def use_demo_year(self, year: Optional[int]) -> str:
@@ -290,7 +297,7 @@ class CasesSpider(scrapy.Spider):
             self._answer("no_results")
             return
         answers = capture.get("answers") or []
-        zone = capture.get("timezone") or self.settings.get("CASESCRAPER_TIMEZONE")
+        zone = capture.get("timezone") or self.options.timezone
         try:
             parsed = parser.read_case(response.text, answers=answers, court=self.court, case_number=case,
                                       page_url=response.url, timezone=zone)

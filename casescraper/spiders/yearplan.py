@@ -55,15 +55,14 @@ class Settled:
 
 async def year_requests(spider: "CasesSpider", year: int, highest: int) -> AsyncIterator[scrapy.Request]:
     """The requests of one year, each yielded when the one before it is settled."""
-    settings = spider.settings
-    out = settings.get("CASESCRAPER_OUTPUT_DIR")
+    options = spider.options
     spider.year = year
     spider.use_demo_year(year)
-    ledger = Ledger(out)
+    ledger = Ledger(options.output_dir)
     resume = spider.resume = Resume(ledger.facts(year, spider.prefix), refresh=spider.refresh,
                                     retry_failed_only=spider.retry_failed_only)
-    gap = settings.getint("CASESCRAPER_BOUNDARY_GAP")
-    spider.canary = Canary(settings.getint("CASESCRAPER_CANARY_EVERY"), gap)
+    gap = options.boundary_gap
+    spider.canary = Canary(options.canary_every, gap)
     if resume.last_known:
         spider.canary.known_good = spider.case(resume.last_known)
     end = spider.end_n
@@ -100,7 +99,7 @@ async def year_requests(spider: "CasesSpider", year: int, highest: int) -> Async
     if skipped:
         spider.logger.info("resuming: %d numbers of %s..%s are already done", skipped,
                            spider.case(spider.start_n), spider.case(end))
-        if settings.getdict("FEEDS") and not spider.feed_note_given:
+        if spider.settings.getdict("FEEDS") and not spider.feed_note_given:
             spider.feed_note_given = True
             spider.logger.info("the feed holds only the cases of this run, not those %d: "
                                "add -a refresh=1 to collect every number again", skipped)
