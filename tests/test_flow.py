@@ -223,8 +223,9 @@ def test_no_query_while_writes_fail_and_the_fifth_failure_stops(tmp_path):
     assert run["reason"] == "write_failures", proc.stderr[-3000:]
     lines = ledger_lines(out)
     assert [l["status"] for l in lines].count("failed_write") == 5
-    # One query per settled number, and none after the fifth failed write: while a case's
-    # write was retried (3 attempts, backing off), no new query went out.
+    # One query per recorded number, and none after the fifth failed write: once a write
+    # had failed, no query went out while the next record was being written (retried 3
+    # times, backing off); only the one in flight when the first failure became known.
     assert queries == len(lines) and lines[-1]["status"] == "failed_write"
     assert run["stats"]["casescraper/writes/errors"] == 5 * 3
 

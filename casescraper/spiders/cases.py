@@ -1,12 +1,14 @@
 """The `cases` spider: what to fetch.
 
 One request per court file number, sent one at a time: each request waits until the
-previous number is settled, because when to stop (the end of a year) depends on its
-answer, and because a number whose record cannot be written must hold the next query
-back (back-pressure: while writes fail, nothing new is asked). Settled means:
-- a found case: its CaseItem has left the pipelines (item_scraped, item_dropped or
-  item_error: saved, already there, or failed_write);
-- any other outcome: the `case_outcome` signal, awaited, has been handled (the ledger).
+previous number is answered, because when to stop (the end of a year) depends on the
+answer. A found case is answered as soon as the capture says so (it is then parsed off the
+reactor and written while the next query runs); any other outcome once the
+`case_outcome` signal, awaited, has been handled (the ledger).
+Back-pressure: at most one case's record is in the pipelines while the next query runs
+(its write overlaps the browser's work), and none while writes fail: after a record that
+could not be written (item_dropped, item_error), each query waits until the previous
+record has left the pipelines, so a failing disk holds every new query back.
 The browser work happens in the Selenium middleware; this spider only plans numbers
 (lazily: see planning.Plan), turns captures into items through the parser, and reports
 outcomes. A failed query (no answer from the portal) is "unknown": it teaches the end
@@ -22,6 +24,7 @@ signals (run_started, year_searched, plan_changed), never from the spider's attr
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import Any, AsyncIterator, Optional
 
@@ -67,8 +70,9 @@ class CasesSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._apply_site(crawler)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
-        for settled in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(spider._item_settled, signal=settled)
+        crawler.signals.connect(spider._item_saved, signal=signals.item_scraped)
+        for failed in (signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider._item_not_saved, signal=failed)
         crawler.signals.connect(spider._spider_error, signal=signals.spider_error)
         return spider
 
@@ -106,8 +110,11 @@ class CasesSpider(scrapy.Spider):
         self.ledger_site: Optional[Site] = None  # set by settings_ready
         self.demo = None
         self.site_url = ""  # set in _apply_site, once settings are known
-        self._pending: Optional[str] = None  # the case asked and not yet settled
+        self._pending: Optional[str] = None  # the case asked and not yet answered
         self._waiting: Optional[asyncio.Future] = None
+        # The case whose record is in the pipelines, and a future done when it has left them.
+        self._writing: Optional[tuple[str, asyncio.Future]] = None
+        self._writes_failing = False  # the last record to leave the pipelines was not saved
 
     # --- settings ------------------------------------------------------------------
 
@@ -194,6 +201,10 @@ class CasesSpider(scrapy.Spider):
 
     async def ask(self, case: str, canary: bool = False) -> AsyncIterator[scrapy.Request]:
         """Yield the request for `case`, wait until it is settled, then run a canary if due."""
+        if self._writes_failing:
+            await self._written()  # while writes fail, no query goes out beside one
+            if self.stopped():
+                return
         self._pending = case
         self._waiting = asyncio.get_running_loop().create_future()
         if not canary:
@@ -298,28 +309,55 @@ class CasesSpider(scrapy.Spider):
             return
         answers = capture.get("answers") or []
         zone = capture.get("timezone") or self.options.timezone
+        # The portal found the case: that is the answer the end search and the canary need,
+        # so the next query runs while this one is read (off the reactor) and written.
+        await self._written()  # one record in the pipelines at a time
+        writing = self._writing = (case, asyncio.get_running_loop().create_future())
+        self._answer("found")
         try:
-            parsed = parser.read_case(response.text, answers=answers, court=self.court, case_number=case,
-                                      page_url=response.url, timezone=zone)
+            parsed = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+                parser.read_case, response.text, answers=answers, court=self.court, case_number=case,
+                page_url=response.url, timezone=zone))
         except ParseError as exc:
+            self._release(writing, saved=True)  # no record to write: not a write failure
             await self._outcome(case, "parse_error", error=str(exc), diagnostics=capture.get("diagnostics"))
-            self._answer("parse_error")
             return
+        except BaseException:
+            self._release(writing, saved=True)
+            raise
         for note in parsed.notes:
             self.crawler.stats.inc_value(NOTE_STATS.get(note.kind, f"casescraper/parse/{note.kind}"))
             self.logger.warning("%s: %s", case, note.message)
         kept = evidence.build(case_number=case, captured_at=capture["captured_at"], source_url=response.url,
                               court=self.court, answers=answers, html=response.text, timezone=zone)
-        # Settled (and start() goes on) when the item has left the pipelines: _item_settled.
         yield CaseItem(**parsed.record, source_url=response.url, scraped_at=capture["captured_at"],
                        evidence=kept)
 
-    def _item_settled(self, item: Any, **_: Any) -> None:
-        """item_scraped / item_dropped / item_error: the pending case's record is saved, was
-        already there, or could not be written; the portal found it either way."""
-        if isinstance(item, CaseItem) and self._pending is not None \
-                and item.case_number.upper() == self._pending.upper():
-            self._answer("found")
+    async def _written(self) -> None:
+        """Return once the record in the pipelines (if any) has left them."""
+        if self._writing is not None:
+            await asyncio.shield(self._writing[1])
+
+    def _item_saved(self, item: Any, **_: Any) -> None:
+        self._item_left(item, saved=True)
+
+    def _item_not_saved(self, item: Any, **_: Any) -> None:
+        self._item_left(item, saved=False)
+
+    def _item_left(self, item: Any, saved: bool) -> None:
+        """item_scraped / item_dropped / item_error: the record in the pipelines is saved
+        (or already there), or could not be written."""
+        writing = self._writing
+        if isinstance(item, CaseItem) and writing is not None \
+                and item.case_number.upper() == writing[0].upper():
+            self._release(writing, saved)
+
+    def _release(self, writing: tuple[str, asyncio.Future], saved: bool) -> None:
+        self._writes_failing = not saved
+        if self._writing is writing:
+            self._writing = None
+        if not writing[1].done():
+            writing[1].set_result(saved)
 
     def _spider_error(self, failure: Any, response: Any, **_: Any) -> None:
         """A callback raised (a bug): count the case as unanswered rather than wait forever."""
@@ -360,7 +398,8 @@ class CasesSpider(scrapy.Spider):
         self._answer(status)
 
     def _closed(self, reason: str) -> None:
-        if self._waiting is not None and not self._waiting.done():
-            self._waiting.cancel()
+        for future in (self._waiting, self._writing[1] if self._writing else None):
+            if future is not None and not future.done():
+                future.cancel()
         if self.demo is not None:
             self.demo.stop()
