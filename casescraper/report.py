@@ -287,6 +287,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except CasescraperError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # the reader of stdout went away (`| head`): python -m casescraper ends quietly
     except OSError as exc:
         print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -1,6 +1,9 @@
 """`python -m casescraper changes`: the ledger's `changed` lines, newest first."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from casescraper.dataset import main as dataset_main
 from casescraper.democourt import records
 from casescraper.ledger import Ledger
 
+from .conftest import ROOT
 from .e2e import ledger_lines, needs_browser, run_crawl, strip_run_fields
 from .test_dataset import expected as tables_of
 from .test_dataset import read as read_tables
@@ -193,3 +197,15 @@ def test_a_refresh_on_a_later_day_records_what_changed(tmp_path, capsys):
     assert len(got["docket_entries"]) == sum(len(r["docket_entries"]) for r in wanted.values())
     for table in want:
         assert got[table] == want[table], table
+
+
+def test_a_reader_that_goes_away_ends_it_quietly(tmp_path, out):
+    """`changes | head`: no traceback and no error line when the reader has stopped reading."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        proc = subprocess.run([sys.executable, "-m", "casescraper", "changes", "--output-dir", str(out)],
+                              cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == b""
