@@ -147,8 +147,11 @@ class BrowserSession:
     def _at_exit(self) -> None:
         """At interpreter exit without close (`scrapy shell`): kill the browser, remove
         the run dir. The worker thread is idle by then (executor threads are joined first)."""
+        self._end(kill=True)
+
+    def _end(self, kill: bool) -> None:
         if self.browser is not None:
-            self.browser.kill()
+            self.browser.kill() if kill else self.browser.quit()
             self.browser = self.page = None
         if self.run_dir is not None:
             self.run_dir.remove()
@@ -157,12 +160,7 @@ class BrowserSession:
     # --- worker thread ---------------------------------------------------------------
 
     def close(self) -> None:
-        if self.browser is not None:
-            self.browser.quit()
-            self.browser = self.page = None
-        if self.run_dir is not None:
-            self.run_dir.remove()
-            self.run_dir = None
+        self._end(kill=False)
 
     def case(self, url: str, court: str, case: str) -> CaseOutcome:
         """Search `case` on the court-files page at `url`, recovering as the module says."""
