@@ -6,7 +6,7 @@ several processes never interleave. A line torn by a killed process is skipped b
 readers (with a warning), and the next writer starts a fresh line after it.
 
 Reading trusts nothing: a line must be a JSON object of the known shape and types
-(checked for nesting depth before it is parsed, so a `[[[...` line cannot exhaust the
+(ledger_lines.py: checked for nesting depth before it is parsed, so a `[[[...` line cannot exhaust the
 stack), else it is skipped with one warning naming the file and line; a `file_path`
 that could lead outside the output dir (absolute, `..`) is dropped, so that number
 counts as not saved.
@@ -29,7 +29,6 @@ import fcntl
 import json
 import logging
 import os
-import posixpath
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -43,92 +42,19 @@ from casescraper.config import valid_run_id
 from casescraper.errors import OutputError, printable, shown
 from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
 from casescraper.items import FAILED, FOUND, STATUSES
+from casescraper.ledger_lines import MAX_DEPTH, MAX_LINE, line_problem, too_deep, trusted_path
 from casescraper.planning import Facts
 
 logger = logging.getLogger(__name__)
 
 _YEAR_FILE = re.compile(r"^([0-9]{4})\.jsonl$")
-MAX_LINE = 1 << 20  # bytes; our lines are well under 10 KiB
-MAX_DEPTH = 8  # nesting of [ and {; our lines are flat objects
 MAX_WARNINGS = 20  # per file read: then one line counting the rest
-# An escape pair, a quote or a bracket: one token each, so scanning is linear.
-_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.S)
-_OPTIONAL_TEXT = (str, type(None))
-# field -> accepted types; case_number and status are required, unknown fields are kept.
-_FIELDS: dict[str, tuple[type, ...]] = {
-    "case_number": (str,), "status": (str,), "file_path": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
-    "run_id": _OPTIONAL_TEXT, "at": _OPTIONAL_TEXT, "site": (str,), "site_host": _OPTIONAL_TEXT,
-    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)),
-}
-# A `changed` line's `changes` (see `history`): previous_file, and these lists of text.
-_CHANGE_LISTS = ("entries_added", "entries_removed", "entries_changed", "fields")
 # A line's standing (Ledger.standing): what it says about its number.
 STANDINGS = ("found", "missing_file", "no_results", "failed", "dry_run")
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON text nests [ and { deeper than `limit`, found without parsing it."""
-    depth, in_string = 0, False
-    for match in _TOKENS.finditer(raw):
-        token = match.group()
-        if token == b'"':
-            in_string = not in_string
-        elif in_string or len(token) == 2:
-            continue  # inside a string, or an escape pair
-        elif token in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
-def line_problem(entry: Any) -> Optional[str]:
-    """Why a parsed line is not a ledger record (None when it is one)."""
-    if not isinstance(entry, dict):
-        return f"not a JSON object but {type(entry).__name__}"
-    for name in ("case_number", "status"):
-        if name not in entry:
-            return f"no {name}"
-    for name, types in _FIELDS.items():
-        if name in entry and not isinstance(entry[name], types):
-            return f"{name} is {type(entry[name]).__name__}, not {' or '.join(_type_names(types))}"
-    if not entry["case_number"].strip():
-        return "case_number is empty"
-    if entry["status"] not in STATUSES:
-        return f"status {shown(entry['status'], 40)} is not one of {', '.join(STATUSES)}"
-    return _changes_problem(entry.get("changes"))
-
-
-def _changes_problem(changes: Optional[dict[str, Any]]) -> Optional[str]:
-    if changes is None:
-        return None
-    if not isinstance(changes.get("previous_file"), _OPTIONAL_TEXT):
-        return f"changes.previous_file is {type(changes['previous_file']).__name__}, not str or null"
-    for name in _CHANGE_LISTS:
-        value = changes.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"changes.{name} is not a list of strings"
-    return None
-
-
-def _type_names(types: tuple[type, ...]) -> list[str]:
-    return ["null" if t is type(None) else t.__name__ for t in types]
-
-
-def trusted_path(file_path: Any) -> bool:
-    """Whether a ledger's file_path can only name a file below the output dir: relative,
-    no `..`, no NUL, no backslash (a Windows separator)."""
-    if not isinstance(file_path, str) or not file_path or "\0" in file_path or "\\" in file_path:
-        return False
-    if posixpath.isabs(file_path):
-        return False
-    return ".." not in file_path.split("/")
 
 
 def _lines(f: Any) -> Iterator[tuple[int, Optional[bytes]]]:
