@@ -33,7 +33,9 @@ DELEGATED = {
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(sys.argv[1:] if argv is None else list(argv))
+        code = _main(sys.argv[1:] if argv is None else list(argv))
+        sys.stdout.flush()  # a block-buffered stdout meets a gone reader here, not at exit
+        return code
     except BrokenPipeError:
         # The reader of our output went away (`report ... | head`): end quietly, as Unix
         # tools do; stdout goes to devnull so that Python's exit flush cannot fail again.

@@ -204,8 +204,10 @@ def test_a_reader_that_goes_away_ends_it_quietly(tmp_path, out):
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first line is written
     try:
+        # Block-buffered, as stdout to a pipe is by default: the error then comes at a flush.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
         proc = subprocess.run([sys.executable, "-m", "casescraper", "changes", "--output-dir", str(out)],
-                              cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+                              cwd=ROOT, env=env, stdout=write_end, stderr=subprocess.PIPE, timeout=120)
     finally:
         os.close(write_end)
     assert proc.returncode == 141 and proc.stderr == b""
