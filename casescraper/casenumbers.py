@@ -72,10 +72,46 @@ def year_of(case_number: str) -> Optional[int]:
     return full_year(int(match.group(1))) if match else None
 
 
+def last_year() -> int:
+    """The latest filing year casescraper asks for: next year (files are numbered ahead)."""
+    return datetime.now(timezone.utc).year + 1
+
+
+def one_year(text: str) -> Optional[int]:
+    """`2025` -> 2025 when it is four ASCII digits from FIRST_YEAR to last_year(), else None."""
+    text = text.strip()
+    if len(text) != 4 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if FIRST_YEAR <= int(text) <= last_year() else None
+
+
+class NotACaseNumber(ValueError):
+    """A watch list's line that is not a case number: its number and text."""
+
+    def __init__(self, line_number: int, text: str):
+        super().__init__(f"line {line_number}: {text!r} is not a court file number")
+        self.line_number, self.text = line_number, text
+
+
+def watch_list(text: str) -> list[str]:
+    """The case numbers of a watch list (one per line, blank lines and `#` comments
+    skipped), normalized, in order, each once; NotACaseNumber for the first bad line."""
+    numbers = []
+    for i, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            numbers.append(str(parse(line)))
+        except ValueError:
+            raise NotACaseNumber(i, line) from None
+    return list(dict.fromkeys(numbers))
+
+
 def parse_years(text: str, option: str = "--years") -> list[int]:
     """`2019-2025`, `2019,2021` or `2025` (parts may combine) -> sorted distinct years,
     FIRST_YEAR to next year; ConfigError naming `option` otherwise (`dataset`, `report`)."""
-    last = datetime.now(timezone.utc).year + 1
+    last = last_year()
     years: set[int] = set()
     for part in text.split(","):
         m = _YEARS_PART.fullmatch(part)

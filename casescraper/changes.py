@@ -30,8 +30,8 @@ from typing import Any, Optional
 from casescraper import casenumbers, history
 from casescraper.errors import CasescraperError, printable, shown
 from casescraper.ledger import Ledger
+from casescraper.ledger_lines import line_time
 
-FIRST_YEAR = 1971  # as the spider's `year`
 COLUMNS = ("when (UTC)", "case", "what changed", "file", "previous file")
 
 
@@ -45,10 +45,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _year(text: str) -> int:
-    last = datetime.now(timezone.utc).year + 1
-    if not (re.fullmatch(r"[0-9]{4}", text.strip()) and FIRST_YEAR <= int(text) <= last):
-        raise argparse.ArgumentTypeError(f"{shown(text, 40)} is invalid: use YYYY, {FIRST_YEAR} to {last}")
-    return int(text)
+    year = casenumbers.one_year(text)
+    if year is None:
+        raise argparse.ArgumentTypeError(f"{shown(text, 40)} is invalid: use YYYY, "
+                                         f"{casenumbers.FIRST_YEAR} to {casenumbers.last_year()}")
+    return year
 
 
 def _day(text: str) -> date:
@@ -64,34 +65,18 @@ def _day(text: str) -> date:
 
 
 def read_cases_file(path: str) -> set[str]:
-    """The case numbers of a watch list (one per line, `#` comments), normalized."""
+    """The case numbers of a watch list (casenumbers.watch_list), normalized."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        numbers = casenumbers.watch_list(Path(path).read_text(encoding="utf-8"))
+    except casenumbers.NotACaseNumber as exc:
+        raise ChangesError(f"--cases-file {shown(path)} line {exc.line_number}: {shown(exc.text, 40)} is "
+                           "not a court file number: use the form IMM-12345-25") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ChangesError(f"--cases-file {shown(path)}: cannot read it "
                            f"({getattr(exc, 'strerror', None) or exc})") from None
-    numbers = set()
-    for i, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            numbers.add(str(casenumbers.parse(line)))
-        except ValueError:
-            raise ChangesError(f"--cases-file {shown(path)} line {i}: {shown(line, 40)} is not a court "
-                               "file number: use the form IMM-12345-25") from None
     if not numbers:
         raise ChangesError(f"--cases-file {shown(path)} lists no case numbers")
-    return numbers
-
-
-def _when(entry: dict[str, Any]) -> Optional[datetime]:
-    """The line's `at` as an aware UTC datetime; None when missing or not a timestamp."""
-    try:
-        at = datetime.fromisoformat(str(entry.get("at")))
-    except ValueError:
-        return None
-    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return set(numbers)
 
 
 def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[date] = None,
@@ -112,7 +97,7 @@ def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[
         for entry in ledger.records(year):
             if entry["status"] != "changed" or (cases is not None and entry["case_number"] not in cases):
                 continue
-            when = _when(entry)
+            when = line_time(entry.get("at"))
             if since is not None and (when is None or when.date() < since):
                 continue
             changed = entry.get("changes") or {}
@@ -134,7 +119,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
         return "no changes recorded\n"
     table = [list(COLUMNS)]
     for r in rows:
-        when = _when(r)
+        when = line_time(r.get("at"))
         table.append([when.strftime("%Y-%m-%d %H:%M:%S") if when else printable(r["at"], 40),
                       printable(r["case_number"], 40), printable(history.describe(r), 120),
                       printable(r["file_path"] or "-", 120), printable(r["previous_file"] or "-", 120)])

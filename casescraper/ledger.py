@@ -42,7 +42,9 @@ from casescraper.config import valid_run_id
 from casescraper.errors import OutputError, printable, shown
 from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
 from casescraper.items import FAILED, FOUND, STATUSES
-from casescraper.ledger_lines import MAX_DEPTH, MAX_LINE, line_problem, too_deep, trusted_path
+from casescraper.ledger_lines import (
+    MAX_DEPTH, MAX_LINE, line_problem, line_time, too_deep, trusted_path,
+)
 from casescraper.planning import Facts
 
 logger = logging.getLogger(__name__)
@@ -372,8 +374,5 @@ def year_closed(year: int) -> datetime:
 
 
 def _answered_after(line: dict[str, Any], moment: datetime) -> bool:
-    try:
-        at = datetime.fromisoformat(str(line.get("at")))
-    except ValueError:
-        return False  # no readable time: not known to be final
-    return at.tzinfo is not None and at >= moment
+    at = line_time(line.get("at"))
+    return at is not None and at >= moment  # no readable time: not known to be final

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from casescraper.errors import shown
@@ -87,3 +88,20 @@ def trusted_path(file_path: Any) -> bool:
     if posixpath.isabs(file_path):
         return False
     return ".." not in file_path.split("/")
+
+
+def line_time(at: Any) -> Optional[datetime]:
+    """A line's `at` as an aware UTC datetime; None when it is not ISO 8601 text. The
+    ledger writes UTC, so a time without an offset is read as UTC."""
+    if not isinstance(at, str):
+        return None
+    text = at.strip()
+    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat reads no Z
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from casescraper.errors import printable
+from casescraper.ledger_lines import line_time
 
 CHANGED = "changed"
 DEFAULT_LIMIT = 20
@@ -27,30 +28,14 @@ MAX_SHOWN = 6  # ids or field names per cell; the count says how many in all
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
-def instant(at: Any) -> Optional[datetime]:
-    """A line's `at` as an aware UTC datetime; None when it is not ISO 8601."""
-    if not isinstance(at, str):
-        return None
-    text = at.strip()
-    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat reads no Z
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:  # the ledger writes UTC
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def newest(lines: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The `limit` newest lines, newest first; of equal times, the later line first."""
-    keyed = ((instant(line.get("at")) or _OLDEST, i, line) for i, line in enumerate(lines))
+    keyed = ((line_time(line.get("at")) or _OLDEST, i, line) for i, line in enumerate(lines))
     return [line for _, _, line in heapq.nlargest(limit, keyed, key=lambda k: (k[0], k[1]))]
 
 
 def _when(at: Any) -> str:
-    moment = instant(at)
+    moment = line_time(at)
     if moment is not None:
         return moment.strftime("%Y-%m-%d %H:%M UTC")
     return "?" if at is None else printable(at, 40)

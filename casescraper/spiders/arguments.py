@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -124,11 +123,14 @@ def _explicit_numbers(kwargs: dict[str, Any]) -> Optional[list[str]]:
         path = Path(str(kwargs["cases_file"]))
         if not path.is_file():
             raise ConfigError(f"argument cases_file={shown(path)}: no such file; give a text file with one case number per line")
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        numbers = [_case_arg(f"cases_file line {i}", line) for i, line in enumerate(lines, 1) if line and not line.startswith("#")]
+        try:
+            numbers = casenumbers.watch_list(path.read_text(encoding="utf-8"))
+        except casenumbers.NotACaseNumber as exc:
+            raise ConfigError(f"cases_file line {exc.line_number}={shown(exc.text)} is not a court file "
+                              "number: use the form IMM-12345-25") from None
         if not numbers:
             raise ConfigError(f"argument cases_file={shown(path)} lists no case numbers")
-        return list(dict.fromkeys(numbers))
+        return numbers
     return None
 
 
@@ -161,11 +163,11 @@ def _years(kwargs: dict[str, Any]) -> list[int]:
     if "year" not in kwargs:
         raise ConfigError("argument year is required: use -a year=2025, -a years=2019-2025 "
                           "(or -a case=IMM-12345-25)")
-    this_year = datetime.now(timezone.utc).year
-    year_text = str(kwargs["year"]).strip()
-    if not (year_text.isascii() and year_text.isdigit()) or len(year_text) != 4 or not 1971 <= int(year_text) <= this_year + 1:
-        raise ConfigError(f"argument year={shown(kwargs['year'])} is invalid: use -a year=YYYY between 1971 and {this_year + 1}")
-    return [int(year_text)]
+    year = casenumbers.one_year(str(kwargs["year"]))
+    if year is None:
+        raise ConfigError(f"argument year={shown(kwargs['year'])} is invalid: use -a year=YYYY between "
+                          f"{casenumbers.FIRST_YEAR} and {casenumbers.last_year()}")
+    return [year]
 
 
 def _range(kwargs: dict[str, Any], explicit: Optional[list[str]]) -> tuple[list[int], int, Optional[int]]:
