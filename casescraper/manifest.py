@@ -26,15 +26,15 @@ from typing import Any, Awaitable, Callable, Optional
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.conf import build_component_list
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
-from twisted.internet.threads import deferToThread
 
 from casescraper import casenumbers
 from casescraper import signals as our_signals
 from casescraper.items import FAILED, FOUND, STATUSES
 from casescraper.fileops import write_json_atomic
 from casescraper.options import Options
+from casescraper.pipelines import defer_to_thread
+from casescraper.report_model import years_label
 from casescraper.storage import safe_name
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,6 @@ KEPT = (*FOUND, "dry_run")
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-async def defer_to_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    return await maybe_deferred_to_future(deferToThread(fn, *args))
 
 
 def _sorted(cases: Any) -> list[str]:
@@ -200,7 +196,7 @@ class RunManifest:
                 reached = part["total"] or int(year) in self.searched or m["close_reason"] == "finished"
                 line = self.summary(part, whole=False) if reached else "not reached (the run stopped before)"
                 logger.info("run %s, %s: %s", m["run_id"], year, line)
-            total = f"{len(years)} years ({_years_label([int(y) for y in years])}): {total}"
+            total = f"{len(years)} years ({years_label(int(y) for y in years)}): {total}"
         logger.info("run %s: %s", m["run_id"], total)
 
     async def spider_closed(self, reason: str) -> None:
@@ -219,10 +215,3 @@ class RunManifest:
             await self.run_in_thread(write_json_atomic, path, manifest)
         except OSError as exc:
             logger.error("run manifest %s could not be written: %s", path, exc)
-
-
-def _years_label(years: list[int]) -> str:
-    """`2019-2025` for a run of consecutive years, else `2019, 2021, 2023`."""
-    if years == list(range(years[0], years[-1] + 1)):
-        return f"{years[0]}-{years[-1]}"
-    return ", ".join(str(y) for y in years)
