@@ -36,6 +36,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .errors import BrowserError, BrowserMissing, DeadSession, PageStuck
 from .procmem import tree_pss_mb  # one memory reader with the benchmarks
+from .watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class Browser:
         self.driver = None
         self.service: Optional[Service] = None
         self.profile: Optional[Path] = None
+        self._watchdog: Optional[Watchdog] = None  # bounded()'s one timing thread
 
     @property
     def driver_pid(self) -> Optional[int]:
@@ -287,26 +289,23 @@ class Browser:
         blocks the DevTools call and chromedriver with it, so the browser is killed, which
         fails the call at once. A remote browser cannot be killed from here: the command
         timeout (CASESCRAPER_COMMAND_TIMEOUT) bounds it instead."""
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            self.abort()
-
-        timer = threading.Timer(limit, expire)
-        timer.daemon = True
-        timer.start()
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self.abort)
+        token = self._watchdog.arm(limit)
         try:
             return call()
         except BrowserError as exc:
-            if fired.is_set():
+            if self._watchdog.fired(token):
                 raise DeadSession(f"the page did not answer in {limit:g} s; its browser was killed") from exc
             raise
         finally:
-            timer.cancel()
+            self._watchdog.disarm(token)
 
     def kill(self) -> None:
         """SIGKILL the driver's process group and remove the profile dir."""
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.stop()
         service, self.service = self.service, None
         if service is not None and service.process is not None:
             pgid = service.process.pid

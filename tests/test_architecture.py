@@ -153,7 +153,7 @@ def test_the_scan_sees_imports_of_every_form(tmp_path):
 # The rooms that must not know Scrapy (docs/architecture.md): driving the site, reading
 # the page, the browser session, storage and the ledger, planning, history, the tools that
 # read the output. Importing them must not load Scrapy; the reading rooms need no browser.
-SCRAPY_FREE = ("page", "page_scripts", "selectors", "parser", "answers", "browser", "session",
+SCRAPY_FREE = ("page", "page_scripts", "selectors", "parser", "answers", "browser", "session", "watchdog",
                "diagnostics", "storage", "fileops", "evidence", "ledger", "ledger_lines", "planning", "history",
                "casenumbers", "errors", "items", "config", "procmem", "report", "report_model",
                "report_changes", "report_html", "changes", "dataset", "dataset_files", "datacard", "reparse",

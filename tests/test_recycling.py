@@ -5,7 +5,9 @@ import threading
 import pytest
 
 from casescraper.browser import BrowserConfig
-from casescraper.session import MEMORY_CHECK_EVERY, BrowserSession, SessionEvents, SessionOptions
+from casescraper.session import (
+    MEMORY_CHECK_EVERY, MEMORY_CHECK_SECONDS, BrowserSession, SessionEvents, SessionOptions,
+)
 
 
 class FakeBrowser:
@@ -92,3 +94,21 @@ def test_a_reading_of_a_replaced_browser_is_ignored(session):
     assert session.browser is new and old.quit_calls == new.quit_calls == 0
     assert session.memory_reading is None
     assert session.events.get_value("casescraper/driver/max_pss_mb") is None
+
+
+def test_readings_are_spaced_in_time_as_well_as_in_cases(session):
+    # At full speed 25 cases pass in a second: a reading (~20 ms of CPU) waits for the clock.
+    now = [1000.0]
+    session.clock = lambda: now[0]
+    browser = FakeBrowser(mib=40)
+    browser.release.set()
+    at_case(session, browser, MEMORY_CHECK_EVERY)
+    session.memory_reading[1].result(timeout=10)
+    at_case(session, browser, MEMORY_CHECK_EVERY + 1)  # judged: below the limit
+    now[0] += MEMORY_CHECK_SECONDS / 2
+    at_case(session, browser, 2 * MEMORY_CHECK_EVERY)  # too soon after the last reading
+    assert browser.readings == 1 and session.memory_reading is None
+    now[0] += MEMORY_CHECK_SECONDS / 2
+    at_case(session, browser, 3 * MEMORY_CHECK_EVERY)
+    session.memory_reading[1].result(timeout=10)
+    assert browser.readings == 2
