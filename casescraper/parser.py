@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Optional
 
+from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import css2xpath
 
 from .answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
 from .errors import ParseError
@@ -62,6 +65,8 @@ BLOCK_TAGS = frozenset(
 SKIP_TAGS = frozenset(("script", "style", "template", "noscript"))
 LABEL_TAGS = frozenset(("strong", "b", "label", "span", "em", "dt", "th"))
 MARK, END = "\x00", "\x01"  # label boundaries inside rendered text
+LEADING_LABEL_RE = re.compile(r"^([^:]{1,60}?)\s*:(.*)$", re.S)
+XML_SPACE_RE = re.compile(r"[ \t\r\n]+")  # XPath normalize-space's whitespace, as CSS class matching splits
 
 
 @dataclass
@@ -70,6 +75,19 @@ class Parsed:
 
     record: dict[str, Any]
     notes: list[Note] = field(default_factory=list)
+
+
+# --- parts of the page ------------------------------------------------------------------
+
+def _find(node: Any, css: str) -> list[Any]:
+    """What `Selector.css(css)` finds (parsel's own CSS-to-XPath), as lxml elements or
+    attribute strings: wrapping each match in a Selector was most of the parser's time."""
+    return _xpath(css)(node.root if isinstance(node, Selector) else node)
+
+
+@lru_cache(maxsize=None)
+def _xpath(css: str) -> etree.XPath:
+    return etree.XPath(css2xpath(css), smart_strings=False)
 
 
 # --- text as a browser renders it ----------------------------------------------------
@@ -117,8 +135,7 @@ def rendered(node: Any, marks: bool = False) -> str:
 def labelled(node: Any, known: Iterable[str]) -> list[tuple[str, Optional[str]]]:
     """(label, value) pairs in an element's text: a label is a `Label :` element (any
     markup around the value), a known label followed by a colon, or a leading `Xxx :`."""
-    names = "|".join(re.escape(k) for k in sorted(known, key=len, reverse=True))
-    known_re = re.compile(rf"(?:^|(?<=\s))({names})\s*:", re.I)
+    known_re = _known_re(tuple(known))
     pairs: list[tuple[Optional[str], str]] = []
     for i, segment in enumerate(rendered(node, marks=True).split(MARK)):
         label, _, text = segment.partition(END) if i else (None, "", segment)
@@ -130,7 +147,7 @@ def labelled(node: Any, known: Iterable[str]) -> list[tuple[str, Optional[str]]]
     out = []
     for label, text in pairs:
         if label is None:  # text before any label element: "Status : Closed" in plain text
-            match = re.match(r"^([^:]{1,60}?)\s*:(.*)$", text.strip(), re.S)
+            match = LEADING_LABEL_RE.match(text.strip())
             if not match:
                 continue
             label, text = match.groups()
@@ -139,13 +156,22 @@ def labelled(node: Any, known: Iterable[str]) -> list[tuple[str, Optional[str]]]
     return out
 
 
+@lru_cache(maxsize=32)
+def _known_re(known: tuple[str, ...]) -> re.Pattern[str]:
+    """A known label followed by a colon (longest first); built once per label set."""
+    names = "|".join(re.escape(k) for k in sorted(known, key=len, reverse=True))
+    return re.compile(rf"(?:^|(?<=\s))({names})\s*:", re.I)
+
+
 # --- tables by header ----------------------------------------------------------------
 
-def _header(table: Selector, names: Iterable[str]) -> list[str]:
+def _header(table: Any, names: Iterable[str]) -> list[str]:
     """Texts of the table's header row naming one of `names` (case-folded), else of its
     first header row ([] when there is none)."""
-    rows = table.css("thead > tr") or [tr for tr in table.css("tr") if tr.css("th")][:1]
-    headers = [[rendered(th) for th in tr.xpath("./th|./td")] for tr in rows]
+    rows = _find(table, "thead > tr")
+    if not rows:  # the first row holding a th anywhere inside it
+        rows = [tr for tr in _find(table, "tr") if next(tr.iter("th"), None) is not None][:1]
+    headers = [[rendered(cell) for cell in tr if cell.tag in ("th", "td")] for tr in rows]
     wanted = set(names)
     return next((h for h in headers if wanted & set(map(_key, h))), headers[0] if headers else [])
 
@@ -163,16 +189,28 @@ def _columns(header: list[str], wanted: dict[str, str], required: Iterable[str],
     return found
 
 
-def _data_rows(table: Selector) -> list[Selector]:
-    """Rows of data cells: no header row, DataTables placeholder, responsive child or colspan row."""
-    return [tr for tr in table.css("tbody > tr") or table.css("tr")
-            if tr.xpath("./td") and not tr.xpath("./th") and not tr.css("td.dataTables_empty")
-            and "child" not in (tr.attrib.get("class") or "").split()
-            and not (len(tr.xpath("./td")) == 1 and tr.xpath("./td[@colspan]"))]
+def _data_rows(table: Any) -> list[list[Any]]:
+    """Each data row's td cells (lxml elements): no header row, DataTables placeholder,
+    responsive child or colspan row. Walked, not queried: a query per row cost the most."""
+    out = []
+    for tr in _find(table, "tbody > tr") or _find(table, "tr"):
+        tds = [cell for cell in tr if cell.tag == "td"]
+        if (tds and not any(cell.tag == "th" for cell in tr)
+                and not any(_is_empty_cell(td) for td in tr.iter("td"))
+                and "child" not in (tr.get("class") or "").split()
+                and not (len(tds) == 1 and tds[0].get("colspan") is not None)):
+            out.append(tds)
+    return out
+
+
+def _is_empty_cell(td: Any) -> bool:
+    """Whether CSS `td.dataTables_empty` matches: the class word split as XPath does."""
+    classes = td.get("class")
+    return classes is not None and "dataTables_empty" in XML_SPACE_RE.split(classes)
 
 
 def _results_header(page: Selector) -> list[str]:
-    tables = page.css(RESULTS_TABLE) + page.css(f"{RESULTS_WRAPPER} table")
+    tables = _find(page, RESULTS_TABLE) + _find(page, f"{RESULTS_WRAPPER} table")
     headers = [_header(t, [_NUMBER_KEY]) for t in tables]
     named = [h for h in headers if _NUMBER_KEY in map(_key, h)]
     return (named or [h for h in headers if h] or [[]])[0]
@@ -180,7 +218,7 @@ def _results_header(page: Selector) -> list[str]:
 
 def results_rows(page: Selector) -> list[dict[str, str]]:
     """Results rows as {case-folded header: cell text}; [] for "No data available"."""
-    table = page.css(RESULTS_TABLE)
+    table = _find(page, RESULTS_TABLE)
     if not table:
         raise ParseError(f"results table {RESULTS_TABLE} is missing")
     rows = _data_rows(table[0])
@@ -191,8 +229,8 @@ def results_rows(page: Selector) -> list[dict[str, str]]:
     wanted.update({_key(h): _key(h) for h in RESULT_REQUIRED})
     cols = _columns(header, wanted, RESULT_REQUIRED, f"results table {RESULTS_TABLE}")
     out = []
-    for tr in rows:
-        cells = [rendered(td) for td in tr.xpath("./td")]
+    for tds in rows:
+        cells = [rendered(td) for td in tds]
         out.append({name: cells[i] for name, i in cols.items() if i < len(cells)})
     return out
 
@@ -219,7 +257,7 @@ def open_modal(page: Selector) -> Selector:
 
 
 def modal_case_number(modal: Selector) -> str:
-    header = modal.css(MODAL_TITLE)
+    header = _find(modal, MODAL_TITLE)
     if not header:
         raise ParseError(f"details modal title {MODAL_TITLE} is missing")
     match = TITLE_RE.search(rendered(header[0]))
@@ -230,7 +268,7 @@ def modal_case_number(modal: Selector) -> str:
 
 def header_fields(modal: Selector, notes: list[Note]) -> tuple[dict[str, Any], dict[str, Optional[str]]]:
     """(known fields by record key, unknown labels -> value) of the modal's field paragraphs."""
-    paragraphs = modal.css(FIELD_PARAGRAPHS)
+    paragraphs = _find(modal, FIELD_PARAGRAPHS)
     if not paragraphs:
         raise ParseError(f"details modal header fields ({MODAL} {FIELD_PARAGRAPHS}) are missing")
     fields: dict[str, Optional[str]] = {key: None for key in FIELD_ORDER}
@@ -252,9 +290,10 @@ def header_fields(modal: Selector, notes: list[Note]) -> tuple[dict[str, Any], d
     return fields, other
 
 
-def _docket_table(modal: Selector) -> Selector:
-    for table in modal.css(DOCKET_TABLE):
-        if DOCKET_CAPTION in _key(rendered(table.css("caption")[0]) if table.css("caption") else ""):
+def _docket_table(modal: Selector) -> Any:
+    for table in _find(modal, DOCKET_TABLE):
+        captions = _find(table, "caption")
+        if DOCKET_CAPTION in _key(rendered(captions[0]) if captions else ""):
             return table
     raise ParseError(f"docket table ({DOCKET_TABLE} captioned {DOCKET_CAPTION!r}) is missing")
 
@@ -266,8 +305,7 @@ def docket_rows(modal: Selector) -> list[dict[str, Any]]:
     cols = _columns(_header(table, ["id"]), DOCKET_COLUMNS, DOCKET_REQUIRED, "docket table")
     need = max(i for key, i in cols.items() if key != "download") + 1
     out = []
-    for n, tr in enumerate(_data_rows(table), 1):
-        tds = tr.xpath("./td")
+    for n, tds in enumerate(_data_rows(table), 1):
         if len(tds) < need:
             raise ParseError(f"docket row {n} has {len(tds)} cells, the header {need}")
         ident, date = rendered(tds[cols["id"]]), value(rendered(tds[cols["date"]]))
@@ -276,7 +314,7 @@ def docket_rows(modal: Selector) -> list[dict[str, Any]]:
         if date is not None and not ISO_DATE_RE.match(date):
             raise ParseError(f"docket row {ident}: Date Filed is not YYYY-MM-DD: {cut(date)}")
         has_link = "download" in cols and cols["download"] < len(tds)
-        link = tds[cols["download"]].css("a::attr(href)").get() if has_link else None
+        link = next(iter(_find(tds[cols["download"]], "a::attr(href)")), None) if has_link else None
         out.append({"id": int(ident), "date_filed": date, "office": value(rendered(tds[cols["office"]])),
                     # The schema keeps summary a string: an empty or "null" one is "".
                     "summary": value(rendered(tds[cols["summary"]])) or "",
@@ -287,17 +325,17 @@ def docket_rows(modal: Selector) -> list[dict[str, Any]]:
 def dialog_parties(page: Selector) -> Optional[list[dict[str, Optional[str]]]]:
     """Parties as the dialog shows them, read by header names or labels; None when the
     dialog is absent, empty or unreadable."""
-    box = next((found[0] for found in map(page.css, DIALOG) if found), None)
+    box = next((found[0] for found in (_find(page, css) for css in DIALOG) if found), None)
     if box is None:
         return None
-    for table in box.css("table"):
+    for table in _find(box, "table"):
         header = _header(table, PARTY_COLUMNS)
         if "name" not in (PARTY_COLUMNS.get(_key(h)) for h in header):
             continue
         cols = _columns(header, PARTY_COLUMNS, (), "parties table")
         parties = []
-        for tr in _data_rows(table):
-            cells = [rendered(td) for td in tr.xpath("./td")]
+        for tds in _data_rows(table):
+            cells = [rendered(td) for td in tds]
             cell = {k: cells[i] if i < len(cells) else None for k, i in cols.items()}
             if value(cell["name"]):
                 parties.append(party(cell["name"], cell.get("solicitor_firm"), cell.get("solicitor_contact")))
@@ -330,7 +368,7 @@ def read_case(html: str, *, answers: Optional[Iterable[dict[str, Any]]] = None, 
     tz = zone(timezone)
     notes: list[Note] = []
     fields, other = header_fields(modal, notes)
-    row = find_result(page, number) if page.css(RESULTS_TABLE) else None
+    row = find_result(page, number) if _find(page, RESULTS_TABLE) else None
     portal = Answers(answers, number)
     entries = [{**{k: e[k] for k in ("id", "date_filed", "office", "summary")},
                 "document": document(e, portal.docket.get(e["id"]), page_url, notes)}

@@ -185,6 +185,23 @@ def test_entities_and_accents_survive():
     assert record["nature_of_proceeding"] is None  # not shown at all
 
 
+def test_rows_that_are_not_data_are_not_entries():
+    """What DataTables puts among the rows (a header row in the body, a placeholder cell, a
+    responsive child row, a one-cell colspan row) is no docket entry; a row's link is the
+    first <a> with an href, however deep in its Download cell."""
+    rows = ("<tr><th>ID</th><th>Date Filed</th><th>Office</th><th>Recorded Entry Summary</th></tr>"
+            '<tr><td class="odd  dataTables_empty">No data available in table</td><td></td></tr>'
+            '<tr class="odd child"><td>9</td><td>2025-01-09</td><td>Toronto</td><td>Child</td><td></td></tr>'
+            '<tr><td colspan="5">Loading...</td></tr>'
+            '<tr><td>3</td><td>2025-01-20</td><td>Toronto</td><td>Order</td>'
+            '<td><a name="top">^</a><span>' + LINK.format(903) + "</span></td></tr>"
+            "<tr><td>2</td><td>2025-01-10</td><td>Toronto</td><td>Affidavit</td><td></td></tr>")
+    entries = parser.parse_case(page(tables=DOCKET_HEAD.format(rows=rows)))["docket_entries"]
+    assert [e["id"] for e in entries] == [3, 2]
+    assert entries[0]["document"]["url"] == "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum=903"
+    assert entries[1]["document"] is None
+
+
 # --- documents ------------------------------------------------------------------------
 
 
