@@ -27,6 +27,7 @@ from parsel import Selector
 
 from . import casenumbers, parser
 from .errors import Blocked, BrowserError, CasescraperError, LayoutChanged
+from .options import Options
 from .page import Capture, CourtFilesPage
 from .selectors import SELECTORS, within
 
@@ -144,7 +145,7 @@ class Doctor:
 
     def __init__(self, settings, url: str, case: str, court: str):
         self.settings, self.url, self.case, self.court = settings, url, case, court
-        self.tz = settings.get("CASESCRAPER_TIMEZONE")
+        self.tz = Options.from_settings(settings).timezone
         self.checks: list[Check] = []
         self.browser = None
 
@@ -334,9 +335,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"casescraper doctor: error: {exc}", file=sys.stderr)
         return 2
     try:
-        url = demo.start() if demo is not None else (args.site or settings.get("CASESCRAPER_SITE_URL"))
+        options = Options.from_settings(settings)
+        url = demo.start() if demo is not None else (args.site or options.site_url)
         print(f"casescraper doctor: {url} (case {case}, court {args.court}, "
-              f"time zone {settings.get('CASESCRAPER_TIMEZONE')})", flush=True)
+              f"time zone {options.timezone})", flush=True)
         checks = Doctor(settings, url, case, args.court).run()
     finally:
         if demo is not None:

@@ -141,9 +141,7 @@ def test_what_the_spider_sets_before_the_freeze_is_seen(tmp_path, monkeypatch):
 
 # Modules that may: where Options comes from, and the middleware's settings for another
 # project (it builds Options from settings itself).
-MAY_READ = {"config.py", "options.py", "middleware_settings.py",
-            # Commands that resolve settings by hand (no crawler, hence no Options.of).
-            "doctor.py", "commands/shell.py"}
+MAY_READ = {"config.py", "options.py", "middleware_settings.py"}
 # Functions that run before the settings are final, when no Options can exist yet.
 BEFORE_FINAL = {("spiders/cases.py", "_apply_site")}
 

@@ -28,6 +28,7 @@ from casescraper import casenumbers, parser
 from casescraper.browser import COURT_TIMEZONE
 from casescraper.config import ConfigAddon
 from casescraper.errors import CasescraperError
+from casescraper.options import Options
 
 logger = logging.getLogger("casescraper")
 
@@ -81,7 +82,7 @@ class Command(ScrapyShell):
         except CasescraperError as exc:
             print(f"casescraper: error: {exc}", file=sys.stderr)
             raise SystemExit(1) from None
-        return settings.get("CASESCRAPER_SITE_URL")
+        return Options.from_settings(settings).site_url
 
     def update_vars(self, vars: dict[str, Any]) -> None:  # noqa: A002 (Scrapy's name)
         response = vars.get("response")
