@@ -44,22 +44,15 @@ def test_calls_that_end_in_time_never_fire_and_share_one_thread(expiries):
     assert calls == [] and not fired.is_set()
 
 
-def test_a_later_call_is_timed_after_an_earlier_one_ended(expiries):
+@pytest.mark.parametrize("first, second", [
+    (60, 0.01),  # the thread sleeps toward the ended call's far deadline: a nearer one wakes it
+    (0.05, 0.2),  # the ended call's deadline passes first, and must not fire
+])
+def test_only_the_call_that_overstays_fires_after_an_earlier_one_ended(expiries, first, second):
     dog, fired, calls = expiries
-    first = dog.arm(60)
-    dog.disarm(first)
-    # The thread sleeps toward the first call's far deadline: a shorter one must wake it.
-    second = dog.arm(0.01)
-    assert fired.wait(PATIENCE)
-    assert dog.fired(second) and not dog.fired(first)
-
-
-def test_a_disarmed_call_does_not_fire_when_its_deadline_passes(expiries):
-    dog, fired, calls = expiries
-    ended = dog.arm(0.05)
+    ended = dog.arm(first)
     dog.disarm(ended)
-    # A call that overstays after it proves the thread looked past the first deadline.
-    later = dog.arm(0.2)
+    later = dog.arm(second)
     assert fired.wait(PATIENCE)
     assert calls == ["casescraper-watchdog"] and dog.fired(later) and not dog.fired(ended)
 
