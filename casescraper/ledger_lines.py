@@ -29,6 +29,7 @@ _FIELDS: dict[str, tuple[type, ...]] = {
 # A `changed` line's `changes` (see `history`): previous_file, and these lists of text.
 _CHANGE_LISTS = ("entries_added", "entries_removed", "entries_changed", "fields")
 
+
 def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     """Whether JSON text nests [ and { deeper than `limit`, found without parsing it."""
     depth, in_string = 0, False
