@@ -22,9 +22,9 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
-from casescraper.browser import Browser, BrowserConfig, RunDir
-from casescraper.page import CourtFilesPage, evaluate
-from casescraper.procmem import tree_pss_mb
+from casescraper.browser.driver import Browser, BrowserConfig, RunDir
+from casescraper.browser.page import CourtFilesPage, evaluate
+from casescraper.browser.procmem import tree_pss_mb
 from casescraper.settings import SELENIUM_DRIVER_ARGUMENTS
 
 from .stats import summarize

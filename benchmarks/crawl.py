@@ -25,8 +25,8 @@ from typing import Any, Optional
 
 import psutil
 
-from casescraper.browser import kill_marked, runs_root
-from casescraper.procmem import tree_pss_mb
+from casescraper.browser.driver import kill_marked, runs_root
+from casescraper.browser.procmem import tree_pss_mb
 
 from .stats import summarize
 

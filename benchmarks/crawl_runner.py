@@ -52,7 +52,7 @@ def timed_middleware(record: dict, variant: str = "") -> type:
     wrapper above); with `variant`, `page_factory` is a page object carrying that
     diagnose.VARIANTS case script instead of the shipped one (this process only)."""
     from casescraper.middlewares import SeleniumMiddleware
-    from casescraper.page import CourtFilesPage
+    from casescraper.browser.page import CourtFilesPage
 
     from .diagnose import VARIANTS
 

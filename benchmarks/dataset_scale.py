@@ -36,7 +36,7 @@ DAY, OLDER_DAY = "20251128", "20251101"
 
 def generate(root: str, files: int, years: list[int]) -> dict:
     """Write `files` case files (latest and older versions together) and the ledgers."""
-    from casescraper import casenumbers
+    from casescraper.frontier import casenumbers
     from casescraper.democourt import data
 
     per_year = [files // len(years) + (i < files % len(years)) for i in range(len(years))]
@@ -88,7 +88,7 @@ def peak_rss_mib() -> float:
 
 def measure_here(output_dir: str, out: str, years: str, fmt: str) -> None:
     """In the subprocess: run the export and print one JSON line of measurements."""
-    from casescraper import dataset  # pyarrow and the rest: the fixed cost
+    from casescraper.tools import dataset  # pyarrow and the rest: the fixed cost
 
     after_imports = peak_rss_mib()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -121,7 +121,7 @@ def main() -> int:
     if args.measure:
         measure_here(*args.measure)
         return 0
-    from casescraper.dataset import parse_years
+    from casescraper.tools.dataset import parse_years
     import pyarrow
 
     years = parse_years(args.years)

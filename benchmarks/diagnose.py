@@ -19,8 +19,8 @@ from typing import Any, Optional
 
 from scrapy.utils.misc import is_generator_with_return_value
 
-from casescraper import parser
-from casescraper.page import CourtFilesPage, evaluate
+from casescraper.record import parser
+from casescraper.browser.page import CourtFilesPage, evaluate
 from casescraper.spiders.cases import CasesSpider
 
 from .browsers import CASE_TIMEOUT, FLOOR_SCRIPT, browser, run_dir

@@ -13,10 +13,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from casescraper import casenumbers  # noqa: E402
+from casescraper.frontier import casenumbers  # noqa: E402
 from casescraper.democourt import records  # noqa: E402
-from casescraper.ledger import Ledger  # noqa: E402
-from casescraper.storage import CaseStore  # noqa: E402
+from casescraper.store.ledger import Ledger  # noqa: E402
+from casescraper.store.storage import CaseStore  # noqa: E402
 
 
 def case_records(count: int) -> list[dict]:

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.democourt import DemoCourt, Knobs
 
 from . import browsers, diagnose, realpage

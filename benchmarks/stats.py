@@ -1,5 +1,5 @@
 """Small helpers: per-case summaries, the machine's description (process-tree memory:
-casescraper/procmem.py, the reader the crawl itself uses)."""
+casescraper/browser/procmem.py, the reader the crawl itself uses)."""
 
 from __future__ import annotations
 

@@ -16,18 +16,18 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import CasescraperError
-from .parser import parse_case
+from casescraper.errors import CasescraperError
+from casescraper.record.parser import parse_case
 
 
 # Subcommands with parsers of their own: `python -m casescraper NAME --help`.
 DELEGATED = {
-    "doctor": ("casescraper.doctor", "preflight: check the portal page and one case before a year run"),
-    "reparse": ("casescraper.reparse", "rebuild a year's case files from the kept raw evidence"),
-    "dataset": ("casescraper.dataset", "write analysis-ready tables (parquet, csv, jsonl)"),
-    "report": ("casescraper.report", "coverage of one year or several: saved, no results, failed, "
+    "doctor": ("casescraper.tools.doctor", "preflight: check the portal page and one case before a year run"),
+    "reparse": ("casescraper.tools.reparse", "rebuild a year's case files from the kept raw evidence"),
+    "dataset": ("casescraper.tools.dataset", "write analysis-ready tables (parquet, csv, jsonl)"),
+    "report": ("casescraper.tools.report", "coverage of one year or several: saved, no results, failed, "
                                      "gaps, recent changes"),
-    "changes": ("casescraper.changes", "what changed in cases asked again, newest first, from the ledger"),
+    "changes": ("casescraper.tools.changes", "what changed in cases asked again, newest first, from the ledger"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from scrapy.contracts import Contract
 from scrapy.exceptions import ContractFail
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.democourt import DemoCourt
 from casescraper.items import RECORD_FIELDS, CaseItem
 

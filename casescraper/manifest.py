@@ -28,14 +28,14 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import load_object
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper import signals as our_signals
 from casescraper.items import FAILED, FOUND, STATUSES
-from casescraper.fileops import write_json_atomic
+from casescraper.store.fileops import write_json_atomic
 from casescraper.options import Options
 from casescraper.pipelines import defer_to_thread
-from casescraper.report_model import years_label
-from casescraper.storage import safe_name
+from casescraper.tools.report_model import years_label
+from casescraper.store.storage import safe_name
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from . import casenumbers
-from .browser import COURT_TIMEZONE, BrowserConfig
-from .config import (
+from casescraper.frontier import casenumbers
+from casescraper.browser.driver import COURT_TIMEZONE, BrowserConfig
+from casescraper.config import (
     DEFAULT_BROWSER_ARGUMENTS, ConfigAddon, default_browser_path, default_driver_path, new_run_id,
 )
-from .errors import BrowserError
-from .options import Options
-from .session import SessionOptions
+from casescraper.errors import BrowserError
+from casescraper.options import Options
+from casescraper.browser.session import SessionOptions
 
 logger = logging.getLogger(__name__)
 

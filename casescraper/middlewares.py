@@ -34,12 +34,12 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request
 from scrapy_selenium import SeleniumRequest
 
-from .errors import BrowserMissing, CasescraperError
-from .middleware_settings import MiddlewareSettings, case_in_url, hosted
-from .pacing import SlotPacer
-from .page import CourtFilesPage
-from .session import BrowserSession, SearchTiming, SessionEvents
-from .stopping import stop_crawl
+from casescraper.errors import BrowserMissing, CasescraperError
+from casescraper.middleware_settings import MiddlewareSettings, case_in_url, hosted
+from casescraper.pacing import SlotPacer
+from casescraper.browser.page import CourtFilesPage
+from casescraper.browser.session import BrowserSession, SearchTiming, SessionEvents
+from casescraper.stopping import stop_crawl
 
 logger = logging.getLogger(__name__)
 

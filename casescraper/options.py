@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SPECS, setting
+from casescraper.config import SPECS, setting
 
 PREFIX = "CASESCRAPER_"
 _KEPT_AS = "_casescraper_options"  # the crawler attribute holding its Options

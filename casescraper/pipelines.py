@@ -36,15 +36,15 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from casescraper import history
+from casescraper.record import history
 from casescraper import signals as our_signals
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
-from casescraper.evidence import EvidenceError, EvidenceStore
+from casescraper.record.evidence import EvidenceError, EvidenceStore
 from casescraper.items import FAILED, FOUND, OUTCOMES, CaseItem
-from casescraper.ledger import Ledger
+from casescraper.store.ledger import Ledger
 from casescraper.options import Options
 from casescraper.stopping import stop_crawl
-from casescraper.storage import (
+from casescraper.store.storage import (
     CaseStore, Saved, case_year, read_record, serialize, validate_record,
 )
 

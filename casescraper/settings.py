@@ -66,7 +66,7 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 FEED_EXPORT_ENCODING = "utf-8"
 # Feeds (`-o cases.jsonl`) hold the cases of the run, each as its case file has it
 # (schema v2, in its order), never the evidence (a page of HTML per case: it is kept in
-# raw/, see casescraper.evidence). Outcomes without a record are not items (see
+# raw/, see casescraper.record.evidence). Outcomes without a record are not items (see
 # casescraper.signals). CSV cells hold nested fields as JSON text; XML elements stay
 # well-formed whatever the page's labels (casescraper.exporters).
 FEED_EXPORT_FIELDS = list(RECORD_FIELDS)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.democourt import records
 
 from .conftest import ROOT
@@ -139,7 +139,7 @@ def our_processes(run_id: str) -> list:
     """Processes (chromedriver, Chromium) started for `run_id`, found by our marker."""
     import psutil
 
-    from casescraper.browser import MARKER_ENV
+    from casescraper.browser.driver import MARKER_ENV
 
     found = []
     for proc in psutil.process_iter(["pid"]):

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from casescraper import casenumbers
-from casescraper.casenumbers import CaseNumber
+from casescraper.frontier import casenumbers
+from casescraper.frontier.casenumbers import CaseNumber
 
 THIS_YEAR = datetime.now(timezone.utc).year
 

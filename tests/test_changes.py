@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.__main__ import main as casescraper_main
-from casescraper.changes import main
-from casescraper.dataset import main as dataset_main
+from casescraper.tools.changes import main
+from casescraper.tools.dataset import main as dataset_main
 from casescraper.democourt import records
-from casescraper.ledger import Ledger
+from casescraper.store.ledger import Ledger
 
 from .conftest import ROOT
 from .e2e import ledger_lines, needs_browser, run_crawl, strip_run_fields

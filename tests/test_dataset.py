@@ -8,9 +8,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from casescraper import dataset
-from casescraper.dataset import SCHEMAS, main
-from casescraper.dataset_files import latest_files
+from casescraper.tools import dataset
+from casescraper.tools.dataset import SCHEMAS, main
+from casescraper.tools.dataset_files import latest_files
 from casescraper.democourt import data
 
 DAY = "20251128"
@@ -299,7 +299,7 @@ def test_newer_schema_is_exported_with_one_warning(tmp_path, capsys):
 
 
 def test_coverage_counts_as_report_does(tmp_path):
-    from casescraper import datacard, report
+    from casescraper.tools import datacard, report
 
     root = tmp_path / "output"
     build(root)
@@ -322,7 +322,7 @@ def test_coverage_counts_as_report_does(tmp_path):
 
 
 def test_coverage_counts_changed_and_unchanged_as_found(tmp_path):
-    from casescraper import datacard, report
+    from casescraper.tools import datacard, report
 
     root = tmp_path / "output"
     build(root)
@@ -355,7 +355,7 @@ def ledger_lines(root, year, lines):
 
 
 def test_the_ledger_names_each_cases_file(tmp_path):
-    from casescraper.ledger import Ledger
+    from casescraper.store.ledger import Ledger
 
     root = tmp_path / "output"
     directory = root / "json" / "2025"

@@ -53,7 +53,7 @@ def test_a_changed_layout_fails_naming_the_element():
     table = rows(proc.stdout)
     result, detail = table["selector: court number input"]
     assert result == "FAILED" and "input#selectCourtNumber in div#tab02 not found" in detail
-    assert "casescraper/page.py" in detail
+    assert "casescraper/browser/page.py" in detail
     assert table["selector: submit button"][0] == "FAILED"
     assert table["selector: tab"][0] == "ok"
     assert table["one case end to end"][0] == "FAILED"  # not run on a page that changed

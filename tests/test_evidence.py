@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from casescraper import evidence
-from casescraper.evidence import EvidenceError, EvidenceStore
+from casescraper.record import evidence
+from casescraper.record.evidence import EvidenceError, EvidenceStore
 
 AT = "2025-03-01T10:20:30+00:00"
 

@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from casescraper.storage import validate_record
+from casescraper.store.storage import validate_record
 
 from .conftest import ROOT
 from .e2e import ENV, expected, ledger_lines, needs_browser, run_crawl, saved_files, strip_run_fields

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from casescraper.commands.crawl import EXIT_CODES, EXIT_DID_NOT_START, EXIT_OTHER
-from casescraper.ledger import Ledger
+from casescraper.store.ledger import Ledger
 
 from .conftest import ROOT
 from .e2e import (

@@ -196,7 +196,7 @@ def test_memory_does_not_depend_on_the_end(tmp_path, args):
 BROKEN_DISK = """
 import errno, sys
 sys.path.insert(0, {root!r})
-from casescraper.storage import CaseStore
+from casescraper.store.storage import CaseStore
 
 def write(self, record):  # the output dir passes its checks; no case file can be written
     raise OSError(errno.ENOSPC, "No space left on device")

@@ -1,6 +1,6 @@
 """history.changes: what differs between a case's latest file and a new record (pure)."""
 
-from casescraper import history
+from casescraper.record import history
 
 
 def record(entries, **fields):

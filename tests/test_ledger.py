@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from casescraper.errors import OutputError
-from casescraper.ledger import Ledger, Site, clashing
+from casescraper.store.ledger import Ledger, Site, clashing
 
 
 def test_record_fields_and_latest(tmp_path):
@@ -171,7 +171,7 @@ def test_a_wrong_line_is_skipped_with_one_warning(tmp_path, caplog, bad, why):
     with open(ledger.path(2025), "ab") as f:
         f.write(bad + b"\n")
     ledger.record("T-2-25", "no_results", run_id="r", year=2025)
-    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+    with caplog.at_level(logging.WARNING, logger="casescraper.store.ledger"):
         latest = Ledger(str(tmp_path)).latest(2025)
         sites = Ledger(str(tmp_path)).sites(2025)
     assert list(latest) == ["T-1-25", "T-2-25"] and sum(sites.values()) == 2
@@ -185,7 +185,7 @@ def test_many_bad_lines_warn_a_bounded_number_of_times(tmp_path, caplog):
     ledger = Ledger(str(tmp_path))
     with open(ledger.path(2025) if os.path.isdir(ledger.dir) else _mk(ledger), "ab") as f:
         f.write(b"null\n" * 500)
-    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+    with caplog.at_level(logging.WARNING, logger="casescraper.store.ledger"):
         assert Ledger(str(tmp_path)).latest(2025) == {}
     assert len(caplog.records) == 21
     assert caplog.records[-1].getMessage().endswith("480 more bad ledger lines skipped (500 in all)")
@@ -199,11 +199,11 @@ def _mk(ledger):
 @pytest.mark.parametrize("file_path", ["/etc/hostname", "../../../etc/hostname", "json/../../x.json",
                                        "json\\..\\..\\x.json", ""])
 def test_a_file_path_that_could_lead_outside_is_not_trusted(tmp_path, caplog, file_path):
-    from casescraper.planning import Resume
+    from casescraper.frontier.planning import Resume
 
     ledger = Ledger(str(tmp_path / "out"))
     ledger.record("IMM-1-25", "saved", run_id="r", year=2025, file_path=file_path)
-    with caplog.at_level(logging.WARNING, logger="casescraper.ledger"):
+    with caplog.at_level(logging.WARNING, logger="casescraper.store.ledger"):
         latest = Ledger(str(tmp_path / "out")).latest(2025)
     assert latest["IMM-1-25"]["file_path"] is None
     assert ("not trusted (\'IMM-1-25\' counts as not saved)" in caplog.text) == bool(file_path)

@@ -12,7 +12,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from casescraper.config import default_settings
-from casescraper.ledger import Site
+from casescraper.store.ledger import Site
 from casescraper.manifest import RunManifest
 from casescraper.signals import case_recorded, run_started, year_searched
 

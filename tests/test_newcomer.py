@@ -22,7 +22,7 @@ from scrapy.settings import Settings
 
 from casescraper.config import ConfigAddon
 from casescraper.errors import OutputError
-from casescraper.ledger import Ledger, Site
+from casescraper.store.ledger import Ledger, Site
 from casescraper.pacing import SlotPacer
 from casescraper.spiders.cases import CasesSpider
 

@@ -15,12 +15,12 @@ from scrapy.utils.test import get_crawler
 
 from casescraper import settings as project_settings
 
-from casescraper import browser as browser_module
-from casescraper.browser import Browser, BrowserConfig
+from casescraper.browser import driver as browser_module
+from casescraper.browser.driver import Browser, BrowserConfig
 from casescraper.config import SPECS, validate_settings
 from casescraper.errors import Blocked, ConfigError, LayoutChanged, PageStuck
 from casescraper.middlewares import SeleniumMiddleware
-from casescraper.page import CASE_SCRIPT, SELECTORS, XHR_HOOK, Capture, CourtFilesPage
+from casescraper.browser.page import CASE_SCRIPT, SELECTORS, XHR_HOOK, Capture, CourtFilesPage
 
 
 class FakeDriver:
@@ -141,7 +141,9 @@ def test_the_case_script_only_counts_the_portals_own_requests():
 
 
 def test_one_table_of_selectors_drives_reads_and_checks_the_page():
-    from casescraper import doctor, page_scripts, parser, selectors
+    from casescraper.tools import doctor
+    from casescraper.browser import page_scripts, selectors
+    from casescraper.record import parser
 
     assert SELECTORS is selectors.SELECTORS  # page.SELECTORS is the table
     assert json.loads(json.dumps(SELECTORS)) == SELECTORS  # it goes to the page as JSON

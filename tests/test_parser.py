@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from casescraper import parser
+from casescraper.record import parser
 from casescraper.errors import ConfigError, ParseError
-from casescraper.storage import validate_record
+from casescraper.store.storage import validate_record
 from parsel import Selector
 
 from .conftest import FIXTURES, ROOT

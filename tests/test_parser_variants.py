@@ -13,7 +13,7 @@ import copy
 import lxml.html
 import pytest
 
-from casescraper import parser
+from casescraper.record import parser
 from casescraper.errors import ParseError
 
 PAGE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"

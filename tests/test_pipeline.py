@@ -15,7 +15,7 @@ from scrapy import Spider, signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from casescraper import evidence as evidence_file
+from casescraper.record import evidence as evidence_file
 from casescraper.config import default_settings
 from casescraper.errors import OutputError
 from casescraper.items import STATUSES, CaseItem
@@ -42,7 +42,7 @@ def case(number="IMM-12-25", summary="Notice of application", **changes):
 
 
 def evidence_of(number="IMM-12-25", html="<html>captured page</html>", captured_at=SCRAPED_AT):
-    """Evidence as the spider hands it over (see casescraper.evidence.build)."""
+    """Evidence as the spider hands it over (see casescraper.record.evidence.build)."""
     return evidence_file.build(
         case_number=number, captured_at=captured_at, source_url="http://127.0.0.1:1/court-files",
         court="t", html=html, timezone="America/Toronto",
@@ -433,11 +433,12 @@ CRAWL = textwrap.dedent("""
     import sys
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
-    from casescraper import evidence, settings
+    from casescraper.record import evidence
+    from casescraper import settings
     from casescraper.config import default_settings
     from casescraper.items import CaseItem
     from casescraper.signals import case_outcome, run_started
-    from casescraper.storage import CaseStore
+    from casescraper.store.storage import CaseStore
 
     if sys.argv[3] == "broken":  # the output dir passes its checks, but no case file can be written
         def write(self, record):

@@ -9,8 +9,8 @@ import pytest
 
 from casescraper.democourt import data
 from casescraper.items import FOUND
-from casescraper.ledger import Ledger
-from casescraper.planning import Canary, EndFinder, Plan, Resume
+from casescraper.store.ledger import Ledger
+from casescraper.frontier.planning import Canary, EndFinder, Plan, Resume
 
 
 def find(exists, start=1, gap=20, known=lambda n: None):

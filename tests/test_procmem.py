@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from casescraper.browser import Browser, BrowserConfig
-from casescraper.procmem import tree_pss_mb
+from casescraper.browser.driver import Browser, BrowserConfig
+from casescraper.browser.procmem import tree_pss_mb
 
 
 def test_a_tree_counts_its_children():

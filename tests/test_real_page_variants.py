@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from casescraper.browser import Browser, BrowserConfig, RunDir
+from casescraper.browser.driver import Browser, BrowserConfig, RunDir
 from casescraper.democourt import DemoCourt, Knobs, data, record
-from casescraper.page import CourtFilesPage
+from casescraper.browser.page import CourtFilesPage
 from casescraper.settings import SELENIUM_DRIVER_ARGUMENTS
 
 from . import e2e

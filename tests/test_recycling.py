@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from casescraper.browser import BrowserConfig
-from casescraper.session import (
+from casescraper.browser.driver import BrowserConfig
+from casescraper.browser.session import (
     MEMORY_CHECK_EVERY, MEMORY_CHECK_SECONDS, BrowserSession, SessionEvents, SessionOptions,
 )
 

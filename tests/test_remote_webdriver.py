@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from casescraper.browser import runs_root
+from casescraper.browser.driver import runs_root
 
 from .e2e import expected, free_port, needs_browser, run_crawl, saved_files, strip_run_fields
 

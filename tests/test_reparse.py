@@ -15,11 +15,12 @@ from urllib.parse import quote
 import pytest
 
 from casescraper import __main__ as cli
-from casescraper import evidence as evidence_file
-from casescraper import parser, reparse
+from casescraper.record import evidence as evidence_file
+from casescraper.record import parser
+from casescraper.tools import reparse
 from casescraper.democourt import data
 from casescraper.items import CaseItem
-from casescraper.ledger import Site
+from casescraper.store.ledger import Site
 from tests.test_pipeline import Harness, ledger_lines
 
 ORIGIN = "http://127.0.0.1:8000"

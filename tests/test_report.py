@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from casescraper.__main__ import main
-from casescraper.ledger import Ledger
-from casescraper.report import build
-from casescraper.report_model import format_ranges, to_ranges
-from casescraper.storage import CaseStore
+from casescraper.store.ledger import Ledger
+from casescraper.tools.report import build
+from casescraper.tools.report_model import format_ranges, to_ranges
+from casescraper.store.storage import CaseStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,11 +5,13 @@ import json
 
 import pytest
 
-from casescraper import casenumbers, dataset
+from casescraper.frontier import casenumbers
+
+from casescraper.tools import dataset
 from casescraper.__main__ import main
-from casescraper.report import build, render_text
-from casescraper.report_model import Report, percent, years_rows
-from casescraper.storage import CaseStore
+from casescraper.tools.report import build, render_text
+from casescraper.tools.report_model import Report, percent, years_rows
+from casescraper.store.storage import CaseStore
 from tests.test_report import Collector, record
 
 FILES = {  # case -> (filing_date, office)

@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from casescraper.browser import MARKER_ENV, kill_marked, runs_root
+from casescraper.browser.driver import MARKER_ENV, kill_marked, runs_root
 
 from .conftest import ROOT
 from .e2e import expected, free_port, needs_browser, saved_files, strip_run_fields

@@ -18,14 +18,14 @@ from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 from selenium.common.exceptions import WebDriverException
 
-from casescraper.browser import BrowserConfig
+from casescraper.browser.driver import BrowserConfig
 from casescraper.errors import (
     Blocked, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
 )
 from casescraper.middlewares import SeleniumMiddleware
 from casescraper.pacing import SlotPacer
-from casescraper.page import Capture
-from casescraper.session import (
+from casescraper.browser.page import Capture
+from casescraper.browser.session import (
     MEMORY_CHECK_EVERY, BrowserSession, CaseOutcome, SessionEvents, SessionOptions,
 )
 
@@ -298,7 +298,7 @@ def test_every_search_attempt_is_told_to_on_search(make):
 
 
 def test_the_session_imports_no_scrapy():
-    code = "import sys, casescraper.session; print(sorted(m for m in sys.modules if m.startswith('scrapy')))"
+    code = "import sys, casescraper.browser.session; print(sorted(m for m in sys.modules if m.startswith('scrapy')))"
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
 

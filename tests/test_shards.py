@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from casescraper.browser import MARKER_ENV, runs_root
+from casescraper.browser.driver import MARKER_ENV, runs_root
 
 from .conftest import ROOT
 from .e2e import ENV, expected, fast, needs_browser, settings_args, spider_args, strip_run_fields

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from casescraper import fileops
+from casescraper.store import fileops
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
-from casescraper.fileops import sweep_temps
-from casescraper.storage import CaseStore, safe_name
+from casescraper.store.fileops import sweep_temps
+from casescraper.store.storage import CaseStore, safe_name
 
 SCRAPED_AT = "2025-03-01T10:20:30+00:00"
 

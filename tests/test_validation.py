@@ -13,11 +13,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from casescraper import parser
+from casescraper.record import parser
 from casescraper.democourt import records
 from casescraper.errors import InvalidRecord
 from casescraper.items import case_schema
-from casescraper.storage import _quick_check, _validator, validate_record
+from casescraper.store.storage import _quick_check, _validator, validate_record
 
 WRONG_VALUES = [None, True, False, 0, -1, 7, 1.5, "", "x", "2025-13-45", [], [None], {}, {"x": 1}]
 
@@ -132,7 +132,7 @@ def test_where_only_the_compiled_check_objects_its_verdict_stands(monkeypatch):
     # the safe side, and the line still names where.
     import fastjsonschema
 
-    from casescraper import storage
+    from casescraper.store import storage
 
     def refuse(record):
         raise fastjsonschema.JsonSchemaValueException(

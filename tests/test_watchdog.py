@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from casescraper.watchdog import Watchdog
+from casescraper.browser.watchdog import Watchdog
 
 PATIENCE = 30  # seconds a test waits for something that should happen at once
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from scrapy.http import HtmlResponse
 
 from casescraper.signals import plan_changed, year_searched
-from casescraper import casenumbers
-from casescraper.ledger import Ledger
-from casescraper.planning import Resume
+from casescraper.frontier import casenumbers
+from casescraper.store.ledger import Ledger
+from casescraper.frontier.planning import Resume
 
 from .conftest import ROOT
 from .e2e import (

@@ -47,7 +47,7 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "blocked": (3, "the portal answered HTTP 403 or a WAF page: wait before running again"),
     "canary_failed": (4, "a known file answered no data: the portal is degraded or blocking"),
     "layout_changed": (5, "the page changed (the log names the element): update the selector "
-                          "table, casescraper/selectors.py"),
+                          "table, casescraper/browser/selectors.py"),
     "driver_restarts_exhausted": (6, "the browser kept dying or could not start"),
     "portal_unreachable": (7, "the portal did not answer (network, DNS, portal down)"),
     "write_failures": (8, "case files or ledger lines could not be written (disk full or broken)"),
@@ -156,7 +156,7 @@ class Command(ScrapyCrawl):
         return Options.from_settings(self.crawler.settings)
 
     def _force_exit(self, seconds: float) -> None:
-        from casescraper.browser import kill_marked, runs_root
+        from casescraper.browser.driver import kill_marked, runs_root
 
         logger.error("casescraper: error: the crawl did not stop within %g s of the signal "
                      "(CASESCRAPER_COMMAND_TIMEOUT); stopping now: work in flight is lost, "

@@ -20,7 +20,7 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Request
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.signals import case_outcome
 
 EXAMPLE = "scrapy parse 'https://www.fct-cf.ca/en/court-files-and-decisions/court-files#IMM-12345-25'"

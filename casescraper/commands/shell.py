@@ -24,8 +24,10 @@ from typing import Any
 
 from scrapy.commands.shell import Command as ScrapyShell
 
-from casescraper import casenumbers, parser
-from casescraper.browser import COURT_TIMEZONE
+from casescraper.frontier import casenumbers
+
+from casescraper.record import parser
+from casescraper.browser.driver import COURT_TIMEZONE
 from casescraper.config import ConfigAddon
 from casescraper.errors import CasescraperError
 from casescraper.options import Options

@@ -12,8 +12,8 @@ and what a guess); the knobs switch fault injections and the variants of what is
 Served on 127.0.0.1 only; the data is fictional and deterministic (data.py).
 """
 
-from .data import record, records
-from .knobs import Knobs
-from .server import PAGE_PATH, DemoCourt
+from casescraper.democourt.data import record, records
+from casescraper.democourt.knobs import Knobs
+from casescraper.democourt.server import PAGE_PATH, DemoCourt
 
 __all__ = ["DemoCourt", "Knobs", "PAGE_PATH", "record", "records"]

@@ -28,9 +28,9 @@ import sys
 import threading
 from typing import Optional
 
-from . import data
-from .knobs import MAX_DAY, PARTIES_UIS, Knobs
-from .server import DemoCourt
+from casescraper.democourt import data
+from casescraper.democourt.knobs import MAX_DAY, PARTIES_UIS, Knobs
+from casescraper.democourt.server import DemoCourt
 
 _CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
 

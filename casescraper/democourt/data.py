@@ -31,8 +31,8 @@ from functools import lru_cache
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from .. import casenumbers
-from . import texts
+from casescraper.frontier import casenumbers
+from casescraper.democourt import texts
 
 TORONTO = ZoneInfo("America/Toronto")
 GAP_RATE = 0.04  # share of numbers that were never used (withdrawn / skipped)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from . import data
-from .knobs import VENDOR_TYPES, Knobs
+from casescraper.democourt import data
+from casescraper.democourt.knobs import VENDOR_TYPES, Knobs
 
 __all__ = ["DemoCourt", "Knobs", "PAGE_PATH"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import casenumbers
-from ..config import FALSE_WORDS, TRUE_WORDS
-from ..democourt import Knobs
-from ..errors import ConfigError, printable, shown
+from casescraper.frontier import casenumbers
+from casescraper.config import FALSE_WORDS, TRUE_WORDS
+from casescraper.democourt import Knobs
+from casescraper.errors import ConfigError, printable, shown
 
 SITES = ("real", "demo")
 # An empty value (`-a refresh=`) also means false.

@@ -34,19 +34,21 @@ from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.conf import build_component_list
 
-from .. import casenumbers, evidence, parser
-from ..config import SPECS, valid_run_id
-from ..errors import (
+from casescraper.frontier import casenumbers
+
+from casescraper.record import evidence, parser
+from casescraper.config import SPECS, valid_run_id
+from casescraper.errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
-from ..items import CaseItem
-from ..ledger import Ledger, Site
-from ..options import Options
-from ..planning import Canary, Resume
-from ..signals import case_outcome, plan_changed, run_started
-from ..stopping import stop_crawl, stop_reason
-from .arguments import ARGUMENTS, DEMO_ARGUMENTS, HIGHEST, parse_arguments
-from .yearplan import Settled, year_requests
+from casescraper.items import CaseItem
+from casescraper.store.ledger import Ledger, Site
+from casescraper.options import Options
+from casescraper.frontier.planning import Canary, Resume
+from casescraper.signals import case_outcome, plan_changed, run_started
+from casescraper.stopping import stop_crawl, stop_reason
+from casescraper.spiders.arguments import ARGUMENTS, DEMO_ARGUMENTS, HIGHEST, parse_arguments
+from casescraper.spiders.yearplan import Settled, year_requests
 
 # Parser notes become warnings and these stats.
 NOTE_STATS = {
@@ -247,7 +249,7 @@ class CasesSpider(scrapy.Spider):
         """site=demo: the demo court serves one year; a run of several starts one per year."""
         if self.site != "demo" or (self.demo is not None and self.demo.year == year):
             return self.site_url
-        from ..democourt import DemoCourt
+        from casescraper.democourt import DemoCourt
 
         if self.demo is not None:
             self.demo.stop()

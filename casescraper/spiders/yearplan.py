@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 import scrapy
 
-from ..ledger import Ledger
-from ..planning import Canary, EndFinder, Plan, Resume
-from ..signals import year_searched
+from casescraper.store.ledger import Ledger
+from casescraper.frontier.planning import Canary, EndFinder, Plan, Resume
+from casescraper.signals import year_searched
 
 if TYPE_CHECKING:
-    from .cases import CasesSpider
+    from casescraper.spiders.cases import CasesSpider
 
 # A failed query (stuck page, dead browser, network error) says nothing about the number.
 UNKNOWN = ("driver_error",)

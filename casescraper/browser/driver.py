@@ -34,9 +34,9 @@ from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnecti
 from selenium.webdriver.remote.client_config import ClientConfig
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .errors import BrowserError, BrowserMissing, DeadSession, PageStuck
-from .procmem import tree_pss_mb  # one memory reader with the benchmarks
-from .watchdog import Watchdog
+from casescraper.errors import BrowserError, BrowserMissing, DeadSession, PageStuck
+from casescraper.browser.procmem import tree_pss_mb  # one memory reader with the benchmarks
+from casescraper.browser.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 

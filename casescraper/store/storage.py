@@ -24,11 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 import fastjsonschema
 import jsonschema
 
-from casescraper.casenumbers import year_of
+from casescraper.frontier.casenumbers import year_of
 from casescraper.errors import (
     InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber, shown,
 )
-from casescraper.fileops import (
+from casescraper.store.fileops import (
     TEMP_OVERHEAD, fill_durably, fsync_dir, kind_of, locked_temp, makedirs_durable, open_regular,
     publish_new, remove_file, replace_durably, sweep_temps,
 )

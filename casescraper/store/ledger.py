@@ -37,15 +37,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.config import valid_run_id
 from casescraper.errors import OutputError, printable, shown
-from casescraper.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
+from casescraper.store.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
 from casescraper.items import FAILED, FOUND, STATUSES
-from casescraper.ledger_lines import (
+from casescraper.store.ledger_lines import (
     MAX_DEPTH, MAX_LINE, line_problem, line_time, too_deep, trusted_path,
 )
-from casescraper.planning import Facts
+from casescraper.frontier.planning import Facts
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from casescraper.errors import CasescraperError
-from casescraper.fileops import fsync_dir, makedirs_durable, open_regular, publish_new, replace_durably
+from casescraper.store.fileops import fsync_dir, makedirs_durable, open_regular, publish_new, replace_durably
 
 VERSION = 1
 RAW_DIR = "raw"

@@ -36,12 +36,12 @@ from typing import Any, Callable, Optional
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .browser import Browser, BrowserConfig, RunDir, classify
-from .diagnostics import DiagnosticsWriter
-from .errors import (
+from casescraper.browser.driver import Browser, BrowserConfig, RunDir, classify
+from casescraper.browser.diagnostics import DiagnosticsWriter
+from casescraper.errors import (
     Blocked, BrowserError, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
 )
-from .page import Capture, CourtFilesPage
+from casescraper.browser.page import Capture, CourtFilesPage
 
 logger = logging.getLogger(__name__)
 

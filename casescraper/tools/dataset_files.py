@@ -22,11 +22,11 @@ import re
 from array import array
 from typing import Callable, Iterator, Optional
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.errors import OutputError, UnsafeCaseNumber
 from casescraper.items import FOUND
-from casescraper.ledger import Ledger
-from casescraper.storage import safe_name
+from casescraper.store.ledger import Ledger
+from casescraper.store.storage import safe_name
 
 # `<stem>-<YYYYMMDD>[-N].json` as storage.CaseStore names them; the stem may hold dashes.
 FILE_NAME = re.compile(r"^(?P<stem>.+)-(?P<day>[0-9]{8})(?:-(?P<n>[1-9][0-9]{0,5}))?\.json$")

@@ -19,11 +19,11 @@ from typing import Any, Callable, Optional
 
 import pyarrow as pa
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.errors import OutputError
-from casescraper.ledger import STANDINGS, Ledger
-from casescraper.report import case_key
-from casescraper.report_model import OTHER
+from casescraper.store.ledger import STANDINGS, Ledger
+from casescraper.tools.report import case_key
+from casescraper.tools.report_model import OTHER
 
 # As config.REAL_SITE_URL; not imported from there because config pulls in Scrapy.
 REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"

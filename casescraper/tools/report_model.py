@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from casescraper import casenumbers
+from casescraper.frontier import casenumbers
 from casescraper.errors import CasescraperError, printable
 from casescraper.items import SCHEMA_VERSION
 

@@ -22,11 +22,11 @@ from datetime import datetime, timezone
 from typing import Any, Optional, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from casescraper import parser
+from casescraper.record import parser
 from casescraper.errors import CasescraperError
-from casescraper.evidence import RAW_DIR, SUFFIX, EvidenceStore, read
-from casescraper.ledger import Ledger, Site
-from casescraper.storage import CaseStore, case_year
+from casescraper.record.evidence import RAW_DIR, SUFFIX, EvidenceStore, read
+from casescraper.store.ledger import Ledger, Site
+from casescraper.store.storage import CaseStore, case_year
 
 PROG = "python -m casescraper reparse"
 DEFAULT_TIMEZONE = "America/Toronto"  # the court's; used when the evidence names none

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from casescraper.storage import comparable
+from casescraper.store.storage import comparable
 
 ENTRY_LISTS = ("entries_added", "entries_removed", "entries_changed")
 _ABSENT = object()  # a field one side lacks differs from every value, null included

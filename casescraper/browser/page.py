@@ -21,11 +21,11 @@ from typing import Any, Optional
 from selenium.common.exceptions import WebDriverException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .browser import cdp, classify
-from .errors import Blocked, LayoutChanged, PageStuck
+from casescraper.browser.driver import cdp, classify
+from casescraper.errors import Blocked, LayoutChanged, PageStuck
 # The in-page JavaScript (~270 lines) lives apart; it takes its selectors from SELECTORS.
-from .page_scripts import CASE_SCRIPT, PAGE_STATE_SCRIPT, SETUP_SCRIPT, XHR_HOOK
-from .selectors import SELECTORS
+from casescraper.browser.page_scripts import CASE_SCRIPT, PAGE_STATE_SCRIPT, SETUP_SCRIPT, XHR_HOOK
+from casescraper.browser.selectors import SELECTORS
 
 # Words of a WAF's "request rejected" page, for a block served with status 200.
 WAF_MARKERS = ("Request Rejected", "Web Application Firewall", "Access Denied")

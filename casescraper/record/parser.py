@@ -21,10 +21,10 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import css2xpath
 
-from .answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
-from .errors import ParseError
-from .items import SCHEMA_VERSION
-from .selectors import COURT_NUMBER, SELECTORS, within
+from casescraper.record.answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
+from casescraper.errors import ParseError
+from casescraper.items import SCHEMA_VERSION
+from casescraper.browser.selectors import COURT_NUMBER, SELECTORS, within
 
 __all__ = ["Note", "Parsed", "read_case", "parse_case", "rendered"]
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Optional
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
+from casescraper.errors import ConfigError
 
 # FACT (SITE.md): where a published document is downloaded.
 DOWNLOAD_PATH = "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum="

@@ -37,14 +37,16 @@ import os
 import sys
 from typing import Any, Optional
 
-from casescraper import casenumbers, report_changes
+from casescraper.frontier import casenumbers
+
+from casescraper.tools import report_changes
 from casescraper.errors import CasescraperError, ConfigError, shown
-from casescraper.ledger import Ledger, Site, clashing
-from casescraper.report_html import render_html
-from casescraper.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
+from casescraper.store.ledger import Ledger, Site, clashing
+from casescraper.tools.report_html import render_html
+from casescraper.tools.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
                                       ReportError, details, summary, table_rows, to_ranges,
                                       years_label, years_rows)
-from casescraper.storage import read_record
+from casescraper.store.storage import read_record
 
 
 # --- building ----------------------------------------------------------------------

@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from .errors import UnsafeCaseNumber
-from .fileops import makedirs_durable, publish_new
-from .storage import safe_name
+from casescraper.errors import UnsafeCaseNumber
+from casescraper.store.fileops import makedirs_durable, publish_new
+from casescraper.store.storage import safe_name
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections import Counter
 from html import escape
 from typing import Any, Optional
 
-from casescraper import report_changes
-from casescraper.report_model import (UNKNOWN, Coverage, Report, details, month_office_counts,
+from casescraper.tools import report_changes
+from casescraper.tools.report_model import (UNKNOWN, Coverage, Report, details, month_office_counts,
                                       summary, table_rows, years_label, years_rows)
 
 CSS = """

@@ -27,10 +27,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from casescraper import casenumbers, history
+from casescraper.frontier import casenumbers
+
+from casescraper.record import history
 from casescraper.errors import CasescraperError, printable, shown
-from casescraper.ledger import Ledger
-from casescraper.ledger_lines import line_time
+from casescraper.store.ledger import Ledger
+from casescraper.store.ledger_lines import line_time
 
 COLUMNS = ("when (UTC)", "case", "what changed", "file", "previous file")
 

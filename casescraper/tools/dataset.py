@@ -35,12 +35,12 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from casescraper import casenumbers
-from casescraper.datacard import SCHEMAS, Summary, coverage, data_card, years_text
-from casescraper.dataset_files import latest_files
+from casescraper.frontier import casenumbers
+from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.tools.dataset_files import latest_files
 from casescraper.errors import CasescraperError, ConfigError
 from casescraper.items import SCHEMA_VERSION
-from casescraper.ledger import Ledger
+from casescraper.store.ledger import Ledger
 
 FORMATS = ("parquet", "csv", "jsonl")
 # Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,

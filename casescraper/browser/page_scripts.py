@@ -1,6 +1,6 @@
-"""The in-page scripts of the page object (casescraper/page.py): JavaScript run in the
+"""The in-page scripts of the page object (casescraper/browser/page.py): JavaScript run in the
 portal's page through Selenium and DevTools. They hold no selector: they read the table
-page.py passes them (`sel`, casescraper/selectors.py's SELECTORS)."""
+page.py passes them (`sel`, casescraper/browser/selectors.py's SELECTORS)."""
 
 MAX_BODY_CHARS = 4_000_000  # a bigger answer body is dropped (marked body_skipped)
 

@@ -25,16 +25,18 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from . import casenumbers, parser
-from .errors import Blocked, BrowserError, CasescraperError, LayoutChanged
-from .options import Options
-from .page import Capture, CourtFilesPage
-from .selectors import SELECTORS, within
+from casescraper.frontier import casenumbers
+
+from casescraper.record import parser
+from casescraper.errors import Blocked, BrowserError, CasescraperError, LayoutChanged
+from casescraper.options import Options
+from casescraper.browser.page import Capture, CourtFilesPage
+from casescraper.browser.selectors import SELECTORS, within
 
 PROG = "python -m casescraper doctor"
 REAL_CASE = "IMM-12334-25"  # SITE.md: filed 2025-05-30, six docket entries
 ENDPOINTS = ("proceedingQueriesAddInfo", "PublicPartiesListInfo", "proceedingQueriesRE")
-CHANGED = "the page changed: update SELECTORS in casescraper/selectors.py (casescraper/page.py drives with them)"
+CHANGED = "the page changed: update SELECTORS in casescraper/browser/selectors.py (casescraper/browser/page.py drives with them)"
 BLOCKED_ADVICE = ("the portal refuses our queries: stop, wait some hours before any run, "
                   "keep the default pacing (DOWNLOAD_DELAY) and a USER_AGENT naming you")
 
@@ -113,7 +115,7 @@ def _settings():
     """The crawl's settings: the project's, the config file and the environment, validated."""
     from scrapy.utils.project import get_project_settings
 
-    from .config import ConfigAddon
+    from casescraper.config import ConfigAddon
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "casescraper.settings")
     settings = get_project_settings()
@@ -123,7 +125,7 @@ def _settings():
 
 def _demo_court(case: Optional[str], knobs: dict[str, str]):
     """The demo court for the case's year (default IMM-1 of this year), not yet started."""
-    from .democourt import DemoCourt, Knobs
+    from casescraper.democourt import DemoCourt, Knobs
 
     year = casenumbers.parse(case).year if case else datetime.now(timezone.utc).year
     extra = {}
@@ -154,8 +156,8 @@ class Doctor:
         return ok
 
     def run(self) -> list[Check]:
-        from .browser import Browser, RunDir
-        from .middleware_settings import browser_config, case_timeout
+        from casescraper.browser.driver import Browser, RunDir
+        from casescraper.middleware_settings import browser_config, case_timeout
 
         try:
             config = browser_config(self.settings)
@@ -243,7 +245,7 @@ class Doctor:
         stuck, note = capture.parties_stuck, capture.parties_note
         self.add("parties dialog", not stuck,
                  f"{stuck}: the crawl goes on but reloads the page after every case; add its close "
-                 "control to close_controls in casescraper/selectors.py" if stuck else
+                 "control to close_controls in casescraper/browser/selectors.py" if stuck else
                  f"opened and closed{'; ' + note if note else ''}")
         title = html.css(within("modal", "modal_title"))
         ok = bool(title) and self.case in _text(title[0]).upper()
@@ -287,7 +289,7 @@ class Doctor:
             else:
                 record, notes = parser.parse_case(capture.html, court=self.court, case_number=self.case), []
         except CasescraperError as exc:
-            self.add("parser", False, f"{exc}: casescraper/parser.py no longer reads this page")
+            self.add("parser", False, f"{exc}: casescraper/record/parser.py no longer reads this page")
             return
         bad = [n for n in notes if n.kind in ("disagree", "parties_unavailable")]
         parties = record.get("parties")

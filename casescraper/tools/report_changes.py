@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from casescraper.errors import printable
-from casescraper.ledger_lines import line_time
+from casescraper.store.ledger_lines import line_time
 
 CHANGED = "changed"
 DEFAULT_LIMIT = 20
