@@ -23,7 +23,7 @@ from casescraper.options import Options, attribute
 from casescraper.pipelines import CaseFilesPipeline
 from casescraper.spiders.cases import CasesSpider
 
-from .test_architecture import PACKAGE, _loaded_by
+from .test_architecture import PACKAGE
 
 PIPELINES = {"casescraper.pipelines.CaseFilesPipeline": 300}
 
@@ -197,7 +197,3 @@ def test_no_component_reads_raw_casescraper_settings():
                 offenders.append(f"casescraper/{rel}:{line} ({function or 'module level'})")
     assert not offenders, ("read CASESCRAPER_* values from Options.of(crawler), not the "
                            "settings:\n" + "\n".join(offenders))
-
-
-def test_options_does_not_load_scrapy():
-    assert _loaded_by(("options",), ("scrapy", "twisted")) == {"options": []}
