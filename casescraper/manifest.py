@@ -32,6 +32,7 @@ from casescraper.frontier import casenumbers
 from casescraper import signals as our_signals
 from casescraper.items import FAILED, FOUND, STATUSES
 from casescraper.store.fileops import write_json_atomic
+from casescraper.store.layout import Layout
 from casescraper.options import Options
 from casescraper.pipelines import defer_to_thread
 from casescraper.tools.report_model import years_label
@@ -210,7 +211,7 @@ class RunManifest:
                          ", ".join(manifest["ledger_lines_lost"]["case_numbers"][:10]))
         if self.dry_run:
             return
-        path = os.path.join(self.output_dir, "runs", f"{safe_name(self.run_id, what='run id')}.json")
+        path = Layout(self.output_dir).manifest_path(safe_name(self.run_id, what="run id"))
         try:
             await self.run_in_thread(write_json_atomic, path, manifest)
         except OSError as exc:

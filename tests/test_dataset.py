@@ -159,7 +159,7 @@ def test_tables_equal_the_latest_files_field_by_field(tmp_path, fmt, capsys):
     # the older versions are never the source
     assert not {c["style_of_cause"] for c in got["cases"]} & {"OLD", "OLD TEN", "OLD TWO"}
     assert capsys.readouterr().out.startswith("wrote 6 cases")
-    assert sorted(os.listdir(out)) == sorted(["DATASET.md"] + [f"{t}.{fmt}" for t in SCHEMAS])
+    assert sorted(os.listdir(out)) == sorted(["DATASET.md", "dataset.json"] + [f"{t}.{fmt}" for t in SCHEMAS])
 
 
 def test_types_and_documentation_travel_with_parquet(tmp_path):
@@ -215,13 +215,13 @@ def test_demo_only_ledger_says_fictional(tmp_path):
     assert "Source: the demo court" in card and "FICTIONAL" in card
 
 
-def test_corrupt_file_is_skipped_named_and_exit_1(tmp_path, capsys):
+def test_corrupt_file_is_skipped_named_and_exit_3(tmp_path, capsys):
     root = tmp_path / "output"
     latest = build(root)
     broken = next(n for n in latest if n.startswith("IMM-10-24"))
     write(root, broken, '{"case_number": "IMM-10-24", ')
     write(root, "IMM-2-24-20241105-2.json", {**latest["IMM-2-24-20241105-2.json"], "docket_entries": 3})
-    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 1
+    assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 3
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "IMM-2-24-20241105-2.json: not a case record: docket_entries" in err[0]
     assert f"json/2024/{broken}: not valid JSON" in err[1]
@@ -281,10 +281,10 @@ def test_through_the_casescraper_command(tmp_path, capsys):
     assert (out / "cases.csv").read_text(encoding="utf-8").count("\n") == 1 + 4
 
 
-def test_unwritable_out_is_exit_2_and_leaves_no_temp(tmp_path, capsys):
+def test_unwritable_out_is_exit_4_and_leaves_no_temp(tmp_path, capsys):
     build(tmp_path / "output")
     (tmp_path / "t").write_text("a file, not a directory")
-    assert run("--output-dir", tmp_path / "output", "--out", tmp_path / "t") == 2
+    assert run("--output-dir", tmp_path / "output", "--out", tmp_path / "t") == 4
     assert capsys.readouterr().err.startswith(f"casescraper: error: cannot write to {tmp_path / 't'}")
 
 
@@ -303,13 +303,14 @@ def test_coverage_counts_as_report_does(tmp_path):
 
     root = tmp_path / "output"
     build(root)
+    write(root, "IMM-31-25-20251128.json", v1("IMM-31-25", "THIRTY-ONE"))
     lines = [{"case_number": "IMM-7-25", "status": "saved", "site": "demo",
               "file_path": "json/2025/gone.json"},
              {"case_number": "IMM-30-25", "status": "parse_error", "site": "demo"},
              {"case_number": "IMM-30-25", "status": "unverified", "site": "demo"},
              {"case_number": "IMM-31-25", "status": "no_results", "site": "demo"},
              {"case_number": "IMM-31-25", "status": "saved", "site": "demo",
-              "file_path": next(f"json/2025/{p.name}" for p in (root / "json" / "2025").iterdir())},
+              "file_path": "json/2025/IMM-31-25-20251128.json"},
              {"case_number": "odd", "status": "no_results", "site": "demo"}]
     with open(root / "ledger" / "2025.jsonl", "a") as f:
         f.writelines(json.dumps(line) + "\n" for line in lines)
@@ -327,14 +328,18 @@ def test_coverage_counts_changed_and_unchanged_as_found(tmp_path):
     root = tmp_path / "output"
     build(root)
     before = datacard.coverage(str(root), 2025).counts
-    files = sorted(f"json/2025/{p.name}" for p in (root / "json" / "2025").iterdir())
+    for name in ("IMM-40-25-20251128.json", "IMM-40-25-20251129.json", "IMM-41-25-20251128.json",
+                 "IMM-43-25-20251128.json"):
+        write(root, name, v1(name[:9], "X"))
+    files = {n: f"json/2025/IMM-{n}-25-20251128.json" for n in (40, 41, 43)}
+    files[0], files[1] = files[40], "json/2025/IMM-40-25-20251129.json"
     lines = [{"case_number": "IMM-40-25", "status": "saved", "file_path": files[0]},
              {"case_number": "IMM-40-25", "status": "changed", "file_path": files[1],
               "changes": {"previous_file": files[0], "fields": ["office"]}},
              {"case_number": "IMM-41-25", "status": "driver_error"},
-             {"case_number": "IMM-41-25", "status": "unchanged", "file_path": files[0]},
+             {"case_number": "IMM-41-25", "status": "unchanged", "file_path": files[41]},
              {"case_number": "IMM-42-25", "status": "changed", "file_path": "json/2025/gone.json"},
-             {"case_number": "IMM-43-25", "status": "unchanged", "file_path": files[0]},
+             {"case_number": "IMM-43-25", "status": "unchanged", "file_path": files[43]},
              {"case_number": "IMM-43-25", "status": "blocked"}]
     with open(root / "ledger" / "2025.jsonl", "a") as f:
         f.writelines(json.dumps({**line, "site": "demo"}) + "\n" for line in lines)

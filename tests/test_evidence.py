@@ -38,8 +38,10 @@ def test_build_without_timezone_leaves_it_out():
 
 
 @pytest.mark.parametrize("data,message", [
-    (b"plain text", "not gzip JSON"),
-    (gzip.compress(b"{"), "not gzip JSON"),
+    (b"plain text", "not gzip"),
+    (gzip.compress(b"{"), "not valid JSON"),
+    (gzip.compress(b"[" * 100 + b"]" * 100), "nested deeper than"),
+    (gzip.compress(b"\xff{}"), "not UTF-8"),
     (gzip.compress(b"[]"), "not a JSON object"),
     (gzip.compress(b'{"evidence_version": 9}'), "evidence_version 9 is not 1"),
     (evidence.encode({k: v for k, v in sample().items() if k != "html"}), "html is missing"),

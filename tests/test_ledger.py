@@ -256,16 +256,16 @@ def test_a_changed_line_keeps_its_changes(tmp_path):
 def test_standing_of_each_kind_of_line(tmp_path):
     out = tmp_path / "out"
     (out / "json").mkdir(parents=True)
-    (out / "json" / "here.json").write_text("{}")
+    (out / "json" / "T-1-25-20250101.json").write_text('{"case_number": "T-1-25"}')
     (tmp_path / "outside.json").write_text("{}")
     (out / "json" / "link.json").symlink_to(tmp_path / "outside.json")
     (out / "json" / "dir.json").mkdir()
     ledger = Ledger(str(out))
-    here = str(out / "json" / "here.json")
+    here = str(out / "json" / "T-1-25-20250101.json")
     cases = [
-        ({"status": "saved", "file_path": "json/here.json"}, ("found", here)),
-        ({"status": "changed", "file_path": "json/here.json"}, ("found", here)),
-        ({"status": "unchanged", "file_path": "json/here.json"}, ("found", here)),
+        ({"status": "saved", "file_path": "json/T-1-25-20250101.json"}, ("found", here)),
+        ({"status": "changed", "file_path": "json/T-1-25-20250101.json"}, ("found", here)),
+        ({"status": "unchanged", "file_path": "json/T-1-25-20250101.json"}, ("found", here)),
         ({"status": "saved", "file_path": "json/gone.json"}, ("missing_file", None)),
         ({"status": "unchanged", "file_path": None}, ("missing_file", None)),
         ({"status": "saved", "file_path": "json/link.json"}, ("missing_file", None)),  # leads outside
@@ -282,13 +282,15 @@ def test_standing_of_each_kind_of_line(tmp_path):
 
 def test_facts_of_a_year_for_one_prefix(tmp_path):
     ledger = Ledger(str(tmp_path))
-    for n in (1, 2, 3):
-        (tmp_path / f"f{n}.json").write_text("{}")
-    rows = [("IMM-1-25", "saved", "f1.json"), ("IMM-2-25", "changed", "f2.json"),
-            ("IMM-3-25", "unchanged", "f3.json"), ("IMM-4-25", "unchanged", "gone.json"),
+    rows = [("IMM-1-25", "saved", "f1"), ("IMM-2-25", "changed", "f2"),
+            ("IMM-3-25", "unchanged", "f3"), ("IMM-4-25", "unchanged", "gone.json"),
             ("IMM-5-25", "no_results", None), ("IMM-6-25", "blocked", None), ("IMM-7-25", "dry_run", None),
-            ("T-8-25", "saved", "f1.json"), ("IMM-9-24", "saved", "f1.json"), ("odd", "saved", "f1.json")]
+            ("T-8-25", "saved", "f"), ("IMM-9-24", "saved", "f"), ("odd", "saved", "f")]
     for case, status, path in rows:
+        if path and not path.endswith(".json"):
+            path = f"{case}-20250101.json"
+            (tmp_path / path).write_text(json.dumps({"case_number": case}))
         ledger.record(case, status, run_id="r", year=2025, file_path=path)
     facts = Ledger(str(tmp_path)).facts(2025, "IMM")
     assert (facts.found, facts.no_results, facts.failed) == ({1, 2, 3}, {5}, {4, 6})
+

@@ -15,17 +15,18 @@ from typing import Optional
 
 from casescraper.errors import UnsafeCaseNumber
 from casescraper.store.fileops import makedirs_durable, publish_new
+from casescraper.store.layout import DIAGNOSTICS, Layout
 from casescraper.store.storage import safe_name
 
 logger = logging.getLogger(__name__)
 
-DIAGNOSTICS_DIR = "diagnostics"
+DIAGNOSTICS_DIR = DIAGNOSTICS  # kept for importers; the layout owns the name
 
 
 class DiagnosticsWriter:
     def __init__(self, output_dir: Path, run_id: str):
         self.output_dir = Path(output_dir)
-        self.folder = self.output_dir / DIAGNOSTICS_DIR / run_id
+        self.folder = Path(Layout(str(output_dir)).diagnostics_dir(run_id))
         self.counts: dict[str, int] = {}
 
     def write(self, case: str, html: str, png: Optional[bytes] = None) -> str:

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from casescraper.errors import CasescraperError
-from casescraper.store.fileops import fsync_dir, makedirs_durable, open_regular, publish_new, replace_durably
+from casescraper.store import safe_read
+from casescraper.store.fileops import fsync_dir, makedirs_durable, publish_new, replace_durably
+from casescraper.store.layout import EVIDENCE_SUFFIX, RAW, Layout
 
 VERSION = 1
-RAW_DIR = "raw"
-SUFFIX = ".json.gz"
+RAW_DIR = RAW  # kept for importers; the layout (store/layout.py) owns the name
+SUFFIX = EVIDENCE_SUFFIX
 # field -> accepted types; `timezone` (the browser's, which dated the page) is optional.
 _FIELDS: dict[str, tuple[type, ...]] = {
     "case_number": (str,), "captured_at": (str,), "source_url": (str, type(None)),
@@ -60,11 +62,16 @@ def encode(evidence: dict[str, Any]) -> bytes:
 
 
 def decode(data: bytes) -> dict[str, Any]:
-    """The evidence held by an evidence file's bytes; EvidenceError says what is wrong."""
+    """The evidence held by an evidence file's bytes, read within safe_read's limits
+    (decompressed size, depth, valid text); EvidenceError says what is wrong."""
     try:
-        evidence = json.loads(gzip.decompress(data))
-    except (OSError, EOFError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
-        raise EvidenceError(f"not gzip JSON: {exc}") from exc
+        evidence = safe_read.loads(safe_read.gunzip(data), surrogates=True)
+    except safe_read.Unreadable as exc:
+        raise EvidenceError(str(exc)) from None
+    return _checked(evidence)
+
+
+def _checked(evidence: Any) -> dict[str, Any]:
     if not isinstance(evidence, dict):
         raise EvidenceError("not a JSON object")
     if evidence.get("evidence_version") != VERSION:
@@ -88,19 +95,16 @@ def _check(obj: dict[str, Any], fields: dict[str, tuple[type, ...]], where: str)
 
 def read(path: str) -> dict[str, Any]:
     """The evidence in a file; a FIFO, device or link named like one is never opened."""
-    fd = open_regular(path)
-    if fd is None:
-        raise EvidenceError(f"{path} is not a regular file")
-    with os.fdopen(fd, "rb") as f:
-        return decode(f.read())
+    try:
+        return _checked(safe_read.read_gzip_json(path))
+    except safe_read.Unreadable as exc:
+        raise EvidenceError(str(exc)) from None
 
 
 def rel_path(file_path: str) -> str:
     """The evidence path of a case file path, both relative to the output dir:
     `json/2025/IMM-1-25-20250301-1.json` -> `raw/2025/IMM-1-25-20250301-1.json.gz`."""
-    year_dir, name = file_path.split("/")[-2:]
-    stem = name[: -len(".json")] if name.endswith(".json") else name
-    return f"{RAW_DIR}/{year_dir}/{stem}{SUFFIX}"
+    return Layout.evidence_rel(file_path)
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,8 @@ class EvidenceStore:
 
     def locate(self, case_path: str) -> tuple[str, str]:
         """(directory, file name) of the evidence beside the case file `case_path`."""
-        rel = os.path.relpath(case_path, self.root).replace(os.sep, "/")
-        path = os.path.join(self.root, *rel_path(rel).split("/"))
+        layout = Layout(self.root)
+        path = layout.evidence_path(layout.rel(case_path))
         root = os.path.realpath(self.root)
         directory = os.path.dirname(path)
         if os.path.commonpath([root, os.path.realpath(directory)]) != root:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -60,6 +61,20 @@ def open_regular(path: str) -> Optional[int]:
         os.close(fd)
         return None
     return fd
+
+
+def digest(path: str) -> Optional[tuple[str, int]]:
+    """(SHA-256 hex, size) of a regular file's bytes, None when it is not one: what a
+    ledger line records of the file it names, so that readers can tell it was not swapped."""
+    fd = open_regular(path)
+    if fd is None:
+        return None
+    h, size = hashlib.sha256(), 0
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(1 << 16):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
 
 
 def fsync_dir(path: str) -> None:

@@ -29,7 +29,6 @@ import fcntl
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,8 +38,11 @@ from urllib.parse import urlsplit
 
 from casescraper.frontier import casenumbers
 from casescraper.config import valid_run_id
-from casescraper.errors import OutputError, printable, shown
-from casescraper.store.fileops import fsync_dir, kind_of, makedirs_durable, open_regular
+from casescraper.errors import OutputError, UnsafeCaseNumber, printable, shown
+from casescraper.store.fileops import digest, fsync_dir, kind_of, makedirs_durable, open_regular
+from casescraper.store.layout import CASE_FILE_NAME, LEDGER_NAME, Layout
+from casescraper.store.safe_read import Unreadable, read_case_file
+from casescraper.store.storage import safe_name
 from casescraper.items import FAILED, FOUND, STATUSES
 from casescraper.store.ledger_lines import (
     MAX_DEPTH, MAX_LINE, line_problem, line_time, too_deep, trusted_path,
@@ -49,7 +51,6 @@ from casescraper.frontier.planning import Facts
 
 logger = logging.getLogger(__name__)
 
-_YEAR_FILE = re.compile(r"^([0-9]{4})\.jsonl$")
 MAX_WARNINGS = 20  # per file read: then one line counting the rest
 # A line's standing (Ledger.standing): what it says about its number.
 STANDINGS = ("found", "missing_file", "no_results", "failed", "dry_run")
@@ -119,15 +120,17 @@ def clashing(sites: Iterable[Site]) -> Optional[tuple[Site, Site]]:
 
 class Ledger:
     def __init__(self, output_dir: str, site: Optional[Site] = None):
-        self.root = os.path.abspath(output_dir)
-        self.dir = os.path.join(self.root, "ledger")
+        self.layout = Layout(output_dir)
+        self.root = self.layout.root
+        self.dir = self.layout.ledger_dir()
         self.site = site  # recorded on every line written
         self._fds: dict[int, int] = {}
+        self._warned: set[str] = set()  # files named in a file_problem warning
         # flock does not exclude threads sharing one descriptor, so threads take this first.
         self._lock = threading.Lock()
 
     def path(self, year: int) -> str:
-        return os.path.join(self.dir, f"{year:04d}.jsonl")
+        return self.layout.ledger_path(year)
 
     # --- writing
     def record(self, case_number: str, status: str, *, run_id: str, year: int,
@@ -146,6 +149,11 @@ class Ledger:
             "at": at or utc_now(),
             **self.site_fields(),
         }
+        if status in FOUND and trusted_path(file_path):
+            # What the file held when the line was written: readers check it (file_problem).
+            found = digest(os.path.join(self.root, *file_path.split("/")))
+            if found is not None:
+                entry["sha256"], entry["size"] = found
         if diagnostics is not None:
             entry["diagnostics"] = diagnostics
         if changes is not None:
@@ -199,7 +207,7 @@ class Ledger:
             names = os.listdir(self.dir)
         except FileNotFoundError:
             return []
-        return sorted(int(m.group(1)) for m in map(_YEAR_FILE.match, names) if m)
+        return sorted(int(m.group(1)) for m in map(LEDGER_NAME.match, names) if m)
 
     def records(self, year: Optional[int] = None) -> Iterator[dict[str, Any]]:
         """Every valid line, in file order, of one year or of all years (see the module's
@@ -265,6 +273,16 @@ class Ledger:
         return {entry["case_number"]: entry for entry in self.records(year)
                 if entry["status"] in FOUND}
 
+    def case_subdir(self, year: int) -> Optional[str]:
+        """The case files' folder (CASESCRAPER_PER_CASE_SUBDIR of the crawl that wrote them)
+        as the year's ledger names it: that of its last found line naming a file, so that
+        readers find the files where the crawl put them; None without such a line."""
+        folder = None
+        for entry in self.records(year):
+            if entry["status"] in FOUND and entry.get("file_path"):
+                folder = Layout.top_of(entry["file_path"]) or folder
+        return folder
+
     # --- what a line means
     def file_of(self, file_path: Any) -> Optional[str]:
         """The absolute path when a ledger's file_path names a regular file below the
@@ -277,6 +295,43 @@ class Ledger:
             return None
         return path if os.path.isfile(path) else None
 
+    def file_problem(self, entry: dict[str, Any], path: str) -> Optional[str]:
+        """Why the file a found line names is not that case's file as the line recorded it
+        (None: it is): a name not of the line's case, other bytes than the line's SHA-256
+        and size, or (a line written before those were recorded) another case inside."""
+        case_number = entry.get("case_number")
+        match = CASE_FILE_NAME.match(os.path.basename(path))
+        try:
+            stem = safe_name(str(case_number))
+        except UnsafeCaseNumber:
+            stem = None
+        if match is None or match["stem"] != stem:
+            return f"its name is not a file name of {shown(case_number, 40)}"
+        if isinstance(entry.get("sha256"), str):
+            if digest(path) != (entry["sha256"], entry.get("size")):
+                return "its bytes differ from the SHA-256 and size its ledger line recorded"
+            return None
+        try:
+            inside = read_case_file(path).get("case_number")
+        except Unreadable as exc:
+            return str(exc)
+        if inside != case_number:
+            return f"it holds case {shown(inside, 40)}, not {shown(case_number, 40)}"
+        return None
+
+    def checked(self, entry: dict[str, Any], path: str) -> bool:
+        """Whether the file passes file_problem; a file that does not is named in one
+        warning (once per file) and counts as not saved: resume asks its number again."""
+        problem = self.file_problem(entry, path)
+        if problem is None:
+            return True
+        rel = entry.get("file_path")
+        if rel not in self._warned:
+            self._warned.add(rel)
+            logger.warning("%s: %s; not trusted (%s counts as not saved)", shown(rel, 120),
+                           problem, shown(entry.get("case_number"), 40))
+        return False
+
     def standing(self, entry: dict[str, Any]) -> tuple[str, Optional[str]]:
         """(standing, file) of a ledger line: `found` (a saved, changed or unchanged case
         whose file exists; file = its absolute path), `missing_file` (found, but the file
@@ -285,7 +340,9 @@ class Ledger:
         status = entry.get("status")
         if status in FOUND:
             path = self.file_of(entry.get("file_path"))
-            return ("found", path) if path is not None else ("missing_file", None)
+            if path is not None and self.checked(entry, path):
+                return "found", path
+            return "missing_file", None
         if status == "no_results":
             return "no_results", None
         if status in FAILED:
@@ -336,7 +393,7 @@ class Ledger:
         """The `site` argument in a run's manifest; real when there is none."""
         if not valid_run_id(run_id):  # as CASESCRAPER_RUN_ID: a plain file name
             return Site("real")
-        path = os.path.join(os.path.dirname(self.dir), "runs", f"{run_id}.json")
+        path = self.layout.manifest_path(run_id)
         try:
             fd = open_regular(path)  # a FIFO there must not hang the crawl
             if fd is None:

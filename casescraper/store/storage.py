@@ -29,10 +29,12 @@ from casescraper.errors import (
     InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber, shown,
 )
 from casescraper.store.fileops import (
-    TEMP_OVERHEAD, fill_durably, fsync_dir, kind_of, locked_temp, makedirs_durable, open_regular,
+    TEMP_OVERHEAD, fill_durably, fsync_dir, kind_of, locked_temp, makedirs_durable,
     publish_new, remove_file, replace_durably, sweep_temps,
 )
 from casescraper.items import SCHEMA_FILES, case_schema
+from casescraper.store.safe_read import Unreadable, read_case_file
+from casescraper.store.layout import LEDGER, LEDGER_NAME, OTHER_DIRS, YEAR_NAME, Layout
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +48,6 @@ _RESERVED = frozenset(
 # there (a resume after kill -9 may ask again, possibly through another address).
 _IGNORED_IN_COMPARISON = ("scraped_at", "source_url", "file_path")
 _HARDLINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
-# Directories below the output dir besides the case files' (evidence.RAW_DIR, the ledger,
-# run manifests, diagnostics): the start-up check looks at each one that exists.
-_OTHER_DIRS = ("raw", "ledger", "runs", "diagnostics")
-_YEAR_NAME = re.compile(r"^[0-9]{4}$")
-_LEDGER_NAME = re.compile(r"^[0-9]{4}\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -154,34 +151,25 @@ def _without_origin(entry: Any) -> Any:
 
 def read_record(path: str) -> Optional[dict[str, Any]]:
     """A case file's content, quietly: None when it is missing, not a regular file, not
-    readable or not a JSON object (the caller says what that means)."""
+    readable or not a JSON object, or breaks a limit of `safe_read` (the caller says what
+    that means)."""
     try:
-        fd = open_regular(path)
-        if fd is None:
-            return None
-        with os.fdopen(fd, "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
+        return read_case_file(path)
+    except Unreadable:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _read_json(path: str) -> Optional[dict[str, Any]]:
     """A published file's content; None when it vanished, is not a JSON object, or is not
     a regular file at all (a directory, FIFO or symlink at a final name is a taken name,
     never opened or followed)."""
-    fd = open_regular(path)
-    if fd is None:
-        if os.path.lexists(path):
-            logger.warning("%s is not a regular file; taking the next free name", path)
-        return None
     try:
-        with os.fdopen(fd, "rb") as f:
-            data = json.loads(f.read())
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        logger.warning("%s is not valid JSON; treating it as another record", path)
+        return read_case_file(path)
+    except Unreadable as exc:
+        if not os.path.lexists(path):
+            return None
+        logger.warning("%s: %s; taking the next free name", path, exc)
         return None
-    return data if isinstance(data, dict) else None
 
 
 class CaseStore:
@@ -189,8 +177,9 @@ class CaseStore:
 
     def __init__(self, output_dir: str, subdir: str = "json", suffix_limit: int = 100,
                  force_overwrite: bool = False):
-        self.root = os.path.abspath(output_dir)
-        self.subdir = subdir
+        self.layout = Layout(output_dir, subdir)
+        self.root = self.layout.root
+        self.subdir = self.layout.subdir
         self.suffix_limit = suffix_limit
         self.force_overwrite = force_overwrite
 
@@ -200,7 +189,7 @@ class CaseStore:
         case_number = record["case_number"]
         when = datetime.fromisoformat(record["scraped_at"]).astimezone(timezone.utc)
         year = case_year(case_number, when)
-        directory = os.path.join(self.root, self.subdir, f"{year:04d}")
+        directory = self.layout.cases_dir(year)
         base = f"{safe_name(case_number, self.suffix_limit)}-{when:%Y%m%d}"
         return directory, base
 
@@ -237,7 +226,7 @@ class CaseStore:
                 "needs a directory; move it away (or set CASESCRAPER_OUTPUT_DIR elsewhere)")
 
     def _rel(self, path: str) -> str:
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
+        return self.layout.rel(path)
 
     def _siblings(self, directory: str, base: str) -> dict[int, str]:
         """Same-day files of this name: suffix index (0 = none) -> path.
@@ -256,7 +245,7 @@ class CaseStore:
         return found
 
     def _candidate(self, directory: str, base: str, index: int) -> str:
-        return os.path.join(directory, f"{base}.json" if index == 0 else f"{base}-{index}.json")
+        return os.path.join(directory, Layout.case_name(base, index))
 
     def plan(self, record: dict[str, Any]) -> tuple[str, bool]:
         """Read-only: (relative path a write would use, whether that file already exists)."""
@@ -373,15 +362,16 @@ class CaseStore:
 
     def _check_tree(self) -> None:
         root = os.path.realpath(self.root)
-        for name in (self.subdir, *_OTHER_DIRS):
+        # The start-up check looks at each directory casescraper writes into that exists.
+        for name in (self.subdir, *OTHER_DIRS):
             top = os.path.join(self.root, name)
             if not os.path.lexists(top):
                 continue
             self._check_dir(top, root)
             for entry in os.scandir(top):
-                if _YEAR_NAME.match(entry.name) and name != "ledger":
+                if YEAR_NAME.match(entry.name) and name != LEDGER:
                     self._check_dir(entry.path, root)
-                elif name == "ledger" and _LEDGER_NAME.match(entry.name) and not entry.is_file(follow_symlinks=False):
+                elif name == LEDGER and LEDGER_NAME.match(entry.name) and not entry.is_file(follow_symlinks=False):
                     mode = entry.stat(follow_symlinks=False).st_mode
                     raise OutputError(
                         f"output directory {self.root}: {self._rel(entry.path)} is {kind_of(mode)}, "

@@ -95,6 +95,7 @@ class Summary:
     years: list[int]
     fmt: str
     output_dir: str
+    subdir: str = "json"  # the case files' folder below output_dir (the crawl's PER_CASE_SUBDIR)
     counts: Counter = field(default_factory=Counter)  # table -> rows
     per_year: dict[int, Counter] = field(default_factory=dict)  # files listed, cases, skipped
     versions: Counter = field(default_factory=Counter)  # schema version -> cases
@@ -206,7 +207,7 @@ def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str,
     versions = ", ".join(f"v{v}: {k}" for v, k in sorted(s.versions.items()))
     lines = [f"# Court files dataset, {years_text(s.years)}", "",
              "Written by `python -m casescraper dataset` from the case files under "
-             f"`{s.output_dir}/json/`: for each case its latest file, the one its latest saved, changed "
+             f"`{s.output_dir}/{s.subdir}/`: for each case its latest file, the one its latest saved, changed "
              "or unchanged ledger line names (else the highest scrape date, then the highest `-N` "
              "suffix).", "",
              f"- Source: {_source(covs, warn)}",

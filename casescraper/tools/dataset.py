@@ -1,8 +1,8 @@
 """`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl]`.
 
 Writes three analysis-ready tables, `cases`, `docket_entries` and `parties`, from the
-LATEST file of each case under `<output-dir>/json/<YYYY>/` (schema v1 and v2 files
-alike), plus a `DATASET.md` data card beside them.
+LATEST file of each case under `<output-dir>/<subdir>/<YYYY>/` (schema v1 and v2 files
+alike; the subdir is the one the year's ledger lines name, or --per-case-subdir), plus a `DATASET.md` data card beside them.
 
 - Latest: the file the case's latest saved/changed/unchanged ledger line names, else
   (no such line, or that file is gone) the highest file name (`dataset_files`). Chosen
@@ -13,10 +13,14 @@ alike), plus a `DATASET.md` data card beside them.
 - Deterministic: cases in (year, prefix, number) order, entries and parties in file
   order; no time stamps of the export itself, so the same files give byte-identical
   CSV/JSONL/DATASET.md and equal Parquet tables.
-- Exit status: 0 written; 1 written, but some case files could not be read and were
-  skipped (each named in a warning and in DATASET.md; remove or fix it and run again:
-  the case's previous file is then used); 2 nothing written (bad argument, no such
-  output dir, no case files for those years, output not writable).
+- Whole: the tables and DATASET.md are written into a hidden directory beside them,
+  then moved into place and named, with their SHA-256, by `dataset.json`, written last
+  (`dataset_files.publish_set`): a set without it, or not matching it, is not whole.
+- Exit status (`exits`): 0 written; 3 written, but some case files could not be read, or
+  were not the case their name says, and were skipped (each named in a warning and in
+  DATASET.md; remove or fix it and run again: the case's previous file is then used);
+  2 nothing written (bad argument, no such output dir, no case files for those years);
+  4 the tables could not be written (the previous set, if any, stays).
 """
 
 from __future__ import annotations
@@ -36,11 +40,15 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from casescraper.frontier import casenumbers
+from casescraper.tools import exits
 from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, years_text
-from casescraper.tools.dataset_files import latest_files
-from casescraper.errors import CasescraperError, ConfigError
+from casescraper.tools.dataset_files import latest_files, publish_set, staging
+from casescraper.errors import CasescraperError, ConfigError, UnsafeCaseNumber, printable
 from casescraper.items import SCHEMA_VERSION
+from casescraper.store.layout import CASE_FILE_NAME, DEFAULT_SUBDIR, Layout, plain_subdir
 from casescraper.store.ledger import Ledger
+from casescraper.store.safe_read import Unreadable, read_case_file
+from casescraper.store.storage import safe_name
 
 FORMATS = ("parquet", "csv", "jsonl")
 # Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,
@@ -194,14 +202,7 @@ def _warn(message: str) -> None:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    elif isinstance(exc, UnicodeDecodeError):
-        reason = f"not UTF-8 text (byte {exc.start})"
-    elif isinstance(exc, OSError):
-        reason = f"cannot read: {exc.strerror or exc}"
-    else:
-        reason = f"not a case record: {exc}"
+    reason = str(exc) if isinstance(exc, Unreadable) else f"not a case record: {exc}"
     return reason if len(reason) <= 160 else reason[:157] + "..."
 
 
@@ -212,24 +213,27 @@ def _host(url: Any) -> str:
         return "invalid"
 
 
-def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
+def _export_year(layout: Layout, year: int, sinks: dict[str, _Sink], s: Summary,
                  warn: Callable[[str], None]) -> None:
-    directory = os.path.join(root, "json", f"{year:04d}")
+    directory = layout.cases_dir(year)
     counts = s.per_year.setdefault(year, Counter())
     if not os.path.isdir(directory):
         warn(f"no case files for {year}: {directory} does not exist")
         return
+    ledger = Ledger(layout.root)
     try:
-        names, counts["listed"] = latest_files(directory, warn, Ledger(root), year)
+        names, counts["listed"] = latest_files(directory, warn, ledger, year, layout.cases_rel(year))
     except OSError as exc:
         raise DatasetError(f"cannot list {directory}: {exc.strerror or exc}") from None
     for name in names:
-        rel = f"json/{year:04d}/{name}"
+        rel = layout.case_rel(year, name)
         try:
-            with open(os.path.join(directory, name), "rb") as f:
-                data = json.loads(f.read())
+            data = read_case_file(os.path.join(directory, name))
+            problem = _not_its_file(data, name)
+            if problem:
+                raise Unreadable(problem)
             case, entries, parties = case_rows(data, year, rel)
-        except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a case record
+        except (Unreadable, ValueError) as exc:  # unreadable, not JSON, or not a case record
             reason = _reason(exc)
             warn(f"{rel}: {reason}; skipped (fix or remove it to use the case's previous file)")
             s.skipped.append((rel, reason))
@@ -252,46 +256,79 @@ def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
             s.last_scraped = max(s.last_scraped or when, when)
 
 
+def _not_its_file(data: dict[str, Any], name: str) -> Optional[str]:
+    """Why a file is not the case its name says (None when it is): a record saved under
+    another case's name must never become a second row of that case."""
+    number = data.get("case_number")
+    match = CASE_FILE_NAME.match(name)
+    try:
+        stem = safe_name(number) if isinstance(number, str) else None
+    except UnsafeCaseNumber:
+        stem = None
+    if match is None or stem is None or match["stem"] != stem:
+        return f"holds case {printable(number, 40)}, not the case its name says"
+    return None
+
+
+class DatasetUnwritable(DatasetError):
+    """The tables could not be written (exit status exits.UNWRITABLE)."""
+
+
+def layouts(root: str, years: list[int], subdir: Optional[str] = None) -> dict[int, Layout]:
+    """Where each year's case files are: `subdir` when given, else the folder the year's
+    ledger lines name (the crawl's CASESCRAPER_PER_CASE_SUBDIR), else json."""
+    ledger = Ledger(root)
+    found = {}
+    for year in years:
+        learned = None
+        if subdir is None:
+            try:
+                learned = ledger.case_subdir(year)
+            except (OSError, CasescraperError):
+                learned = None  # said again, once, when the year's ledger is read for the export
+        found[year] = Layout(root, subdir or learned or DEFAULT_SUBDIR)
+    return found
+
+
 def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
-           warn: Callable[[str], None] = _warn) -> Summary:
-    """Write the tables and DATASET.md into out_dir; DatasetError when nothing can be."""
+           warn: Callable[[str], None] = _warn, subdir: Optional[str] = None) -> Summary:
+    """Write the tables and DATASET.md into out_dir as one set (dataset_files.publish_set);
+    DatasetError when nothing can be."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     root = os.path.abspath(output_dir)
     if not os.path.isdir(root):
         raise DatasetError(f"output directory {root} does not exist (use --output-dir DIR, the "
                            "crawl's output)")
-    found = [y for y in years if os.path.isdir(os.path.join(root, "json", f"{y:04d}"))]
-    if not found:
-        present = sorted(n for n in _listdir(os.path.join(root, "json")) if re.fullmatch(r"[0-9]{4}", n))
+    by_year = layouts(root, years, subdir)
+    if not any(os.path.isdir(by_year[y].cases_dir(y)) for y in years):
+        top = by_year[years[0]].cases_dir()
+        present = sorted(n for n in _listdir(top) if re.fullmatch(r"[0-9]{4}", n))
         hint = f"; years with files: {', '.join(present)}" if present else ""
-        raise DatasetError(f"no case files for {years_text(years)} under {root}/json{hint}")
-    s = Summary(years, fmt, root)
-    finals = [os.path.join(out_dir, name) for name in [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]]
-    temps = [os.path.join(out_dir, f".{os.path.basename(p)}.tmp") for p in finals]
+        raise DatasetError(f"no case files for {years_text(years)} under {top}{hint} "
+                           "(--per-case-subdir names another folder)")
+    subdirs = sorted({layout.subdir for layout in by_year.values()})
+    s = Summary(years, fmt, root, subdir=", ".join(subdirs))
+    names = [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]
     sinks: dict[str, _Sink] = {}
     try:
-        os.makedirs(out_dir, exist_ok=True)
-        try:
-            for table, temp in zip(SCHEMAS, temps):
-                sinks[table] = _Sink(temp, SCHEMAS[table], fmt)
-            for year in years:
-                _export_year(root, year, sinks, s, warn)
-        finally:
-            for sink in sinks.values():
-                sink.close()
-        s.counts.update({t: sink.count for t, sink in sinks.items()})
-        with open(temps[-1], "w", encoding="utf-8", newline="\n") as f:
-            tables = {t: (os.path.basename(p), SCHEMAS[t]) for t, p in zip(SCHEMAS, finals)}
-            f.write(data_card(s, [coverage(root, y) for y in years], tables, warn))
-        for temp, final in zip(temps, finals):
-            os.replace(temp, final)  # all tables appear together, never half-written
+        with staging(out_dir) as stage:
+            try:
+                for table, name in zip(SCHEMAS, names):
+                    sinks[table] = _Sink(os.path.join(stage, name), SCHEMAS[table], fmt)
+                for year in years:
+                    _export_year(by_year[year], year, sinks, s, warn)
+            finally:
+                for sink in sinks.values():
+                    sink.close()
+            s.counts.update({t: sink.count for t, sink in sinks.items()})
+            with open(os.path.join(stage, names[-1]), "w", encoding="utf-8", newline="\n") as f:
+                tables = {t: (name, SCHEMAS[t]) for t, name in zip(SCHEMAS, names)}
+                f.write(data_card(s, [coverage(root, y) for y in years], tables, warn))
+            publish_set(stage, out_dir, names, {t: sink.count for t, sink in sinks.items()})
     except OSError as exc:
-        raise DatasetError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
-    finally:
-        for temp in temps:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        raise DatasetUnwritable(f"cannot write to {out_dir}: {exc.strerror or exc}; the tables "
+                                "there (if any) are the previous set") from None
     return s
 
 
@@ -326,16 +363,26 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="the crawl's output directory (CASESCRAPER_OUTPUT_DIR; default: output)")
     ap.add_argument("--out", required=True, help="directory for the tables and DATASET.md")
     ap.add_argument("--format", default="parquet", choices=FORMATS, help="default: parquet")
+    ap.add_argument("--per-case-subdir", metavar="NAME",
+                    help="the case files' folder below the output dir (the crawl's "
+                         "CASESCRAPER_PER_CASE_SUBDIR; default: the one the ledger's lines name, "
+                         "else json)")
     try:
         args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-        s = export(args.output_dir, parse_years(args.years), args.out, args.format)
+        if args.per_case_subdir is not None and plain_subdir(args.per_case_subdir):
+            raise DatasetError(f"--per-case-subdir {plain_subdir(args.per_case_subdir)}")
+        s = export(args.output_dir, parse_years(args.years), args.out, args.format,
+                   subdir=args.per_case_subdir)
+    except DatasetUnwritable as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return exits.UNWRITABLE
     except DatasetError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
-        return 2
+        return exits.USAGE
     print(f"wrote {s.counts['cases']} cases, {s.counts['docket_entries']} docket entries and "
           f"{s.counts['parties']} parties ({s.fmt}) to {args.out}"
-          + (f"; {len(s.skipped)} unreadable case file(s) skipped" if s.skipped else ""))
-    return 1 if s.skipped else 0
+          + (f"; {len(s.skipped)} case file(s) skipped" if s.skipped else ""))
+    return exits.SKIPPED if s.skipped else exits.OK
 
 
 if __name__ == "__main__":

@@ -16,20 +16,24 @@ ordered by construction; a dict only for names of another shape.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import posixpath
 import re
+import secrets
+import shutil
 from array import array
+from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
 from casescraper.frontier import casenumbers
 from casescraper.errors import OutputError, UnsafeCaseNumber
 from casescraper.items import FOUND
+from casescraper.store.fileops import digest, fsync_dir, makedirs_durable, remove_file, write_json_atomic
+from casescraper.store.layout import CASE_FILE_NAME as FILE_NAME
 from casescraper.store.ledger import Ledger
 from casescraper.store.storage import safe_name
 
-# `<stem>-<YYYYMMDD>[-N].json` as storage.CaseStore names them; the stem may hold dashes.
-FILE_NAME = re.compile(r"^(?P<stem>.+)-(?P<day>[0-9]{8})(?:-(?P<n>[1-9][0-9]{0,5}))?\.json$")
 _DENSE_MAX = 1_000_000  # a slot array stays under 8 MB; a higher number (none seen) goes to the dict
 _NONE = array("q")
 
@@ -110,9 +114,10 @@ class Latest:
 
 
 def latest_files(directory: str, warn: Callable[[str], None], ledger: Optional[Ledger] = None,
-                 year: int = 0) -> tuple[Iterator[str], int]:
+                 year: int = 0, folder: str = "") -> tuple[Iterator[str], int]:
     """(names of each case's file to export in case order, number of case files listed);
-    `ledger` (its `year`) names the cases' latest files, else the names alone decide."""
+    `ledger` (its `year`) names the cases' latest files, else the names alone decide;
+    `folder`: `directory` relative to the output dir, as ledger lines name it."""
     latest, listed = Latest(), 0
     with os.scandir(directory) as it:
         for entry in it:
@@ -124,12 +129,12 @@ def latest_files(directory: str, warn: Callable[[str], None], ledger: Optional[L
                 continue
             listed += 1
     if ledger is not None:
-        _read_ledger(latest, ledger, year, warn)
+        _read_ledger(latest, ledger, year, warn, folder or f"json/{year:04d}")
     return latest.names(), listed
 
 
-def _read_ledger(latest: Latest, ledger: Ledger, year: int, warn: Callable[[str], None]) -> None:
-    folder = f"json/{year:04d}"
+def _read_ledger(latest: Latest, ledger: Ledger, year: int, warn: Callable[[str], None],
+                 folder: str) -> None:
     try:
         for entry in ledger.records(year):  # file order: the last found line of a case wins
             if entry["status"] not in FOUND:
@@ -147,3 +152,84 @@ def _read_ledger(latest: Latest, ledger: Ledger, year: int, warn: Callable[[str]
              "its name (the highest date, then the highest -N)")
         return
     latest.exists = lambda name: ledger.file_of(f"{folder}/{name}") is not None
+
+
+# --- publishing the tables as one set ---------------------------------------------
+
+SET_MANIFEST = "dataset.json"
+_STAGE = re.compile(r"^\.dataset\.([0-9]+)\.[0-9a-f]{16}\.tmp$")
+
+
+@contextmanager
+def staging(out_dir: str) -> Iterator[str]:
+    """A hidden directory in `out_dir` to write a set into, removed afterwards; held under
+    an flock, so that a later export removes it only when its writer died (sweep)."""
+    makedirs_durable(os.path.abspath(out_dir))
+    sweep_stages(out_dir)
+    stage = os.path.join(out_dir, f".dataset.{os.getpid()}.{secrets.token_hex(8)}.tmp")
+    os.mkdir(stage, 0o755)
+    fd = os.open(os.path.join(stage, ".lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        os.close(fd)
+
+
+def sweep_stages(out_dir: str) -> list[str]:
+    """Remove the staging directories of exports that died; returns their paths."""
+    removed = []
+    for name in os.listdir(out_dir):
+        match = _STAGE.match(name)
+        path = os.path.join(out_dir, name)
+        if match is None or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        try:
+            fd = os.open(os.path.join(path, ".lock"), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:  # died before its lock existed, or is creating it now
+            if _alive(int(match[1])):
+                continue
+            fd = None
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live export
+        finally:
+            if fd is not None:
+                os.close(fd)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def publish_set(stage: str, out_dir: str, names: list[str], rows: dict[str, int]) -> None:
+    """Move the files of a finished set from `stage` into `out_dir`, then name them in
+    `dataset.json` (their SHA-256, size and the tables' rows), written last: the previous
+    manifest goes first, so that no manifest ever names a mixed set. A reader that finds
+    no manifest, or files not matching it, has not got a whole set."""
+    files = {}
+    for name in names:
+        sha, size = digest(os.path.join(stage, name)) or ("", 0)
+        files[name] = {"sha256": sha, "bytes": size}
+    for name in names:
+        with open(os.path.join(stage, name), "rb+") as f:
+            os.fsync(f.fileno())
+    manifest = os.path.join(out_dir, SET_MANIFEST)
+    remove_file(manifest)
+    fsync_dir(out_dir)
+    for name in names:
+        os.replace(os.path.join(stage, name), os.path.join(out_dir, name))
+    fsync_dir(out_dir)
+    write_json_atomic(manifest, {"files": files, "rows": rows})
