@@ -252,7 +252,7 @@ def test_v1_and_v2_files_are_both_counted(tmp_path, capsys):
 
 def test_unwritable_html_is_an_error(out, capsys):
     assert main(["report", "--year", "2025", "--output-dir", str(out),
-                 "--html", str(out / "no" / "such" / "dir" / "r.html")]) == 1
+                 "--html", str(out / "no" / "such" / "dir" / "r.html")]) == 4
     err = capsys.readouterr().err
     assert err.startswith("casescraper: error: cannot write ") and err.count("\n") == 1
 

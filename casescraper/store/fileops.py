@@ -210,6 +210,21 @@ def _remove_if_stale(path: str) -> bool:
         os.close(fd)
 
 
+def sweep_dir(directory: str) -> list[str]:
+    """sweep_temps of one directory only (not below it): where a command writes beside
+    files that are not ours (report --html's page)."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        path = os.path.join(directory, name)
+        if _TEMP_RE.match(name) and _remove_if_stale(path):
+            removed.append(path)
+    return removed
+
+
 def sweep_temps(root: str) -> list[str]:
     """Remove temp files under `root` left by killed writers; returns the removed paths."""
     removed = []

@@ -40,13 +40,15 @@ from typing import Any, Optional
 from casescraper.frontier import casenumbers
 
 from casescraper.tools import report_changes
-from casescraper.errors import CasescraperError, ConfigError, shown
+from casescraper.errors import CasescraperError, ConfigError, printable, shown
 from casescraper.store.ledger import Ledger, Site, clashing
 from casescraper.tools.report_html import render_html
 from casescraper.tools.report_model import (OTHER, UNKNOWN, Coverage, PrefixCoverage, Report,
                                       ReportError, details, summary, table_rows, to_ranges,
                                       years_label, years_rows)
-from casescraper.store.storage import read_record
+from casescraper.store.fileops import replace_durably, sweep_dir
+from casescraper.store.safe_read import Unreadable, read_case_file
+from casescraper.tools import exits
 
 
 # --- building ----------------------------------------------------------------------
@@ -116,8 +118,11 @@ def _classify(ledger: Ledger, cov: Coverage, group: PrefixCoverage) -> None:
         standing, found = ledger.standing(entry)  # the ledger says what a line means
         if standing == "found":
             group.saved.append(n)
-            data = read_record(found)
-            if data is None:
+            try:
+                data = read_case_file(found)
+            except Unreadable as exc:
+                print(f"casescraper: warning: {printable(entry.get('file_path'), 200)}: {exc}; "
+                      "not charted", file=sys.stderr)
                 cov.unreadable.append(entry.get("file_path"))
                 continue
             cov.schemas[_schema_version(data)] += 1
@@ -216,18 +221,27 @@ def render_text(report: Report) -> str:
 # --- command -----------------------------------------------------------------------
 
 def run(years: list[int], output_dir: str, html_path: Optional[str], out: Any,
-        changes_limit: int = report_changes.DEFAULT_LIMIT) -> None:
-    """Print the report to `out` and write the HTML page; ReportError on any failure."""
+        changes_limit: int = report_changes.DEFAULT_LIMIT) -> int:
+    """Print the report to `out` and write the HTML page; ReportError on any failure.
+    Returns how many saved files could not be read (each named in a warning)."""
     report = build_years(output_dir, years, changes_limit)
     out.write(render_text(report))
     if html_path:
-        page = render_html(report)
+        page = render_html(report).encode("utf-8", "backslashreplace")
+        path = os.path.abspath(html_path)
         try:
-            with open(html_path, "w", encoding="utf-8") as f:
-                f.write(page)
+            # Whole or not at all: a locked temp beside it, renamed over the old page.
+            directory = os.path.dirname(path)
+            sweep_dir(directory)
+            replace_durably(directory, os.path.basename(path), page, path)
         except OSError as exc:
-            raise ReportError(f"cannot write {html_path}: {exc.strerror or exc}") from None
+            raise Unwritable(f"cannot write {html_path}: {exc.strerror or exc}") from None
         out.write(f"HTML report written to {html_path}\n")
+    return sum(len(cov.unreadable) for cov in report.covs)
+
+
+class Unwritable(ReportError):
+    """The HTML page could not be written (exit status exits.UNWRITABLE)."""
 
 
 class UsageError(ReportError):
@@ -272,8 +286,9 @@ def _arguments(argv: list[str]) -> tuple[argparse.Namespace, list[int], int]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Exit status 0 done, 1 no report (no ledger, mixed sites, unwritable page, a bad
-    setting), 2 a bad argument; each error is one line."""
+    """Exit status (`exits`) 0 done, 1 no report (no ledger, mixed sites, a bad setting),
+    2 a bad argument, 3 done but saved files could not be read (each named), 4 the HTML
+    page could not be written; each error is one line."""
     try:
         args, years, limit = _arguments(sys.argv[1:] if argv is None else list(argv))
     except (UsageError, ConfigError) as exc:
@@ -285,7 +300,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         # Like a crawl: config file, then environment; --output-dir wins over both.
         output_dir = output_dir or configured("CASESCRAPER_OUTPUT_DIR")
-        run(years, output_dir, args.html, sys.stdout, limit)
+        unreadable = run(years, output_dir, args.html, sys.stdout, limit)
+    except Unwritable as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return exits.UNWRITABLE
     except CasescraperError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return 1
@@ -295,7 +313,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}",
               file=sys.stderr)
         return 1
-    return 0
+    return exits.SKIPPED if unreadable else exits.OK
 
 
 if __name__ == "__main__":
