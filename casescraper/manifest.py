@@ -69,6 +69,7 @@ class RunManifest:
         # (case_number, status, error) per number recorded, in order.
         self.recorded: list[tuple[str, str, Optional[str]]] = []
         self.lost_lines: list[str] = []  # case numbers whose ledger line could not be written
+        self.lost_evidence: list[str] = []  # case numbers whose evidence could not be written
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RunManifest":
@@ -82,6 +83,7 @@ class RunManifest:
         crawler.signals.connect(ext.case_recorded, signal=our_signals.case_recorded)
         crawler.signals.connect(ext.run_started, signal=our_signals.run_started)
         crawler.signals.connect(ext.year_searched, signal=our_signals.year_searched)
+        crawler.signals.connect(ext.write_lost, signal=our_signals.write_lost)
         return ext
 
     # --- what is published
@@ -102,6 +104,10 @@ class RunManifest:
         self.recorded.append((case_number, status, error))
         if ledger_line_lost:
             self.lost_lines.append(case_number)
+
+    def write_lost(self, case_number: str, what: str, **_: Any) -> None:
+        if what == "evidence":
+            self.lost_evidence.append(case_number)
 
     # --- the manifest
     def _part(self, recorded: list[tuple[str, str, Optional[str]]], probes: list[str],
@@ -151,6 +157,8 @@ class RunManifest:
             "canaries": {k: int(stats.get_value(f"casescraper/canaries/{k}", 0))
                          for k in ("passed", "failed", "errors")},
             "ledger_lines_lost": {"count": len(self.lost_lines), "case_numbers": _sorted(self.lost_lines)},
+            # Case files saved whose evidence was lost: reparse cannot rebuild them.
+            "evidence_lost": {"count": len(self.lost_evidence), "case_numbers": _sorted(self.lost_evidence)},
         }
         if len(years) > 1:
             by_year: dict[int, list[tuple[str, str, Optional[str]]]] = {year: [] for year in years}
@@ -184,6 +192,11 @@ class RunManifest:
             several = whole and len(m.get("years", ())) > 1
             parts.append(f"{probes} probes above the years' last files" if several
                          else f"{probes} probes found no file of the year")
+        lost = (len(m["ledger_lines_lost"]["case_numbers"]) + len(m["evidence_lost"]["case_numbers"])
+                if whole else 0)
+        if lost:
+            parts.append(f"lost writes {lost} (ledger lines {m['ledger_lines_lost']['count']}, "
+                         f"evidence {m['evidence_lost']['count']})")
         canaries = sum(m["canaries"].values()) if whole else 0
         if canaries:
             parts.append(f"canaries {canaries} ({m['canaries']['passed']} passed)")
@@ -209,6 +222,10 @@ class RunManifest:
             logger.error("%d ledger line(s) could not be written (%s); the next run asks for "
                          "those numbers again; the run manifest lists them", len(self.lost_lines),
                          ", ".join(manifest["ledger_lines_lost"]["case_numbers"][:10]))
+        if self.lost_evidence:
+            logger.error("the evidence of %d saved case(s) could not be written (%s); reparse cannot "
+                         "rebuild them; the run manifest lists them", len(self.lost_evidence),
+                         ", ".join(manifest["evidence_lost"]["case_numbers"][:10]))
         if self.dry_run:
             return
         path = Layout(self.output_dir).manifest_path(safe_name(self.run_id, what="run id"))

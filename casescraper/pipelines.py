@@ -14,9 +14,13 @@ parse_error) is dropped after its ledger line. Counts are in the stats
 the RunManifest extension (manifest.py) writes from the `case_recorded` signal.
 
 The evidence is written right after its case file, because its name is the case file's
-(suffix included), known only once that file is published. A case file is what
-matters: evidence that cannot be written after the retries is a warning and the stat
-`casescraper/raw/failed`, never a failed case.
+(suffix included), known only once that file is published. Evidence or a ledger line
+that cannot be written after the retries is a lost write: an error naming the case, the
+stats `casescraper/raw/failed` or `casescraper/ledger/errors` and `casescraper/writes/lost`,
+the `write_lost` signal (the run manifest lists those cases), and a failed write that
+counts towards CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES: the counter starts again only
+when a case's file, evidence and ledger line were all written. `scrapy crawl` exits
+non-zero after any lost write (commands/crawl.py).
 
 Disk work runs in a thread and retry backoff uses `asyncio.sleep`, so the reactor never
 blocks. Both are attributes (`run_in_thread`, `sleep`) that tests replace.
@@ -41,6 +45,7 @@ from casescraper import signals as our_signals
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
 from casescraper.record.evidence import EvidenceError, EvidenceStore
 from casescraper.items import FAILED, FOUND, OUTCOMES, CaseItem
+from casescraper.store import runlock
 from casescraper.store.ledger import Ledger
 from casescraper.options import Options
 from casescraper.stopping import stop_crawl
@@ -143,7 +148,9 @@ class CaseFilesPipeline:
             # follow the case file (whose name the evidence takes), beside each other.
             if evidence is not None and self.keep_raw and status != "unchanged":
                 steps.append(self._keep_evidence(record["case_number"], saved, evidence))
-        await asyncio.gather(*steps)
+        done = await asyncio.gather(*steps)
+        if status in FOUND and all(done):
+            self.consecutive_failures = 0  # file, ledger line and evidence all written
         if status in FAILED:
             # Not saved: not a case of this run's feed. Logged above and in the ledger.
             raise DropItem(f"{item.case_number} was not saved ({status})", log_level="DEBUG")
@@ -217,7 +224,6 @@ class CaseFilesPipeline:
             logger.error("writing %s failed after %d attempt(s): %s", case_number, self.retries, exc)
             self._write_failed()
             return "failed_write", None, f"{type(exc).__name__}: {exc}", None
-        self.consecutive_failures = 0
         self._inc(f"files/{saved.outcome}")
         if latest is None or changes is None:
             return "saved", saved, None, None
@@ -263,24 +269,33 @@ class CaseFilesPipeline:
         validate_record(record)
         return history.changes(previous, json.loads(serialize(record)))
 
-    async def _keep_evidence(self, case_number: str, saved: Saved, evidence: dict[str, Any]) -> None:
-        """Write the evidence beside the case file; a failure only warns (see the docstring)."""
+    async def _keep_evidence(self, case_number: str, saved: Saved, evidence: dict[str, Any]) -> bool:
+        """Write the evidence beside the case file; False when it was lost (see the docstring)."""
         # force_overwrite replaced the case file: its evidence must be this capture's too.
         replace = self.store.force_overwrite and saved.outcome != "existing"
         try:
             kept = await self._retrying("raw", f"the evidence of {case_number}",
                                         self.evidence.write, saved.path, evidence, replace)
         except (OSError, EvidenceError) as exc:
-            logger.warning("the evidence of %s was not kept: %s; its case file %s is saved",
-                           case_number, exc, saved.rel_path)
+            logger.error("the evidence of %s was not kept: %s; its case file %s is saved, but "
+                         "cannot be rebuilt by reparse", case_number, exc, saved.rel_path)
             self._inc("raw/failed")
-            return
+            await self._lost(case_number, "evidence")
+            return False
         if kept.outcome == "existing" and saved.outcome == "created":
             # Never overwritten, but a new case file beside old evidence: an operator must know.
             logger.warning("%s was already there and is kept; it may not be the evidence of the "
                            "new case file %s", kept.rel_path, saved.rel_path)
             self._inc("raw/conflict")
         self._inc("raw/existing" if kept.outcome == "existing" else "raw/saved")
+        return True
+
+    async def _lost(self, case_number: str, what: str) -> None:
+        """A write lost after its retries: a failed write, named in the run manifest."""
+        self._inc("writes/lost")
+        self._write_failed()
+        await self.crawler.signals.send_catch_log_async(
+            signal=our_signals.write_lost, case_number=case_number, what=what)
 
     def _write_failed(self) -> None:
         """Count a failed write; a full or broken disk does not heal, so stop the crawl."""
@@ -294,8 +309,8 @@ class CaseFilesPipeline:
 
     async def _finish(self, case_number: str, status: str, *, file_path: Optional[str] = None,
                       error: Optional[str] = None, diagnostics: Optional[str] = None,
-                      changes: Optional[dict[str, Any]] = None) -> None:
-        """Count the final outcome and append its one ledger line."""
+                      changes: Optional[dict[str, Any]] = None) -> bool:
+        """Count the final outcome and append its one ledger line; False when it was lost."""
         self._inc(f"cases/{status}")
         lost = False
         if not self.dry_run:
@@ -313,12 +328,14 @@ class CaseFilesPipeline:
                 logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
                 self._inc("ledger/errors")
                 lost = True
-                self._write_failed()
+                await self._lost(case_number, "ledger line")
         # The run manifest (manifest.RunManifest) counts and lists outcomes from this.
         await self.crawler.signals.send_catch_log_async(
             signal=our_signals.case_recorded, case_number=case_number, status=status,
             error=error, ledger_line_lost=lost)
+        return not lost
 
     # --- end of run
     async def close_spider(self) -> None:
         await self.run_in_thread(self.ledger.close)
+        runlock.release(self.output_dir)  # the next crawl of these years may start

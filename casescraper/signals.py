@@ -33,3 +33,6 @@ year_searched = object()
 # Sent whenever the count of queries for numbers the run plans changes: planned (int, or
 # None while a year's end is searched). It adds up across years; canaries are not counted.
 plan_changed = object()
+# Sent by the pipeline when a write was lost after its retries: case_number, what
+# ("ledger line" or "evidence"). The run manifest lists those cases.
+write_lost = object()

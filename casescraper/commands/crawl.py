@@ -32,6 +32,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from casescraper.config import ConfigAddon
 from casescraper.errors import CasescraperError, printable
+from casescraper.items import FAILED, FOUND
 from casescraper.options import Options, settings_final
 
 logger = logging.getLogger("casescraper")
@@ -57,11 +58,54 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
 }
 EXIT_DID_NOT_START = 1  # the one `casescraper: error:` line; nothing was crawled
 EXIT_OTHER = 11  # any other close reason, no close reason at all, or a forced stop
+# A crawl that ended by a reason of status 0, yet lost data or settled nothing: not a success.
+EXIT_WRITES_LOST = EXIT_CODES["write_failures"][0]
+EXIT_ALL_FAILED = 12
+# Components a crawl cannot do without: a crawl with either switched off would ask the
+# portal and keep nothing (or drive no browser), so it refuses to start.
+REQUIRED = {"ITEM_PIPELINES": "casescraper.pipelines.CaseFilesPipeline",
+            "DOWNLOADER_MIDDLEWARES": "casescraper.middlewares.SeleniumMiddleware"}
 
 
 def exit_code(reason: Optional[str]) -> int:
     """The exit status of a crawl that closed with `reason` (None: it never closed)."""
     return EXIT_CODES.get(reason or "", (EXIT_OTHER, ""))[0]
+
+
+def outcome_code(reason: Optional[str], stats: dict[str, Any]) -> tuple[int, str]:
+    """(exit status, meaning) from the close reason and what the crawl recorded: a crawl
+    closing as `finished` (or another status-0 reason) that lost writes, or in which every
+    case asked failed, exits non-zero."""
+    code = exit_code(reason)
+    if code != 0:
+        return code, ""
+    lost = int(stats.get("casescraper/writes/lost", 0) or 0)
+    if lost:
+        return EXIT_WRITES_LOST, (f"{lost} ledger line(s) or evidence file(s) could not be written "
+                                  "(disk full or broken); the run manifest names the cases")
+    counts = {key.rsplit("/", 1)[1]: int(value or 0) for key, value in stats.items()
+              if key.startswith("casescraper/cases/")}
+    settled = sum(counts.get(s, 0) for s in (*FOUND, "no_results", "dry_run"))
+    failed = sum(counts.get(s, 0) for s in FAILED)
+    if failed and not settled:
+        return EXIT_ALL_FAILED, (f"every case asked failed ({failed}): nothing was found or "
+                                 "saved; the log and the run manifest say why")
+    return 0, ""
+
+
+def switched_off(settings: Any) -> Optional[str]:
+    """The one line for a crawl whose pipeline or middleware is switched off, else None."""
+    from scrapy.utils.conf import build_component_list
+    from scrapy.utils.misc import load_object
+
+    for name, path in REQUIRED.items():
+        enabled = build_component_list(settings.getwithbase(name))
+        wanted = load_object(path)
+        if not any(c == path or (not isinstance(c, str) and c is wanted) for c in enabled):
+            return (f"{name} does not enable {path}: a crawl without it would "
+                    f"{'keep nothing it asks' if name == 'ITEM_PIPELINES' else 'drive no browser'}; "
+                    f"remove the setting that switches it off (or set it to a number)")
+    return None
 
 
 class Command(ScrapyCrawl):
@@ -98,6 +142,13 @@ class Command(ScrapyCrawl):
         self.reason: Optional[str] = None
         self._deadline: Optional[threading.Timer] = None
         self.crawler = self._create_crawler(args[0])
+        from casescraper.spiders.cases import CasesSpider
+
+        problem = switched_off(self.crawler.settings) if issubclass(self.crawler.spidercls, CasesSpider) else None
+        if problem is not None:
+            print(f"casescraper: error: {problem}", file=sys.stderr)
+            self.exitcode = EXIT_DID_NOT_START
+            return
         self.crawler.signals.connect(self._closed, signal=signals.spider_closed)
         self._bound_signals()
         started = self.crawler_process.crawl(self.crawler, **opts.spargs)
@@ -109,8 +160,9 @@ class Command(ScrapyCrawl):
         if self.crawler_process.bootstrap_failed and self.reason is None:
             self.exitcode = EXIT_DID_NOT_START
             return
-        self.exitcode = exit_code(self.reason)
-        self._last_line(self.reason, self.exitcode)
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        self.exitcode, meaning = outcome_code(self.reason, stats)
+        self._last_line(self.reason, self.exitcode, meaning)
 
     def _closed(self, reason: str) -> None:
         self.reason = reason

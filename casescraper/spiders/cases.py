@@ -42,6 +42,7 @@ from casescraper.errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
 from casescraper.items import CaseItem
+from casescraper.store import runlock
 from casescraper.store.ledger import Ledger, Site
 from casescraper.options import Options
 from casescraper.frontier.planning import Canary, Resume
@@ -157,6 +158,8 @@ class CasesSpider(scrapy.Spider):
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
                  else set(self.years))
         Ledger(options.output_dir).refuse_other_site(years, self.ledger_site)
+        if not options.dry_run:  # one crawl per year and output dir (store/runlock.py)
+            runlock.take(options.output_dir, years, options.run_id, (self.shard_index, self.shard_count))
 
     # --- requests ------------------------------------------------------------------
 
