@@ -86,7 +86,8 @@ def test_several_years_per_year_fields_and_lines(tmp_path, caplog):
     assert "run m1, 2024: saved 0, changed 1 (IMM-1-24 to IMM-1-24), no results 0, failed 1" in lines
     assert "run m1, 2025: not reached (the run stopped before)" in lines
     assert ("run m1: 3 years (2023-2025): saved 1, changed 1, unchanged 1 (IMM-1-23 to IMM-1-24), "
-            "no results 1, failed 1, 1 probes above the years' last files, canaries 1 (1 passed)") in lines
+            "no results 1, failed 1, 1 probes above the years' last files, "
+            "lost writes 1 (ledger lines 1, evidence 0), canaries 1 (1 passed)") in lines
     assert any("1 ledger line(s) could not be written (IMM-2-24)" in line for line in lines)
 
 

@@ -380,7 +380,9 @@ def test_evidence_write_failure_keeps_the_case_saved(tmp_path, caplog):
     assert (tmp_path / item.file_path).is_file()
     assert [(r["status"], r["file_path"]) for r in ledger_lines(tmp_path)] == [("saved", item.file_path)]
     assert h.stat("raw/failed") == 1 and h.stat("raw/errors") == 3 and h.stat("raw/retries") == 2
-    assert h.stat("writes/errors") is None and h.pipe.consecutive_failures == 0
+    # The case file is saved, but its evidence is lost: a failed write (issue 23 point 5).
+    assert h.stat("writes/errors") is None and h.pipe.consecutive_failures == 1
+    assert h.stat("writes/lost") == 1
     assert "the evidence of IMM-12-25 was not kept" in caplog.text
 
 
