@@ -108,6 +108,11 @@ def test_a_swapped_file_is_not_settled_and_not_exported(tmp_path, caplog):
     assert facts.found == {1} and 2 in facts.failed  # resume asks it again
     assert report.build(str(root), 2025).prefixes["IMM"].missing_file == {2: swapped}
     assert "differ from the SHA-256" in caplog.text
+    errors = []
+    dataset.export(str(root), [2025], str(tmp_path / "t"), "jsonl", warn=errors.append)
+    rows = (tmp_path / "t" / "cases.jsonl").read_text().splitlines()
+    assert [json.loads(r)["case_number"] for r in rows] == ["IMM-1-25"]
+    assert [e for e in errors if swapped in e and "differ from the SHA-256" in e]
 
 
 def test_a_record_under_another_cases_name_is_not_a_second_row(tmp_path, capsys):

@@ -45,6 +45,7 @@ from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, ye
 from casescraper.tools.dataset_files import latest_files, publish_set, staging
 from casescraper.errors import CasescraperError, ConfigError, UnsafeCaseNumber, printable
 from casescraper.items import SCHEMA_VERSION
+from casescraper.store.fileops import digest
 from casescraper.store.layout import CASE_FILE_NAME, DEFAULT_SUBDIR, Layout, plain_subdir
 from casescraper.store.ledger import Ledger
 from casescraper.store.safe_read import Unreadable, read_case_file
@@ -221,15 +222,20 @@ def _export_year(layout: Layout, year: int, sinks: dict[str, _Sink], s: Summary,
         warn(f"no case files for {year}: {directory} does not exist")
         return
     ledger = Ledger(layout.root)
+    recorded: dict[str, tuple[str, Optional[int]]] = {}  # file name -> its line's SHA-256, size
     try:
-        names, counts["listed"] = latest_files(directory, warn, ledger, year, layout.cases_rel(year))
+        names, counts["listed"] = latest_files(directory, warn, ledger, year, layout.cases_rel(year),
+                                               recorded)
     except OSError as exc:
         raise DatasetError(f"cannot list {directory}: {exc.strerror or exc}") from None
     for name in names:
         rel = layout.case_rel(year, name)
         try:
-            data = read_case_file(os.path.join(directory, name))
+            path = os.path.join(directory, name)
+            data = read_case_file(path)
             problem = _not_its_file(data, name)
+            if problem is None and name in recorded and digest(path) != recorded[name]:
+                problem = "its bytes differ from the SHA-256 and size its ledger line recorded"
             if problem:
                 raise Unreadable(problem)
             case, entries, parties = case_rows(data, year, rel)

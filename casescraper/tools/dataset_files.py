@@ -114,10 +114,12 @@ class Latest:
 
 
 def latest_files(directory: str, warn: Callable[[str], None], ledger: Optional[Ledger] = None,
-                 year: int = 0, folder: str = "") -> tuple[Iterator[str], int]:
+                 year: int = 0, folder: str = "",
+                 recorded: Optional[dict[str, tuple[str, Optional[int]]]] = None) -> tuple[Iterator[str], int]:
     """(names of each case's file to export in case order, number of case files listed);
     `ledger` (its `year`) names the cases' latest files, else the names alone decide;
-    `folder`: `directory` relative to the output dir, as ledger lines name it."""
+    `folder`: `directory` relative to the output dir, as ledger lines name it; `recorded`
+    gets, per file name, the SHA-256 and size the last line naming it recorded."""
     latest, listed = Latest(), 0
     with os.scandir(directory) as it:
         for entry in it:
@@ -129,12 +131,13 @@ def latest_files(directory: str, warn: Callable[[str], None], ledger: Optional[L
                 continue
             listed += 1
     if ledger is not None:
-        _read_ledger(latest, ledger, year, warn, folder or f"json/{year:04d}")
+        _read_ledger(latest, ledger, year, warn, folder or f"json/{year:04d}",
+                     {} if recorded is None else recorded)
     return latest.names(), listed
 
 
 def _read_ledger(latest: Latest, ledger: Ledger, year: int, warn: Callable[[str], None],
-                 folder: str) -> None:
+                 folder: str, recorded: dict[str, tuple[str, Optional[int]]]) -> None:
     try:
         for entry in ledger.records(year):  # file order: the last found line of a case wins
             if entry["status"] not in FOUND:
@@ -146,6 +149,8 @@ def _read_ledger(latest: Latest, ledger: Ledger, year: int, warn: Callable[[str]
             # file_path is trusted (ledger.py): relative, no `..`; only this folder's files count
             where, _, name = posixpath.normpath(entry.get("file_path") or ".").rpartition("/")
             latest.named(stem, name if where == folder else None)
+            if where == folder and isinstance(entry.get("sha256"), str):
+                recorded[name] = (entry["sha256"], entry.get("size"))
     except (OSError, OutputError) as exc:
         latest.by_ledger = _Versions()
         warn(f"the ledger of {year} could not be read ({exc}); each case's file is chosen by "
