@@ -54,6 +54,10 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "output_unusable": (9, "the output directory is in the way (a symlink leading out, a file "
                            "where a directory must be)"),
     "start_error": (10, "the spider failed while planning its requests (the log has the error)"),
+    "rate_limited": (12, "the portal answered HTTP 429 (too many requests) again and again, after "
+                         "pausing as it asked: wait, and raise DOWNLOAD_DELAY"),
+    "clock_skew": (13, "this machine's clock is off the portal's by more than "
+                       "CASESCRAPER_MAX_CLOCK_SKEW: set it right (NTP)"),
 }
 EXIT_DID_NOT_START = 1  # the one `casescraper: error:` line; nothing was crawled
 EXIT_OTHER = 11  # any other close reason, no close reason at all, or a forced stop

@@ -24,7 +24,7 @@ _OPTIONAL_TEXT = (str, type(None))
 _FIELDS: dict[str, tuple[type, ...]] = {
     "case_number": (str,), "status": (str,), "file_path": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
     "run_id": _OPTIONAL_TEXT, "at": _OPTIONAL_TEXT, "site": (str,), "site_host": _OPTIONAL_TEXT,
-    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)),
+    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)), "answered_at": _OPTIONAL_TEXT,
 }
 # A `changed` line's `changes` (see `history`): previous_file, and these lists of text.
 _CHANGE_LISTS = ("entries_added", "entries_removed", "entries_changed", "fields")
