@@ -68,7 +68,12 @@ def _number(kind: type, default: Any, key: str, low: float, high: float, unit: s
     """A numeric Spec between low and high; its form says so (`off`: what 0 means)."""
     what = "an integer" if kind is int else f"a number of {unit or 'seconds'}"
     return Spec(kind, default, key, _within(low, high),
-                f"{what} from {low:g} to {high:g}" + (f" ({off})" if off else ""))
+                f"{what} from {_plain(low)} to {_plain(high)}" + (f" ({off})" if off else ""))
+
+
+def _plain(number: float) -> str:
+    """A bound as a person writes it: 31536000, 0.01 (never 3.1536e+07)."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _time_zone(v: Any) -> bool:
@@ -156,7 +161,7 @@ def scrapy_bounds_problem(settings: Any) -> Optional[str]:
         except (TypeError, ValueError):
             number = math.nan
         if not (math.isfinite(number) and low <= number <= high):
-            return f"{name} = {_show(raw)}: expected a number from {low:g} to {high:g}"
+            return f"{name} = {_show(raw)}: expected a number from {_plain(low)} to {_plain(high)}"
     return None
 
 

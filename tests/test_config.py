@@ -103,7 +103,7 @@ def test_bad_file(tmp_path, toml, expected):
     ("CASESCRAPER_COMMAND_TIMEOUT", "1e308", "a number of seconds from 1 to 3600"),
     ("CASESCRAPER_SUFFIX_LIMIT", "1000000000000000000", "an integer from 1 to 10000"),
     ("CASESCRAPER_BOUNDARY_GAP", "100000000", "an integer from 1 to 1000"),
-    ("CASESCRAPER_MAX_CLOCK_SKEW", "-1", "a number of seconds from 0 to 3.1536e+07 (0 accepts any clock)"),
+    ("CASESCRAPER_MAX_CLOCK_SKEW", "-1", "a number of seconds from 0 to 31536000 (0 accepts any clock)"),
 ])
 def test_bad_environment(tmp_path, name, value, form):
     assert error(tmp_path, env={name: value}) == (
