@@ -57,12 +57,23 @@ def valid_run_id(text: str) -> bool:
     return RUN_ID_RE.fullmatch(text) is not None
 
 
-def _nonneg(v: Any) -> bool:
-    return v >= 0
+def _within(low: float, high: float) -> Callable[[Any], bool]:
+    """A check: low <= v <= high. Every number has bounds: an absurd value (a timeout of
+    1e308 s, a million retries) is a mistake to stop at, not a value to run with."""
+    return lambda v: low <= v <= high
 
 
-def _positive(v: Any) -> bool:
-    return v > 0
+def _number(kind: type, default: Any, key: str, low: float, high: float, unit: str = "",
+             off: str = "") -> Spec:
+    """A numeric Spec between low and high; its form says so (`off`: what 0 means)."""
+    what = "an integer" if kind is int else f"a number of {unit or 'seconds'}"
+    return Spec(kind, default, key, _within(low, high),
+                f"{what} from {_plain(low)} to {_plain(high)}" + (f" ({off})" if off else ""))
+
+
+def _plain(number: float) -> str:
+    """A bound as a person writes it: 31536000, 0.01 (never 3.1536e+07)."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _time_zone(v: Any) -> bool:
@@ -76,6 +87,7 @@ def _time_zone(v: Any) -> bool:
     return True
 
 
+DAY = 86400.0
 SPECS: dict[str, Spec] = {
     # --- output and export
     "CASESCRAPER_OUTPUT_DIR": Spec(
@@ -85,12 +97,10 @@ SPECS: dict[str, Spec] = {
         lambda v: bool(v) and not set(v) & set("/\\\0") and v not in (".", ".."),
         "a plain directory name",
     ),
-    "CASESCRAPER_WRITE_RETRIES": Spec(int, 3, "export_write_retries", _positive, "an integer >= 1"),
-    "CASESCRAPER_WRITE_BACKOFF_SECONDS": Spec(
-        float, 1.0, "export_write_backoff_seconds", _nonneg, "a number of seconds >= 0"),
-    "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": Spec(
-        int, 5, "max_consecutive_write_failures", _positive, "an integer >= 1"),
-    "CASESCRAPER_SUFFIX_LIMIT": Spec(int, 100, "suffix_limit", _positive, "an integer >= 1"),
+    "CASESCRAPER_WRITE_RETRIES": _number(int, 3, "export_write_retries", 1, 100),
+    "CASESCRAPER_WRITE_BACKOFF_SECONDS": _number(float, 1.0, "export_write_backoff_seconds", 0, 600),
+    "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": _number(int, 5, "max_consecutive_write_failures", 1, 10_000),
+    "CASESCRAPER_SUFFIX_LIMIT": _number(int, 100, "suffix_limit", 1, 10_000),
     "CASESCRAPER_FORCE_OVERWRITE": Spec(bool, False, "force_overwrite", None, "true or false"),
     "CASESCRAPER_DRY_RUN": Spec(bool, False, "dry_run", None, "true or false"),
     "CASESCRAPER_KEEP_RAW": Spec(bool, True, "keep_raw", None, "true or false"),
@@ -98,22 +108,20 @@ SPECS: dict[str, Spec] = {
     "CASESCRAPER_SITE_URL": Spec(
         str, REAL_SITE_URL, "site_url",
         lambda v: v.startswith(("http://", "https://")), "an http(s) URL of the court-files page"),
+    "CASESCRAPER_MAX_CLOCK_SKEW": _number(float, 300.0, "max_clock_skew", 0, 365 * DAY,
+                                          off="0 accepts any clock"),
+    "CASESCRAPER_RATE_LIMIT_PAUSE": _number(float, 60.0, "rate_limit_pause", 1, 3600),
+    "CASESCRAPER_MAX_RATE_LIMITS": _number(int, 5, "max_rate_limits", 0, 100),
     # --- the browser
-    "CASESCRAPER_MAX_DRIVER_RESTARTS": Spec(
-        int, 1, "max_driver_restarts", _nonneg, "an integer >= 0"),
-    "CASESCRAPER_CASE_RETRIES": Spec(int, 2, "case_retries", _nonneg, "an integer >= 0"),
-    "CASESCRAPER_MAX_CONSECUTIVE_FAILURES": Spec(
-        int, 10, "max_consecutive_failures", _positive, "an integer >= 1"),
-    "CASESCRAPER_PAGE_LOAD_TIMEOUT": Spec(
-        float, 30.0, "page_load_timeout", _positive, "a number of seconds > 0"),
-    "CASESCRAPER_SCRIPT_TIMEOUT": Spec(
-        float, 30.0, "script_timeout", _positive, "a number of seconds > 0"),
-    "CASESCRAPER_COMMAND_TIMEOUT": Spec(
-        float, 60.0, "command_timeout", _positive, "a number of seconds > 0"),
-    "CASESCRAPER_RECYCLE_AFTER": Spec(
-        int, 1000, "recycle_after", _nonneg, "an integer >= 0 (0 turns it off)"),
-    "CASESCRAPER_RECYCLE_MEMORY_MB": Spec(
-        int, 1500, "recycle_memory_mb", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_MAX_DRIVER_RESTARTS": _number(int, 1, "max_driver_restarts", 0, 100),
+    "CASESCRAPER_CASE_RETRIES": _number(int, 2, "case_retries", 0, 100),
+    "CASESCRAPER_MAX_CONSECUTIVE_FAILURES": _number(int, 10, "max_consecutive_failures", 1, 10_000),
+    "CASESCRAPER_PAGE_LOAD_TIMEOUT": _number(float, 30.0, "page_load_timeout", 1, 3600),
+    "CASESCRAPER_SCRIPT_TIMEOUT": _number(float, 30.0, "script_timeout", 1, 3600),
+    "CASESCRAPER_COMMAND_TIMEOUT": _number(float, 60.0, "command_timeout", 1, 3600),
+    "CASESCRAPER_RECYCLE_AFTER": _number(int, 1000, "recycle_after", 0, 10_000_000, off="0 turns it off"),
+    "CASESCRAPER_RECYCLE_MEMORY_MB": _number(int, 1500, "recycle_memory_mb", 0, 1_048_576,
+                                             off="0 turns it off"),
     "CASESCRAPER_TIMEZONE": Spec(
         str, "America/Toronto", "timezone", _time_zone,
         "an IANA time zone name such as America/Toronto (the court's; the browser runs in it)"),
@@ -121,19 +129,40 @@ SPECS: dict[str, Spec] = {
         str, "", "command_executor", None, "a WebDriver URL such as http://127.0.0.1:4444, or empty"),
     "CASESCRAPER_DIAGNOSTICS": Spec(bool, True, "diagnostics", None, "true or false"),
     # --- the year run
-    "CASESCRAPER_BOUNDARY_GAP": Spec(int, 20, "boundary_gap", _positive, "an integer >= 1"),
-    "CASESCRAPER_CANARY_EVERY": Spec(
-        int, 100, "canary_every", _nonneg, "an integer >= 0 (0: only after a run of no data)"),
-    "CASESCRAPER_REST_SECONDS": Spec(
-        float, 60.0, "rest_seconds", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
-    "CASESCRAPER_REST_EVERY": Spec(
-        int, 100, "rest_every", _nonneg, "an integer >= 0 (0 turns it off)"),
+    "CASESCRAPER_BOUNDARY_GAP": _number(int, 20, "boundary_gap", 1, 1000),
+    "CASESCRAPER_CANARY_EVERY": _number(int, 100, "canary_every", 0, 1_000_000,
+                                        off="0: only after a run of no data"),
+    "CASESCRAPER_REST_SECONDS": _number(float, 60.0, "rest_seconds", 0, 3600, off="0 turns it off"),
+    "CASESCRAPER_REST_EVERY": _number(int, 100, "rest_every", 0, 1_000_000, off="0 turns it off"),
     "CASESCRAPER_RUN_ID": Spec(
         str, "", "run_id", lambda v: v == "" or valid_run_id(v),
         "at most 40 letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
-    "CASESCRAPER_PROGRESS_INTERVAL": Spec(
-        float, 60.0, "progress_interval", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
+    "CASESCRAPER_PROGRESS_INTERVAL": _number(float, 60.0, "progress_interval", 0, DAY, off="0 turns it off"),
 }
+# Scrapy's own settings that matter here, with their bounds (checked at start-up, as ours).
+# The crawl sends one query at a time (each waits for the previous answer): more
+# concurrency buys nothing, and a delay is what keeps the portal's WAF calm.
+SCRAPY_BOUNDS: dict[str, tuple[float, float]] = {
+    "DOWNLOAD_DELAY": (0, 3600), "DOWNLOAD_DELAY_JITTER": (0, 1),
+    "CONCURRENT_REQUESTS": (1, 16), "CONCURRENT_REQUESTS_PER_DOMAIN": (1, 16),
+    "AUTOTHROTTLE_START_DELAY": (0, 3600), "AUTOTHROTTLE_MAX_DELAY": (0, 3600),
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": (0.01, 16),
+}
+
+
+def scrapy_bounds_problem(settings: Any) -> Optional[str]:
+    """The first of SCRAPY_BOUNDS out of bounds, as one line, or None."""
+    for name, (low, high) in SCRAPY_BOUNDS.items():
+        raw = settings.get(name)
+        if raw is None:
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and low <= number <= high):
+            return f"{name} = {_show(raw)}: expected a number from {_plain(low)} to {_plain(high)}"
+    return None
 
 
 def default_settings() -> dict[str, Any]:
@@ -276,6 +305,9 @@ def validate_settings(settings: Any, origins: Optional[dict[str, str]] = None) -
             origin = origin or _ORIGINS.get(priority, f"settings priority {priority}")
             raise ConfigError(
                 f"{name} = {_show(value)} (from {origin}): expected {spec.form}") from None
+    problem = scrapy_bounds_problem(settings)
+    if problem:
+        raise ConfigError(problem)
 
 
 def new_run_id(environ: Mapping[str, str]) -> str:

@@ -104,6 +104,26 @@ class Blocked(BrowserError):
     """The portal answered HTTP 403 or a WAF page."""
 
 
+class BadAnswer(BrowserError):
+    """The portal's answers for a case were cut off, of another shape or about another
+    number (after the case's retries): the number is not settled."""
+
+
+class RateLimited(BrowserError):
+    """The portal answered HTTP 429 (too many requests): pause, then go on.
+
+    `retry_after`: the seconds its Retry-After header asked for, or None."""
+
+    def __init__(self, message: str = "", retry_after: "float | None" = None,
+                 diagnostics: "str | None" = None):
+        super().__init__(message, diagnostics)
+        self.retry_after = retry_after
+
+
+class ClockSkew(BrowserError):
+    """This machine's clock is further from the portal's than CASESCRAPER_MAX_CLOCK_SKEW."""
+
+
 class InvalidRecord(CasescraperError):
     """A case record does not match the case file JSON Schema; the message names where."""
 

@@ -19,13 +19,17 @@ from typing import Any, Optional
 # (a new file, differing from its latest one: the line says what changed) or `unchanged`
 # (equal to its latest file: nothing written); each line's file_path is the case's latest
 # file. `no_results` settles a number too; the failures are retried by the next run.
-# `unverified` marks a "no data" answer that a failed canary put in doubt; `dry_run` is
-# only counted, never written.
+# `unverified` marks a "no data" answer that a failed canary put in doubt; `bad_answer` a
+# portal answer that was cut off, of another shape or about another number; `dry_run` is
+# only counted, never written. `incomplete`: a found case whose optional parts (parties,
+# related files) could not be read; its file is kept (null parts), its number asked again,
+# and a later complete answer is a `changed` line.
 FOUND = ("saved", "changed", "unchanged")
-FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified")
-STATUSES = (*FOUND, "no_results", *FAILED, "dry_run")
+FILED = (*FOUND, "incomplete")  # lines whose file_path is the case's latest file
+FAILED = ("failed_write", "parse_error", "driver_error", "blocked", "unverified", "bad_answer")
+STATUSES = (*FOUND, "incomplete", "no_results", *FAILED, "dry_run")
 # What the spider reports by the case_outcome signal (the rest come from writing a record).
-OUTCOMES = ("no_results", "parse_error", "driver_error", "blocked", "unverified")
+OUTCOMES = ("no_results", "parse_error", "driver_error", "blocked", "unverified", "bad_answer")
 
 # The schema every new case file follows; v1 files (no schema_version) stay readable.
 SCHEMA_VERSION = 2
@@ -58,6 +62,8 @@ class CaseItem:
     # The raw capture (portal answers, modal HTML) for the pipeline's evidence file;
     # never part of the case file nor of feeds.
     evidence: Optional[dict[str, Any]] = None
+    # Why the record is incomplete (parts not read: items.FILED), or None; not in files.
+    incomplete: Optional[str] = None
 
 
 @cache
@@ -70,4 +76,4 @@ def case_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
 
 
 # The record's fields in the case file's order: what feeds (`-o`) hold, never the evidence.
-RECORD_FIELDS = tuple(f.name for f in fields(CaseItem) if f.name != "evidence")
+RECORD_FIELDS = tuple(f.name for f in fields(CaseItem) if f.name not in ("evidence", "incomplete"))

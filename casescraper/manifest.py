@@ -30,7 +30,7 @@ from scrapy.utils.misc import load_object
 
 from casescraper.frontier import casenumbers
 from casescraper import signals as our_signals
-from casescraper.items import FAILED, FOUND, STATUSES
+from casescraper.items import FAILED, FILED, STATUSES
 from casescraper.store.fileops import write_json_atomic
 from casescraper.store.layout import Layout
 from casescraper.options import Options
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 PIPELINE = "casescraper.pipelines.CaseFilesPipeline"
 # Found and kept (or, in a dry run, that would be): the span "saved N (first to last)".
-KEPT = (*FOUND, "dry_run")
+KEPT = (*FILED, "dry_run")
 
 
 def _utc_now() -> datetime:
@@ -181,8 +181,8 @@ class RunManifest:
             return "nothing to do: every number asked for is already done"
         done = "dry run" if self.dry_run else "saved"
         found = [f"{done} {counts['dry_run' if self.dry_run else 'saved']}"]
-        # The other found statuses (changed, unchanged): shown when there are some.
-        found += [f"{status} {counts[status]}" for status in FOUND if status != "saved" and counts.get(status)]
+        # The other found statuses (changed, unchanged, incomplete): shown when there are some.
+        found += [f"{status} {counts[status]}" for status in FILED if status != "saved" and counts.get(status)]
         if m["first_saved"]:  # the span of every case found: saved, changed or unchanged
             found[-1] += f" ({m['first_saved']} to {m['last_saved']})"
         parts = [*found, f"no results {counts['no_results']}", f"failed {len(m['failed'])}"]

@@ -90,6 +90,8 @@ class MiddlewareSettings:
     rest_every: int
     rest_seconds: float
     site_url: str
+    rate_limit_pause: float  # seconds after an HTTP 429 without Retry-After
+    max_rate_limits: int  # 429s in a row (each after its pause) before the crawl stops
 
     @classmethod
     def of(cls, crawler: Any) -> "MiddlewareSettings":
@@ -114,10 +116,13 @@ class MiddlewareSettings:
                 recycle_after=o.recycle_after,
                 recycle_mb=o.recycle_memory_mb,
                 diagnostics=o.diagnostics,
+                max_clock_skew=o.max_clock_skew,
             ),
             rest_every=o.rest_every,
             rest_seconds=o.rest_seconds,
             site_url=o.site_url,
+            rate_limit_pause=o.rate_limit_pause,
+            max_rate_limits=o.max_rate_limits,
         )
 
 

@@ -20,6 +20,12 @@ Seams (benchmarks/crawl_runner.py uses them through a subclass named in
 DOWNLOADER_MIDDLEWARES): `page_factory`, the page object class the session drives, and
 `search_observer`, a method told of every search attempt (session.SearchTiming) on the
 browser's worker thread.
+
+The portal's answers are judged before they settle a number (record.answers.wrong_answer,
+handed to the session as its `judge`). An HTTP 429 is not a block: the query waits as
+the portal's Retry-After asks (else CASESCRAPER_RATE_LIMIT_PAUSE), doubling with each 429
+in a row, and is asked again; more than CASESCRAPER_MAX_RATE_LIMITS in a row (or a pause
+over MAX_PAUSE) stop the crawl (`rate_limited`).
 """
 
 from __future__ import annotations
@@ -34,14 +40,21 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request
 from scrapy_selenium import SeleniumRequest
 
-from casescraper.errors import BrowserMissing, CasescraperError
+from casescraper.errors import BrowserMissing, CasescraperError, RateLimited
 from casescraper.middleware_settings import MiddlewareSettings, case_in_url, hosted
 from casescraper.pacing import SlotPacer
 from casescraper.browser.page import CourtFilesPage
 from casescraper.browser.session import BrowserSession, SearchTiming, SessionEvents
-from casescraper.stopping import stop_crawl
+from casescraper.record.answers import answered_at, wrong_answer
+from casescraper.stopping import stop_crawl, stop_reason
 
 logger = logging.getLogger(__name__)
+
+MAX_PAUSE = 3600.0  # seconds: a 429 asking for a longer pause stops the crawl instead
+
+
+def _judge(case: str, capture: Any, whole: bool) -> Optional[str]:
+    return wrong_answer(capture.answers, case, capture.found, whole)
 
 
 class CrawlEvents(SessionEvents):
@@ -84,7 +97,9 @@ class SeleniumMiddleware:
             return
         self.events = CrawlEvents(crawler)
         self.session = BrowserSession(self.options.session, self.events, page_factory=self.page_factory,
-                                      on_search=self.search_observer)
+                                      on_search=self.search_observer, judge=_judge)
+        self.limited_in_a_row = 0  # HTTP 429 answers since the last case answered
+        self.sleep: Callable[[float], Any] = asyncio.sleep  # tests replace it
         self.pacer = SlotPacer(crawler, self.options.rest_every, self.options.rest_seconds)
         self.lock = asyncio.Lock()  # one browser: one query at a time, its pacing included
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -137,12 +152,20 @@ class SeleniumMiddleware:
                 self.pacer.finish(turn, response, latency)
 
     async def _case(self, request: Request, meta: dict[str, Any]) -> tuple[HtmlResponse, float]:
-        outcome = await asyncio.wrap_future(
-            self.session.submit(self.session.case, request.url, meta["court"], meta["case"]))
+        while True:
+            try:
+                outcome = await asyncio.wrap_future(
+                    self.session.submit(self.session.case, request.url, meta["court"], meta["case"]))
+            except RateLimited as exc:
+                await self._rate_limited(meta["case"], exc)
+                continue
+            self.limited_in_a_row = 0
+            break
         capture = outcome.capture
         meta.update(
             found=capture.found,
             captured_at=datetime.now(timezone.utc).isoformat(),
+            answered_at=answered_at(capture.answers),  # the portal's clock
             driver_pid=outcome.driver_pid,
             answers=capture.answers,
             parties_stuck=capture.parties_stuck,
@@ -150,6 +173,27 @@ class SeleniumMiddleware:
         )
         response = HtmlResponse(request.url, body=capture.html, encoding="utf-8", request=request)
         return response, outcome.seconds
+
+    async def _rate_limited(self, case: str, exc: RateLimited) -> None:
+        """Pause after an HTTP 429 as the module says; RateLimited when the crawl must stop."""
+        self.limited_in_a_row += 1
+        self.stats.inc_value("casescraper/ratelimit/answers")
+        asked = exc.retry_after if exc.retry_after is not None else self.options.rate_limit_pause
+        pause = asked * 2 ** (self.limited_in_a_row - 1)
+        if self.limited_in_a_row > self.options.max_rate_limits or pause > MAX_PAUSE:
+            logger.error("casescraper: error: %s: the portal answered HTTP 429 (too many requests) "
+                         "%d times in a row (last: %s); stopping (rate_limited): wait before running "
+                         "again, and raise DOWNLOAD_DELAY", case, self.limited_in_a_row, exc)
+            stop_crawl(self.crawler, "rate_limited")
+            raise exc
+        logger.warning("%s: %s; pausing %g s (429 number %d in a row), then asking again", case, exc,
+                       pause, self.limited_in_a_row)
+        self.stats.inc_value("casescraper/ratelimit/pauses")
+        deadline = asyncio.get_running_loop().time() + pause
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            if stop_reason(self.crawler) is not None or not getattr(self.crawler, "crawling", True):
+                raise exc  # the crawl is stopping: no reason to wait on
+            await self.sleep(min(left, 1.0))
 
     async def _selenium_request(self, request: SeleniumRequest) -> HtmlResponse:
         fetched = await asyncio.wrap_future(self.session.submit(

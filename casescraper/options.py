@@ -58,6 +58,9 @@ class Options:
     keep_raw: bool
     # --- the site
     site_url: str
+    max_clock_skew: float
+    rate_limit_pause: float
+    max_rate_limits: int
     # --- the browser
     max_driver_restarts: int
     case_retries: int

@@ -44,7 +44,7 @@ from casescraper.record import history
 from casescraper import signals as our_signals
 from casescraper.errors import InvalidRecord, OutputError, SuffixLimitReached, UnsafeCaseNumber
 from casescraper.record.evidence import EvidenceError, EvidenceStore
-from casescraper.items import FAILED, FOUND, OUTCOMES, CaseItem
+from casescraper.items import FAILED, FILED, FOUND, OUTCOMES, CaseItem
 from casescraper.store import runlock
 from casescraper.store.ledger import Ledger
 from casescraper.options import Options
@@ -120,13 +120,15 @@ class CaseFilesPipeline:
 
     # --- outcomes (the case_outcome signal) and items
     async def record_outcome(self, case_number: str, status: str, error: Optional[str] = None,
-                             diagnostics: Optional[str] = None) -> None:
-        """A number that produced no record: its ledger line, counts and stats."""
+                             diagnostics: Optional[str] = None, answered_at: Optional[str] = None) -> None:
+        """A number that produced no record: its ledger line, counts and stats
+        (`answered_at`: the portal's time of the answer)."""
         if status not in OUTCOMES:
             logger.error("outcome %r for %s is not a spider status; recorded as parse_error",
                          status, case_number)
             status, error = "parse_error", f"spider reported unknown status {status!r}: {error}"
-        await self._finish(case_number, status, error=error, diagnostics=diagnostics)
+        await self._finish(case_number, status, error=error, diagnostics=diagnostics,
+                           answered_at=answered_at)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, CaseItem):
@@ -138,7 +140,12 @@ class CaseFilesPipeline:
         record = dict(adapter)
         # The case file is the record; the evidence goes into a file of its own.
         evidence = record.pop("evidence", None)
+        incomplete = record.pop("incomplete", None)
         status, saved, error, changes = await self._save(record)
+        written = status != "unchanged"  # an unchanged case wrote no file: keeps no evidence
+        if incomplete and status in FOUND:
+            # Kept (null parts), but not settled: the next run asks again. Said on the line.
+            status, error = "incomplete", incomplete
         file_path = saved.rel_path if saved is not None else None
         steps = [self._finish(item.case_number, status, file_path=file_path, error=error,
                               changes=changes)]
@@ -146,7 +153,7 @@ class CaseFilesPipeline:
             adapter["file_path"] = file_path
             # Evidence goes with a case file written now; an unchanged case wrote none. Both
             # follow the case file (whose name the evidence takes), beside each other.
-            if evidence is not None and self.keep_raw and status != "unchanged":
+            if evidence is not None and self.keep_raw and written:
                 steps.append(self._keep_evidence(record["case_number"], saved, evidence))
         done = await asyncio.gather(*steps)
         if status in FOUND and all(done):
@@ -309,21 +316,23 @@ class CaseFilesPipeline:
 
     async def _finish(self, case_number: str, status: str, *, file_path: Optional[str] = None,
                       error: Optional[str] = None, diagnostics: Optional[str] = None,
-                      changes: Optional[dict[str, Any]] = None) -> bool:
+                      changes: Optional[dict[str, Any]] = None,
+                      answered_at: Optional[str] = None) -> bool:
         """Count the final outcome and append its one ledger line; False when it was lost."""
         self._inc(f"cases/{status}")
         lost = False
         if not self.dry_run:
             now = _utc_now()
             year = case_year(case_number, now)
-            if status in FOUND and year in self.latest_files:
+            if status in FILED and year in self.latest_files:
                 # Also when its line is lost below: the file is there, and it is the latest.
                 self.latest_files[year][case_number] = file_path
             try:
                 await self.run_in_thread(
                     self.ledger.record, case_number, status, run_id=self.run_id,
                     year=year, file_path=file_path, error=error,
-                    diagnostics=diagnostics, at=now.isoformat(), changes=changes)
+                    diagnostics=diagnostics, at=now.isoformat(), changes=changes,
+                    answered_at=answered_at)
             except OSError as exc:
                 logger.error("ledger line for %s (%s) could not be written: %s", case_number, status, exc)
                 self._inc("ledger/errors")

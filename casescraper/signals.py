@@ -9,7 +9,8 @@ CLOSESPIDER_ITEMCOUNT see cases only, while the ledger still gets one line per n
 
 # Sent by the spider for a number that produced no case record, and awaited: when
 # `await signals.send_catch_log_async(...)` returns, the outcome is recorded.
-# Arguments: case_number, status (one of items.OUTCOMES), error, diagnostics, spider.
+# Arguments: case_number, status (one of items.OUTCOMES), error, diagnostics, spider,
+# answered_at (the portal's time of a "no data" answer: its Date header, ISO, or None).
 # The CaseFilesPipeline records it: a ledger line and stats (then case_recorded).
 case_outcome = object()
 

@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from casescraper.config import SPECS, ConfigAddon, configured, default_settings, tomllib
+from casescraper.config import SPECS, ConfigAddon, configured, default_settings, tomllib, validate_settings
 from casescraper.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,9 +69,9 @@ def test_scrapy_table(tmp_path):
 
 @pytest.mark.parametrize("toml,expected", [
     ("[app]\nexport_write_retries = -1\n",
-     "config.toml: [app] export_write_retries = -1: expected an integer >= 1"),
+     "config.toml: [app] export_write_retries = -1: expected an integer from 1 to 100"),
     ('[app]\nexport_write_retries = "3"\n',
-     'config.toml: [app] export_write_retries = "3": expected an integer >= 1'),
+     'config.toml: [app] export_write_retries = "3": expected an integer from 1 to 100'),
     ("[app]\nforce_overwrite = 1\n", "config.toml: [app] force_overwrite = 1: expected true or false"),
     ("[app]\noutput_dir = 5\n", "config.toml: [app] output_dir = 5: expected a directory path"),
     ('[app]\nper_case_subdir = "a/b"\n',
@@ -79,7 +79,7 @@ def test_scrapy_table(tmp_path):
     ('[app]\nsite_url = "ftp://x"\n',
      'config.toml: [app] site_url = "ftp://x": expected an http(s) URL of the court-files page'),
     ("[app]\nrest_seconds = inf\n",
-     "config.toml: [app] rest_seconds = Infinity: expected a number of seconds >= 0 (0 turns it off)"),
+     "config.toml: [app] rest_seconds = Infinity: expected a number of seconds from 0 to 3600 (0 turns it off)"),
     ("[app]\nexport_write_retry = 3\n",
      "config.toml: [app] export_write_retry: unknown key; did you mean export_write_retries?"),
     ("[scrapy]\nCASESCRAPER_DRYRUN = true\n",
@@ -94,11 +94,16 @@ def test_bad_file(tmp_path, toml, expected):
 
 
 @pytest.mark.parametrize("name,value,form", [
-    ("CASESCRAPER_WRITE_RETRIES", "x", "an integer >= 1"),
-    ("CASESCRAPER_WRITE_RETRIES", "0", "an integer >= 1"),
-    ("CASESCRAPER_WRITE_BACKOFF_SECONDS", "-1", "a number of seconds >= 0"),
+    ("CASESCRAPER_WRITE_RETRIES", "x", "an integer from 1 to 100"),
+    ("CASESCRAPER_WRITE_RETRIES", "0", "an integer from 1 to 100"),
+    ("CASESCRAPER_WRITE_BACKOFF_SECONDS", "-1", "a number of seconds from 0 to 600"),
     ("CASESCRAPER_DRY_RUN", "maybe", "true or false"),
-    ("CASESCRAPER_PAGE_LOAD_TIMEOUT", "nan", "a number of seconds > 0"),
+    ("CASESCRAPER_PAGE_LOAD_TIMEOUT", "nan", "a number of seconds from 1 to 3600"),
+    # Absurd values are mistakes, not settings (issue 23).
+    ("CASESCRAPER_COMMAND_TIMEOUT", "1e308", "a number of seconds from 1 to 3600"),
+    ("CASESCRAPER_SUFFIX_LIMIT", "1000000000000000000", "an integer from 1 to 10000"),
+    ("CASESCRAPER_BOUNDARY_GAP", "100000000", "an integer from 1 to 1000"),
+    ("CASESCRAPER_MAX_CLOCK_SKEW", "-1", "a number of seconds from 0 to 31536000 (0 accepts any clock)"),
 ])
 def test_bad_environment(tmp_path, name, value, form):
     assert error(tmp_path, env={name: value}) == (
@@ -110,7 +115,7 @@ def test_bad_cmdline_value(tmp_path):
     settings.set("CASESCRAPER_SUFFIX_LIMIT", "lots", priority="cmdline")
     assert error(tmp_path, settings=settings) == (
         'CASESCRAPER_SUFFIX_LIMIT = "lots" (from the command line (-s) or Scrapyd (setting=)): '
-        "expected an integer >= 1")
+        "expected an integer from 1 to 10000")
 
 
 def test_bad_project_value(tmp_path):
@@ -262,3 +267,21 @@ def test_echoed_values_are_cut_and_escaped(tmp_path, env, shown):
     message = error(tmp_path, env=env)
     assert shown in message and len(message) < 600
     assert not any(ord(c) < 32 or ord(c) == 127 for c in message)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("DOWNLOAD_DELAY", -5), ("DOWNLOAD_DELAY", "nan"), ("CONCURRENT_REQUESTS", 1000),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN", 0), ("DOWNLOAD_DELAY", "soon"),
+])
+def test_scrapy_settings_out_of_bounds_stop_the_crawl(tmp_path, name, value):
+    settings = project_settings()
+    settings.set(name, value, priority="cmdline")
+    message = error(tmp_path, settings=settings)
+    assert message.startswith(f"{name} = ") and "expected a number from" in message
+
+
+def test_scrapy_settings_within_bounds_pass(tmp_path):
+    settings = project_settings()
+    settings.set("DOWNLOAD_DELAY", "0", priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS", 1, priority="cmdline")
+    validate_settings(settings)

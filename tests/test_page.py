@@ -204,8 +204,11 @@ def test_the_middleware_hands_the_answers_and_the_time_zone_to_the_spider(monkey
                                          "CASESCRAPER_TIMEZONE": "America/Toronto"})
     crawler.stats.open_spider()
     mw = SeleniumMiddleware.from_crawler(crawler)
-    answers = [{"endpoint": "PublicPartiesListInfo", "url": "http://x/CourtFilesAndDecisions/"
-                "PublicPartiesListInfo?courtnumber=IMM-1-25", "status": 200, "body": '{"data": []}'}]
+    # A whole set of answers about the case (anything less is judged and asked again).
+    rows = {"proceedingQueriesAddInfo": [{"COURT_NO": "IMM-1-25"}],
+            "proceedingQueriesRE": [{"COURT_NO": "IMM-1-25", "RE_NO": 1}], "PublicPartiesListInfo": []}
+    answers = [{"endpoint": e, "url": f"http://x/CourtFilesAndDecisions/{e}?courtnumber=IMM-1-25",
+                "status": 200, "body": json.dumps({"Count": len(r), "data": r})} for e, r in rows.items()]
     capture = Capture("IMM-1-25", True, "<html></html>", answers=answers,
                       parties_stuck="parties dialog did not close")
     monkeypatch.setattr(mw.session, "_search", lambda url, court, case: capture)

@@ -420,7 +420,7 @@ def test_feeds_hold_the_record_fields_in_schema_order_never_the_evidence():
     from casescraper import settings
     from casescraper.items import case_schema
     record = list(case_schema()["properties"])
-    assert [f.name for f in fields(CaseItem)] == record + ["evidence"]
+    assert [f.name for f in fields(CaseItem)] == record + ["evidence", "incomplete"]
     assert settings.FEED_EXPORT_FIELDS == record  # case records only: no outcome fields
 
 
@@ -685,7 +685,7 @@ def test_an_unreadable_latest_file_is_no_previous_file(tmp_path):
 
 def test_a_v1_latest_file_against_a_v2_record_is_changed(tmp_path):
     v1 = {k: v for k, v in json.loads(json.dumps(case().__dict__)).items()
-          if k not in ("schema_version", "evidence")}
+          if k not in ("schema_version", "evidence", "incomplete")}
     v1["parties"] = [{"name": "A", "role": "Applicant", "representation": None}]
     path = tmp_path / "json" / "2025" / "IMM-12-25-20240101.json"
     path.parent.mkdir(parents=True)
@@ -716,3 +716,23 @@ def test_dry_run_says_unchanged_or_changed_and_writes_nothing(tmp_path, caplog):
     assert (f"would write (changed: entries changed 1) {tmp_path}/json/2025/IMM-12-25-20250302.json"
             in caplog.text)
     assert h.stat("cases/dry_run") == 2
+
+
+def test_an_incomplete_record_is_kept_asked_again_and_completed_as_a_change(tmp_path):
+    """Parties that could not be read: the file is written with null parties and the line
+    is `incomplete` (saying why); the ledger asks the number again; a later complete
+    answer is a `changed` line against that file (issue 23, point 1)."""
+    from casescraper.store.ledger import Ledger
+
+    partial = case(parties=None)
+    partial.incomplete = "parties not read: PublicPartiesListInfo answer is not JSON (cut off?)"
+    Harness(tmp_path).run([partial])
+    [line] = ledger_lines(tmp_path)
+    assert line["status"] == "incomplete" and "parties not read" in line["error"]
+    assert line["file_path"] and json.loads((tmp_path / line["file_path"]).read_text())["parties"] is None
+    ledger = Ledger(str(tmp_path))
+    assert ledger.standing(line)[0] == "incomplete" and 12 in ledger.facts(2025, "IMM").failed
+    Harness(tmp_path).run([case()])
+    last = ledger_lines(tmp_path)[-1]
+    assert last["status"] == "changed" and last["changes"]["fields"] == ["parties"]
+    assert last["changes"]["previous_file"] == line["file_path"]

@@ -51,7 +51,9 @@ async def canary_found(spider, request):
 
 
 def line(case, status, at):
-    return json.dumps({"case_number": case, "status": status, "file_path": None, "at": at}) + "\n"
+    """A ledger line answered at `at`, by the portal's clock and ours alike."""
+    return json.dumps({"case_number": case, "status": status, "file_path": None, "at": at,
+                       "answered_at": at}) + "\n"
 
 
 def test_a_year_that_is_over_is_not_probed_again(tmp_path):
@@ -84,9 +86,11 @@ def test_no_data_answered_after_the_year_was_over_is_final(tmp_path):
              "IMM-9-23": ("no_results", None),
              "ABC-5-23": ("no_results", "2024-03-01T00:00:00+00:00")}
     for case, (status, at) in lines.items():
-        ledger.append({"case_number": case, "status": status, "at": at}, 2023)
+        ledger.append({"case_number": case, "status": status, "at": at, "answered_at": at}, 2023)
+    # Our clock alone (no portal time, e.g. a line written before it was recorded): not final.
+    ledger.append({"case_number": "IMM-10-23", "status": "no_results", "at": "2024-03-01T00:00:00+00:00"}, 2023)
     facts = ledger.facts(2023, "IMM")
-    assert facts.final == {5} and facts.no_results == {5, 6, 8, 9}
+    assert facts.final == {5} and facts.no_results == {5, 6, 8, 9, 10}
     resume = Resume(facts)
     # No file known at all, yet 5 is settled; 6, 8 and 9 are asked again.
     assert resume.known(5) is False and resume.done(5)

@@ -16,15 +16,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Optional
 
 from selenium.common.exceptions import WebDriverException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from casescraper.browser.driver import cdp, classify
-from casescraper.errors import Blocked, LayoutChanged, PageStuck
+from casescraper.errors import Blocked, LayoutChanged, PageStuck, RateLimited
 # The in-page JavaScript (~270 lines) lives apart; it takes its selectors from SELECTORS.
-from casescraper.browser.page_scripts import CASE_SCRIPT, PAGE_STATE_SCRIPT, SETUP_SCRIPT, XHR_HOOK
+from casescraper.browser.page_scripts import (
+    CASE_SCRIPT, PAGE_STATE_SCRIPT, PORTAL_CLOCK_SCRIPT, SETUP_SCRIPT, XHR_HOOK,
+)
 from casescraper.browser.selectors import SELECTORS
 
 # Words of a WAF's "request rejected" page, for a block served with status 200.
@@ -44,7 +48,8 @@ class Capture:
     html: str
     stuck: Optional[str] = None  # set when the data was read but the modal would not close
     # The portal's own answers of this case, in arrival order: {"endpoint", "url",
-    # "status", "body"} (plus "body_skipped": its length, for a body too big to keep).
+    # "status", "body"} (plus "body_skipped": its length, for a body too big to keep;
+    # "date": the answer's Date header, the portal's clock, when it sent one).
     answers: list[dict[str, Any]] = field(default_factory=list)
     parties_stuck: Optional[str] = None  # the parties dialog would not close: reload next
     parties_note: Optional[str] = None  # what was odd about the parties (never fatal)
@@ -56,7 +61,23 @@ def _answer(raw: Any) -> dict[str, Any]:
               "status": int(raw.get("status") or 0), "body": str(raw.get("body") or "")}
     if raw.get("body_skipped"):
         answer["body_skipped"] = int(raw["body_skipped"])
+    if raw.get("date"):
+        answer["date"] = str(raw["date"])[:100]
     return answer
+
+
+def retry_after(raw: Any) -> Optional[float]:
+    """Seconds a Retry-After header asks for (delay-seconds or an HTTP date), or None."""
+    text = str(raw or "").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 class CourtFilesPage:
@@ -105,7 +126,9 @@ class CourtFilesPage:
     def _check_state(self, state: dict[str, Any]) -> None:
         status = int(state.get("status") or 0)
         text = f"{state.get('title', '')}\n{state.get('text', '')}"
-        if status in (401, 403, 429) or any(m.lower() in text.lower() for m in WAF_MARKERS):
+        if status == 429:  # too many requests: a pause, not a block
+            raise RateLimited(f"the portal answered HTTP 429 for the page: {state.get('title', '')!r}")
+        if status in (401, 403) or any(m.lower() in text.lower() for m in WAF_MARKERS):
             raise Blocked(f"the portal refused the page (HTTP {status or 'page'}): {state.get('title', '')!r}")
         if status >= 500:
             raise PageStuck(f"the portal answered HTTP {status} for the page")
@@ -113,6 +136,12 @@ class CourtFilesPage:
             code = re.search(r"\b(?:net::)?(ERR_[A-Z_]+)", text)
             why = code.group(1) if code else repr(state.get("title", ""))
             raise PageStuck(f"the page did not load ({why})")
+
+    def portal_clock(self) -> Optional[float]:
+        """The portal's time (epoch seconds) from the Date header of a HEAD request for the
+        page, or None when it sends none."""
+        millis = self._call(self.driver.execute_script, PORTAL_CLOCK_SCRIPT)
+        return millis / 1000 if isinstance(millis, (int, float)) and millis > 0 else None
 
     def dismiss_consent(self) -> None:
         script = """
@@ -158,7 +187,10 @@ class CourtFilesPage:
             raise LayoutChanged(result["element"], result.get("detail") or "")
         if error == "http":
             status = int(result.get("status") or 0)
-            if status in (401, 403, 429):
+            if status == 429:
+                raise RateLimited(f"the portal answered {result.get('what')} with HTTP 429 "
+                                  f"({result.get('url')})", retry_after(result.get("retry_after")))
+            if status in (401, 403):
                 raise Blocked(f"the portal refused {result.get('what')} with HTTP {status} ({result.get('url')})")
             raise PageStuck(f"{result.get('what')}: HTTP {status or 'network error'} from {result.get('url')}")
         raise PageStuck(f"waiting for {result.get('what')}: {error} {result.get('message', '')}".strip())

@@ -18,10 +18,14 @@ if (!window.__cs) {
     } catch (e) { return null; }
   };
   const begin = url => { const u = portal(url); if (u) st.pending++; return u; };
-  const end = (u, status, body) => {
+  // The portal's Date (its clock: what the ledger's "final" decisions use) and
+  // Retry-After (how long a 429 asks us to pause) are kept with each answer.
+  const end = (u, status, body, header) => {
     if (!u) return;
     st.pending--;
-    const entry = {endpoint: u.pathname.split('/').filter(Boolean).pop() || '', url: u.href, status, body: ''};
+    const h = name => { try { return header ? header(name) : null; } catch (e) { return null; } };
+    const entry = {endpoint: u.pathname.split('/').filter(Boolean).pop() || '', url: u.href, status, body: '',
+                   date: h('Date'), retry_after: h('Retry-After')};
     if (String(body).length > %(max_body)d) entry.body_skipped = String(body).length;
     else entry.body = String(body || '');
     st.log.push(entry);
@@ -38,7 +42,8 @@ if (!window.__cs) {
     if (this.__csPortal && !this.__csHooked) {  // one listener per object, reused or not
       this.__csHooked = true;
       this.addEventListener('loadend', () => {
-        const u = this.__csPortal; this.__csPortal = null; end(u, this.status, xhrBody(this));
+        const u = this.__csPortal; this.__csPortal = null;
+        end(u, this.status, xhrBody(this), name => this.getResponseHeader(name));
       });
     }
     try { return send.apply(this, arguments); }
@@ -52,7 +57,8 @@ if (!window.__cs) {
       try { p = f.apply(this, arguments); } catch (e) { end(u, 0, ''); throw e; }
       if (!u) return p;
       return p.then(r => {
-        r.clone().text().then(b => end(u, r.status, b), () => end(u, r.status, ''));
+        const header = name => r.headers.get(name);
+        r.clone().text().then(b => end(u, r.status, b, header), () => end(u, r.status, '', header));
         return r;
       }, e => { end(u, 0, ''); throw e; });
     };
@@ -132,7 +138,7 @@ const httpError = mark => since(mark).find(failed);
 const settle = async (mark, what) => {
   await until(() => st.pending === 0 && st.log.length > mark && !shown(q(sel.loading)), what);
   const bad = httpError(mark);
-  if (bad) throw {error: 'http', status: bad.status, url: bad.url, what};
+  if (bad) throw {error: 'http', status: bad.status, url: bad.url, what, retry_after: bad.retry_after};
 };
 const closing = box => box.classList.contains('modal') && !box.classList.contains('show');
 const moving = box => box.getAnimations({subtree: true}).some(a => a instanceof CSSTransition);
@@ -195,7 +201,8 @@ const parties = async (row, dlg) => {
     note = (note ? note + '; ' : '') + (good() ? 'asked the portal for them' : 'the portal did not answer them');
   }
   const refused = since(mark).find(x => [401, 403, 429].includes(x.status));
-  if (refused) throw {error: 'http', status: refused.status, url: refused.url, what: 'parties'};
+  if (refused) throw {error: 'http', status: refused.status, url: refused.url, what: 'parties',
+                      retry_after: refused.retry_after};
   let stuck = null;
   if (dlg && shown(dlg) && !await close(box, () => shown(dlg), closeWays(box))) {
     stuck = 'parties dialog did not close';
@@ -225,8 +232,9 @@ async function run() {
   const area = () => outer(q(sel.results_area) || q(sel.results));
   const page = dialog => '<html><body>' + area() + dialog + outer(q(sel.modal)) + '</body></html>';
   const dlg = q(sel.dialog);
-  const answers = () => st.log.map(({endpoint, url, status, body, body_skipped}) =>
-    body_skipped ? {endpoint, url, status, body, body_skipped} : {endpoint, url, status, body});
+  const answers = () => st.log.map(({endpoint, url, status, body, body_skipped, date, retry_after}) =>
+    body_skipped ? {endpoint, url, status, body, body_skipped, date, retry_after}
+      : {endpoint, url, status, body, date, retry_after});
   if (!row) return {found: false, html: page(outer(dlg)), answers: answers()};
   if (!q(sel.more_button, row)) return {error: 'layout', element: sel.more_button};
   // Parties never fail a case: the portal's answer is what counts, the dialog a fallback.
@@ -270,6 +278,18 @@ for (const key of ['submit', 'results']) {
   if (!document.querySelector(sel[key])) return {error: 'layout', element: sel[key]};
 }
 return {ok: true};
+"""
+
+# The portal's clock: the Date header of a HEAD request for the page (same origin),
+# answered as epoch milliseconds, or null when there is none.
+PORTAL_CLOCK_SCRIPT = """
+try {
+  const x = new XMLHttpRequest();
+  x.open('HEAD', location.href, false);
+  x.send();
+  const date = x.getResponseHeader('Date');
+  return date ? Date.parse(date) || null : null;
+} catch (e) { return null; }
 """
 
 PAGE_STATE_SCRIPT = """

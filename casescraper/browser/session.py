@@ -14,7 +14,12 @@ Recovery, by failure:
   as a restart;
 - stuck page (modal will not open, server error): reload and retry up to `case_retries`
   times, then the case fails (CaseFailed);
-- layout change or block: stop the crawl at once (`layout_changed`, `blocked`).
+- answers that cannot settle the case (cut off, of another shape, about another number:
+  the `judge` given says so): search again up to `case_retries` times, then BadAnswer;
+- layout change or block: stop the crawl at once (`layout_changed`, `blocked`);
+- HTTP 429: RateLimited goes to the caller, who pauses (the middleware);
+- a clock further than `max_clock_skew` seconds from the portal's (its Date header, read
+  once when the first page is set up): stop the crawl (`clock_skew`).
 Every failure leaves a screenshot and the page HTML under diagnostics/<run_id>/
 (diagnostics.py). A browser is recycled after `recycle_after` cases, or once its memory
 passes `recycle_mb` (read every MEMORY_CHECK_EVERY cases, at most once per
@@ -39,7 +44,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from casescraper.browser.driver import Browser, BrowserConfig, RunDir, classify
 from casescraper.browser.diagnostics import DiagnosticsWriter
 from casescraper.errors import (
-    Blocked, BrowserError, CaseFailed, DeadSession, LayoutChanged, PageStuck, RestartsExhausted,
+    BadAnswer, Blocked, BrowserError, CaseFailed, ClockSkew, DeadSession, LayoutChanged, PageStuck,
+    RestartsExhausted,
 )
 from casescraper.browser.page import Capture, CourtFilesPage
 
@@ -66,6 +72,7 @@ class SessionOptions:
     recycle_after: int  # cases per browser; 0: no limit
     recycle_mb: int  # MiB of PSS; 0: never measured
     diagnostics: bool
+    max_clock_skew: float = 0.0  # seconds from the portal's clock; 0: not checked
 
 
 class SessionEvents:
@@ -115,8 +122,14 @@ class BrowserSession:
     def __init__(self, options: SessionOptions, events: Optional[SessionEvents] = None, *,
                  page_factory: Callable[..., Any] = CourtFilesPage,
                  browser_factory: Callable[..., Any] = Browser,
-                 on_search: Optional[Callable[[SearchTiming], None]] = None):
+                 on_search: Optional[Callable[[SearchTiming], None]] = None,
+                 judge: Optional[Callable[[str, Capture, bool], Optional[str]]] = None):
         self.options = options
+        # judge(case, capture, whole): why the capture's answers cannot settle the case, or
+        # None; `whole`: the optional parts must be whole too.
+        self.judge = judge
+        self.wall: Callable[[], float] = time.time  # this machine's clock (tests replace it)
+        self.clock_checked = False
         self.events = events or SessionEvents()
         self.page_factory = page_factory
         self.browser_factory = browser_factory
@@ -177,6 +190,13 @@ class BrowserSession:
             started = time.time()
             try:
                 capture = self._search(url, court, case)
+                # Optional parts (parties, related) must be whole too, but for the last try:
+                # then the case is kept incomplete rather than failed.
+                problem = self.judge(case, capture, attempts < self.options.case_retries) \
+                    if self.judge is not None else None
+                if problem:
+                    self.events.count("casescraper/answers/bad")
+                    raise BadAnswer(problem)
             except DeadSession as exc:
                 attempts += 1
                 self._record_failure(case, exc, screenshot=False)
@@ -190,6 +210,17 @@ class BrowserSession:
                     raise CaseFailed(f"{case}: gave up after {attempts} attempts: {exc}", exc.diagnostics) from exc
                 logger.warning("%s: %s; reloading the page (attempt %d)", case, exc, attempts + 1)
                 continue
+            except BadAnswer as exc:
+                attempts += 1
+                self._record_failure(case, exc)
+                if attempts > self.options.case_retries:
+                    raise BadAnswer(f"{case}: gave up after {attempts} attempts: {exc}", exc.diagnostics) from exc
+                logger.warning("%s: %s; asking again (attempt %d)", case, exc, attempts + 1)
+                continue
+            except ClockSkew as exc:
+                logger.error("casescraper: error: %s; stopping the crawl (clock_skew)", exc)
+                self.events.stop("clock_skew")
+                raise
             except (LayoutChanged, Blocked) as exc:
                 self._record_failure(case, exc)
                 reason = "layout_changed" if isinstance(exc, LayoutChanged) else "blocked"
@@ -222,10 +253,28 @@ class BrowserSession:
             if not page.ready:
                 self.events.count("casescraper/page/loads")
                 page.open()
+                self._check_clock(page)
             return self.browser.bounded(lambda: page.search(case), self.options.config.script_timeout)
         finally:
             if self.on_search is not None:
                 self.on_search(SearchTiming(case, started, time.time()))
+
+    def _check_clock(self, page: Any) -> None:
+        """Once per session: ClockSkew when this machine's clock is further than
+        max_clock_skew from the portal's (a portal that sends no Date is not judged)."""
+        if self.clock_checked or not self.options.max_clock_skew:
+            return
+        portal = page.portal_clock()
+        self.clock_checked = True
+        if portal is None:
+            logger.warning("the portal sent no Date header: this machine's clock cannot be checked")
+            return
+        ahead = self.wall() - portal
+        if abs(ahead) > self.options.max_clock_skew:
+            raise ClockSkew(
+                f"this machine's clock is {abs(ahead):.0f} s {'ahead of' if ahead > 0 else 'behind'} the "
+                f"portal's (more than CASESCRAPER_MAX_CLOCK_SKEW, {self.options.max_clock_skew:g} s): set "
+                "it right (NTP), or accept it with -s CASESCRAPER_MAX_CLOCK_SKEW=0")
 
     def _restart(self, case: str, exc: DeadSession, attempts: int) -> None:
         self.restarts_in_a_row += 1

@@ -32,7 +32,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from casescraper.config import ConfigAddon
 from casescraper.errors import CasescraperError, printable
-from casescraper.items import FAILED, FOUND
+from casescraper.items import FAILED, FILED
 from casescraper.options import Options, settings_final
 
 logger = logging.getLogger("casescraper")
@@ -55,12 +55,16 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "output_unusable": (9, "the output directory is in the way (a symlink leading out, a file "
                            "where a directory must be)"),
     "start_error": (10, "the spider failed while planning its requests (the log has the error)"),
+    "rate_limited": (12, "the portal answered HTTP 429 (too many requests) again and again, after "
+                         "pausing as it asked: wait, and raise DOWNLOAD_DELAY"),
+    "clock_skew": (13, "this machine's clock is off the portal's by more than "
+                       "CASESCRAPER_MAX_CLOCK_SKEW: set it right (NTP)"),
 }
 EXIT_DID_NOT_START = 1  # the one `casescraper: error:` line; nothing was crawled
 EXIT_OTHER = 11  # any other close reason, no close reason at all, or a forced stop
 # A crawl that ended by a reason of status 0, yet lost data or settled nothing: not a success.
 EXIT_WRITES_LOST = EXIT_CODES["write_failures"][0]
-EXIT_ALL_FAILED = 12
+EXIT_ALL_FAILED = 14
 # Components a crawl cannot do without: a crawl with either switched off would ask the
 # portal and keep nothing (or drive no browser), so it refuses to start.
 REQUIRED = {"ITEM_PIPELINES": "casescraper.pipelines.CaseFilesPipeline",
@@ -85,7 +89,7 @@ def outcome_code(reason: Optional[str], stats: dict[str, Any]) -> tuple[int, str
                                   "(disk full or broken); the run manifest names the cases")
     counts = {key.rsplit("/", 1)[1]: int(value or 0) for key, value in stats.items()
               if key.startswith("casescraper/cases/")}
-    settled = sum(counts.get(s, 0) for s in (*FOUND, "no_results", "dry_run"))
+    settled = sum(counts.get(s, 0) for s in (*FILED, "no_results", "dry_run"))
     failed = sum(counts.get(s, 0) for s in FAILED)
     if failed and not settled:
         return EXIT_ALL_FAILED, (f"every case asked failed ({failed}): nothing was found or "

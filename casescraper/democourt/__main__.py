@@ -29,7 +29,7 @@ import threading
 from typing import Optional
 
 from casescraper.democourt import data
-from casescraper.democourt.knobs import MAX_DAY, PARTIES_UIS, Knobs
+from casescraper.democourt.knobs import MAX_DAY, PARTIES_UIS, SPOILS, Knobs
 from casescraper.democourt.server import DemoCourt
 
 _CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
@@ -114,6 +114,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--consent-banner", action="store_true")
     serve.add_argument("--error-rate", type=_rate, default=0.0)
     serve.add_argument("--nodata-after", type=_int_at_least(0), default=None)
+    serve.add_argument("--spoil-rate", type=_rate, default=0.0,
+                       help="probability that an answer about a case is spoiled (see --spoil)")
+    serve.add_argument("--spoil", choices=SPOILS, default="mixed",
+                       help="how: cut off, another shape, short, another number's, garbled rows")
+    serve.add_argument("--throttle-after", type=_int_at_least(0), default=None,
+                       help="searches after N answer HTTP 429 (see --throttle-count)")
+    serve.add_argument("--throttle-count", type=_int_at_least(0), default=1,
+                       help="how many searches answer 429 (0: all)")
+    serve.add_argument("--retry-after", type=_int_at_least(0), default=None,
+                       help="the 429's Retry-After header, in seconds (default: none)")
+    serve.add_argument("--date-offset", type=int, default=0,
+                       help="seconds added to every Date header (a portal clock off)")
     serve.add_argument("--vendor-dir", default="", metavar="DIR",
                        help="serve the real page's vendor assets from DIR (benchmarks.realpage)")
     page = serve.add_argument_group("page variants (defaults: the real page as known)")

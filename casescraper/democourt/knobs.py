@@ -13,9 +13,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Optional
 
+from casescraper.democourt.spoil import KINDS as SPOILS
+
 VENDOR_TYPES = {"css": "text/css", "js": "application/javascript"}  # as IIS sends them
 PARTIES_UIS = ("popup", "jqueryui", "bootstrap", "escape")
 LAYOUTS = ("v1", "v2")
+
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 MAX_DAY = 1000  # knob day: at most this many entries added to a case
 
@@ -83,6 +86,16 @@ class Knobs:
     # day 1's entries and one more); day 0 or no grow: the data as drawn.
     day: int = 0
     grow: frozenset[str] = field(default_factory=frozenset)
+    # Answers that must not settle a number (spoil.py): each answer of a case's JSON
+    # endpoints is spoiled with probability spoil_rate (seeded), in the way `spoil` says.
+    spoil_rate: float = 0.0
+    spoil: str = "mixed"
+    # HTTP 429: the searches after throttle_after answer 429 (throttle_count of them, 0 =
+    # all), with `Retry-After: retry_after` seconds when it is given.
+    throttle_after: Optional[int] = None
+    throttle_count: int = 1
+    retry_after: Optional[int] = None
+    date_offset: int = 0  # seconds added to the Date header of every answer (a clock off)
 
     def __post_init__(self) -> None:
         self.hang_on = _case_set(self.hang_on)
@@ -95,12 +108,19 @@ class Knobs:
                 raise _bad(name, value, "an integer number of milliseconds, 0 to 600000")
         if not isinstance(self.day, int) or isinstance(self.day, bool) or not 0 <= self.day <= MAX_DAY:
             raise _bad("day", self.day, f"a whole number of days, 0 to {MAX_DAY}")
-        for name in ("forbid_after", "nodata_after"):
+        for name in ("forbid_after", "nodata_after", "throttle_after", "retry_after"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise _bad(name, value, "nothing (off) or an integer >= 0")
-        if not (isinstance(self.error_rate, (int, float)) and 0.0 <= self.error_rate <= 1.0):
-            raise _bad("error_rate", self.error_rate, "a probability between 0 and 1")
+        for name in ("error_rate", "spoil_rate"):
+            if not (isinstance(getattr(self, name), (int, float)) and 0.0 <= getattr(self, name) <= 1.0):
+                raise _bad(name, getattr(self, name), "a probability between 0 and 1")
+        if self.spoil not in SPOILS:
+            raise _bad("spoil", self.spoil, ", ".join(SPOILS))
+        if not isinstance(self.throttle_count, int) or self.throttle_count < 0:
+            raise _bad("throttle_count", self.throttle_count, "an integer >= 0 (0: every search)")
+        if not isinstance(self.date_offset, int) or abs(self.date_offset) > 10 ** 9:
+            raise _bad("date_offset", self.date_offset, "a whole number of seconds, + or -")
         if self.layout not in LAYOUTS:
             raise _bad("layout", self.layout, " or ".join(LAYOUTS))
         if self.parties_ui not in PARTIES_UIS:
@@ -131,7 +151,7 @@ class Knobs:
                     raise _bad(name, raw, "1 or 0")
                 parsed[name] = text.lower() in TRUE
             elif "int" in kind:
-                if not text.isdigit():
+                if not text.removeprefix("-").isdigit() or (text.startswith("-") and name != "date_offset"):
                     raise _bad(name, raw, "a whole number >= 0")
                 parsed[name] = int(text)
             elif kind == "float":

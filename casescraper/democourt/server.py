@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from casescraper.democourt import data
 from casescraper.democourt.knobs import VENDOR_TYPES, Knobs
+from casescraper.democourt.spoil import spoiled
 
 __all__ = ["DemoCourt", "Knobs", "PAGE_PATH"]
 
@@ -111,6 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # no per-request logging
 
+    def date_time_string(self, timestamp: Optional[float] = None) -> str:
+        """The Date header: the court's clock, off by the knob date_offset."""
+        moment = time.time() if timestamp is None else timestamp
+        return formatdate(moment + self.server.court.knobs.date_offset, usegmt=True)
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
@@ -162,11 +168,23 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(court.knobs.latency_ms / 1000)
         if court._draw_error():
             return self._send(500, HTML_TYPE, ERROR_PAGE.encode())
+        if endpoint == "proceedingQueriesAddInfo" and court._throttled(search_no):
+            wait = court.knobs.retry_after
+            return self._send(429, HTML_TYPE, b"<h1>Too Many Requests</h1>",
+                              {"Retry-After": str(wait)} if wait is not None else None)
         nodata = court.knobs.nodata_after
         if endpoint == "proceedingQueriesAddInfo" and nodata is not None and search_no > nodata:
             rows: list[dict[str, Any]] = []
         else:
             rows = court._rows(endpoint, query)
+        if endpoint in court.CASE_ENDPOINTS and court._draw(court._spoil_rng, court.knobs.spoil_rate):
+            def others() -> list[dict[str, Any]]:  # the next number's (the one before at the end)
+                n = data.parse_case_number(query.get("courtnumber", ""), court.year) or 1
+                other = n + 1 if court.record(n + 1) else max(1, n - 1)
+                asked = {**query, "courtnumber": data.case_number(court.year, other)}
+                return court._rows(endpoint, asked)
+            return self._send(200, JSON_TYPE, spoiled(endpoint, rows, court.knobs.spoil,
+                                                      court._spoil_rng, others))
         body = json.dumps({"Count": len(rows), "data": rows}, ensure_ascii=False)
         return self._send(200, JSON_TYPE, body.encode("utf-8"))
 
@@ -215,6 +233,7 @@ class DemoCourt:
 
     ENDPOINTS = ("proceedingQueriesAddInfo", "proceedingQueriesRE", "PublicPartiesListInfo",
                  "RelatedListInfo", "proceedingQueriesCourtNumberList")
+    CASE_ENDPOINTS = ENDPOINTS[:4]  # answers about one court number
 
     def __init__(self, year: int = 2025, last_number: int = 2000, seed: int = 0,
                  knobs: Optional[Knobs] = None, port: int = 0):
@@ -228,6 +247,7 @@ class DemoCourt:
         self._blocked = False
         self._support = 0
         self._error_rng = random.Random(f"democourt-errors:{seed}")
+        self._spoil_rng = random.Random(f"democourt-spoil:{seed}")
         self._stopping = threading.Event()
         self._held = 0
         self._noise: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -340,9 +360,17 @@ class DemoCourt:
             return True
 
     def _draw_error(self) -> bool:
+        return self._draw(self._error_rng, self.knobs.error_rate)
+
+    def _draw(self, rng: random.Random, rate: float) -> bool:
         # One draw per JSON request from one seeded RNG: the sequence is deterministic.
         with self._lock:
-            return self._error_rng.random() < self.knobs.error_rate
+            return rate > 0 and rng.random() < rate
+
+    def _throttled(self, search_no: int) -> bool:
+        """Whether this search is answered HTTP 429 (knobs throttle_after, throttle_count)."""
+        after, count = self.knobs.throttle_after, self.knobs.throttle_count
+        return after is not None and search_no > after and (not count or search_no <= after + count)
 
     def _rows(self, endpoint: str, query: dict[str, str]) -> list[dict[str, Any]]:
         n = data.parse_case_number(query.get("courtnumber", ""), self.year)

@@ -13,12 +13,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Optional
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casescraper.errors import ConfigError
+
+SEARCH, DOCKET = "proceedingQueriesAddInfo", "proceedingQueriesRE"
+PARTIES, RELATED = "PublicPartiesListInfo", "RelatedListInfo"
+# A key every row of an endpoint's answer carries (FACT, SITE.md): a row without it is
+# not of the known shape.
+ROW_KEYS = {SEARCH: "COURT_NO", DOCKET: "RE_NO", PARTIES: "PARTY_NAME", RELATED: "RELATED_COURT_NO"}
+# Where a row names the court number it is about. FACT for the search and the docket
+# (rows repeat COURT_NO). GUESS: parties and related rows name none (SITE.md lists no such
+# field); should one carry COURT_NO, it must be the number asked too.
+NUMBER_KEY = "COURT_NO"
+NAMED_BY_ROW = (SEARCH, DOCKET)
 
 # FACT (SITE.md): where a published document is downloaded.
 DOWNLOAD_PATH = "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum="
@@ -75,6 +87,85 @@ def json_date(raw: Any, tz: ZoneInfo) -> Optional[str]:
     return match.group(1) if match else None
 
 
+def shape_problem(answer: dict[str, Any]) -> Optional[str]:
+    """Why an answer is not whole and of the known shape (None when it is): HTTP 200, a
+    body `{"Count": n, "data": [n rows]}` whose rows are objects with the endpoint's key."""
+    if answer.get("body_skipped"):
+        return f"was too big to keep ({answer['body_skipped']} characters)"
+    if answer.get("status") != 200:
+        return f"answered HTTP {answer.get('status')}"
+    try:
+        data = json.loads(answer.get("body") or "")
+    except (ValueError, RecursionError):
+        return "answer is not JSON (cut off?)"
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        return "answer is not of the known shape {Count, data}"
+    rows, count = data["data"], data.get("Count")
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(rows):
+        return f"answer is not whole: Count {cut(count, 20)} but {len(rows)} rows"
+    key = ROW_KEYS.get(str(answer.get("endpoint")))
+    if any(not isinstance(r, dict) or (key is not None and key not in r) for r in rows):
+        return f"answer has rows of an unknown shape (no {key})"
+    return None
+
+
+def _asked(answer: dict[str, Any]) -> Optional[str]:
+    asked = parse_qs(urlsplit(str(answer.get("url") or "")).query).get("courtnumber")
+    return norm(asked[0]).upper() if asked else None
+
+
+def wrong_answer(answers: Iterable[dict[str, Any]], case_number: str, found: bool,
+                 whole: bool = False) -> Optional[str]:
+    """Why the portal's answers cannot settle `case_number` (None when they can), for a
+    capture whose page showed the case (`found`) or showed no row.
+
+    A number is settled only by answers that are whole, of the known shape and about it:
+    "no data" only from a search answer that is so and empty; a found case needs its
+    search and docket answers so; every row that names a court number must name this one.
+    Answers about another number (a late reply to an earlier case) are left out. A
+    parties or related answer that cannot be read fails the case only when `whole` (the
+    caller asks again); else the record says so (see `unavailable`). One about another
+    number always does."""
+    case_number = case_number.upper()
+    latest: dict[str, dict[str, Any]] = {}
+    for answer in answers:
+        if isinstance(answer, dict) and _asked(answer) in (case_number, None):
+            latest[str(answer.get("endpoint") or "")] = answer
+    needed = (SEARCH, DOCKET) if found else (SEARCH,)
+    for endpoint in needed:
+        if endpoint not in latest:
+            return f"no {endpoint} answer about {case_number}"
+    for endpoint in (*needed, *((PARTIES, RELATED) if found and whole else ())):
+        problem = shape_problem(latest[endpoint]) if endpoint in latest else None
+        if problem:
+            return f"the {endpoint} {problem}"
+    for endpoint, answer in latest.items():
+        rows = _rows_of(answer.get("body")) if endpoint in ROW_KEYS and answer.get("status") == 200 else None
+        for row in rows or ():
+            named = norm(str(row.get(NUMBER_KEY) or "")).upper()
+            if (endpoint in NAMED_BY_ROW or NUMBER_KEY in row) and named != case_number:
+                return f"the {endpoint} answer holds a row of {cut(named or None, 40)}, not of {case_number}"
+    listed = bool(_rows_of(latest[SEARCH].get("body")))
+    if listed != found:
+        return (f"the {SEARCH} answer lists {case_number} but the page showed no row of it" if listed
+                else f"the page showed {case_number} but the {SEARCH} answer is empty")
+    return None
+
+
+def answered_at(answers: Iterable[dict[str, Any]]) -> Optional[str]:
+    """The portal's time of its latest answer (the Date headers, ISO 8601 UTC), or None
+    when no answer carried one: the clock that decides whether "no data" is final."""
+    times = []
+    for answer in answers:
+        try:
+            moment = parsedate_to_datetime(str(answer.get("date") or ""))
+        except (TypeError, ValueError, IndexError):
+            continue
+        if moment.tzinfo is not None:
+            times.append(moment.astimezone(timezone.utc))
+    return max(times).isoformat() if times else None
+
+
 def _rows_of(body: Any) -> Optional[list[dict[str, Any]]]:
     """The rows of a `{"Count": n, "data": [...]}` body (a bare list too); None if unreadable."""
     try:
@@ -91,6 +182,9 @@ class Answers:
     def __init__(self, answers: Optional[Iterable[dict[str, Any]]], case_number: str):
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.trouble: dict[str, str] = {}  # endpoint -> why its answer is not used
+        # Endpoints that answered HTTP 200 with a body of another shape: the page's own
+        # rendering of that answer (the parties dialog) is not to be trusted either.
+        self.garbled: set[str] = set()
         for answer in answers or ():
             if not isinstance(answer, dict):
                 continue
@@ -99,13 +193,21 @@ class Answers:
             if asked and norm(asked[0]).upper() != case_number:
                 continue  # about another number (a late reply to an earlier case)
             found = _rows_of(answer.get("body")) if answer.get("status") == 200 else None
-            if found is None:
+            # An optional part is whole and of its known shape, or not read at all (never
+            # an empty list made of garbled rows).
+            problem = shape_problem(answer) if endpoint in (PARTIES, RELATED) else None
+            if found is None or problem:
                 status = answer.get("status")
-                self.trouble[endpoint] = (f"{endpoint} answered HTTP {status}" if status != 200
-                                          else f"{endpoint} answer is not JSON data")
+                self.trouble[endpoint] = f"{endpoint} {problem}" if problem else (
+                    f"{endpoint} answered HTTP {status}" if status != 200
+                    else f"{endpoint} answer is not JSON data")
+                if status == 200:
+                    self.garbled.add(endpoint)
+                self.rows.pop(endpoint, None)
                 continue
             self.rows[endpoint] = found
             self.trouble.pop(endpoint, None)
+            self.garbled.discard(endpoint)
         self.docket = {_int(r.get("RE_NO")): r for r in self.rows.get("proceedingQueriesRE", ())}
 
     def parties(self) -> Optional[list[dict[str, Optional[str]]]]:
@@ -121,6 +223,18 @@ class Answers:
             return None
         return [{"case_number": number.upper(), "style_of_cause": value(r.get("STYLE_OF_CAUSE"))}
                 for r in rows if (number := value(r.get("RELATED_COURT_NO")))]
+
+
+def unavailable(record: dict[str, Any], answers: Answers, notes: list[Note]) -> list[str]:
+    """The optional parts of a record that could not be read this time (why, each): such a
+    record is incomplete, and its number is asked again. Parties are null then (the parser
+    notes why); related files are null with a note when their answer was unreadable."""
+    missing = [n.message for n in notes if n.kind == "parties_unavailable"]
+    if record.get("related") is None and RELATED in answers.trouble:
+        why = f"related files not read: {answers.trouble[RELATED]}"
+        notes.append(Note("related_unavailable", why))
+        missing.append(why)
+    return missing
 
 
 def party(name: Any, firm: Any, contact: Any) -> dict[str, Optional[str]]:

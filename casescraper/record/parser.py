@@ -21,7 +21,9 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import css2xpath
 
-from casescraper.record.answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
+from casescraper.record.answers import (
+    PARTIES, Answers, Note, cross_check, cut, document, norm, party, unavailable, value, zone,
+)
 from casescraper.errors import ParseError
 from casescraper.items import SCHEMA_VERSION
 from casescraper.browser.selectors import COURT_NUMBER, SELECTORS, within
@@ -75,6 +77,7 @@ class Parsed:
 
     record: dict[str, Any]
     notes: list[Note] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # optional parts not read, and why
 
 
 # --- parts of the page ------------------------------------------------------------------
@@ -383,7 +386,7 @@ def read_case(html: str, *, answers: Optional[Iterable[dict[str, Any]]] = None, 
         "docket_entries": entries,
     }
     cross_check(record, portal, tz, notes)
-    return Parsed(record, notes)
+    return Parsed(record, notes, unavailable(record, portal, notes))
 
 
 def parse_case(html: str, court: str = "t", case_number: Optional[str] = None,
@@ -395,7 +398,7 @@ def parse_case(html: str, court: str = "t", case_number: Optional[str] = None,
 def _parties(page: Selector, portal: Answers, notes: list[Note]) -> Optional[list[dict[str, Optional[str]]]]:
     """From the PublicPartiesListInfo answer, else the dialog, else None with a note."""
     found = portal.parties()
-    if found is None:
+    if found is None and PARTIES not in portal.garbled:  # the dialog shows that same answer
         found = dialog_parties(page)
     if found is None:
         why = portal.trouble.get("PublicPartiesListInfo", "no PublicPartiesListInfo answer")

@@ -39,7 +39,8 @@ from casescraper.frontier import casenumbers
 from casescraper.record import evidence, parser
 from casescraper.config import SPECS, valid_run_id
 from casescraper.errors import (
-    Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
+    BadAnswer, Blocked, BrowserError, ClockSkew, ConfigError, LayoutChanged, ParseError, RateLimited,
+    RestartsExhausted,
 )
 from casescraper.items import CaseItem
 from casescraper.store import runlock
@@ -56,9 +57,10 @@ NOTE_STATS = {
     "unknown_label": "casescraper/parse/unknown_label",
     "disagree": "casescraper/fidelity/disagree",
     "parties_unavailable": "casescraper/parties/unavailable",
+    "related_unavailable": "casescraper/related/unavailable",
 }
 # Failures after which the middleware closes the crawl: plan no further numbers.
-STOPPING = (Blocked, LayoutChanged, RestartsExhausted)
+STOPPING = (Blocked, LayoutChanged, RestartsExhausted, RateLimited, ClockSkew)
 
 
 class CasesSpider(scrapy.Spider):
@@ -277,11 +279,12 @@ class CasesSpider(scrapy.Spider):
             self._waiting.set_result(Settled(status))
 
     async def _outcome(self, case: str, status: str, error: Optional[str] = None,
-                       diagnostics: Optional[str] = None) -> None:
-        """Report a number that produced no record; returns once it is recorded."""
+                       diagnostics: Optional[str] = None, answered_at: Optional[str] = None) -> None:
+        """Report a number that produced no record; returns once it is recorded
+        (`answered_at`: the portal's time of its answer, for "no data")."""
         await self.crawler.signals.send_catch_log_async(
             signal=case_outcome, case_number=case, status=status, error=error,
-            diagnostics=diagnostics, spider=self)
+            diagnostics=diagnostics, answered_at=answered_at, spider=self)
 
     # --- responses -----------------------------------------------------------------
 
@@ -309,7 +312,7 @@ class CasesSpider(scrapy.Spider):
                 await self._canary_failed(case)
             return
         if not capture["found"]:
-            await self._outcome(case, "no_results")
+            await self._outcome(case, "no_results", answered_at=capture.get("answered_at"))
             self._answer("no_results")
             return
         answers = capture.get("answers") or []
@@ -336,7 +339,7 @@ class CasesSpider(scrapy.Spider):
         kept = evidence.build(case_number=case, captured_at=capture["captured_at"], source_url=response.url,
                               court=self.court, answers=answers, html=response.text, timezone=zone)
         yield CaseItem(**parsed.record, source_url=response.url, scraped_at=capture["captured_at"],
-                       evidence=kept)
+                       evidence=kept, incomplete="; ".join(parsed.incomplete) or None)
 
     async def _written(self) -> None:
         """Return once the record in the pipelines (if any) has left them."""
@@ -389,7 +392,8 @@ class CasesSpider(scrapy.Spider):
         meta = request.meta["casescraper"]
         case = meta["case"]
         exc = failure.value
-        status = "blocked" if isinstance(exc, Blocked) else "driver_error"
+        status = ("blocked" if isinstance(exc, (Blocked, RateLimited)) else
+                  "bad_answer" if isinstance(exc, BadAnswer) else "driver_error")
         detail = str(exc) if isinstance(exc, BrowserError) else f"{type(exc).__name__}: {exc}"
         self.last_error = f"{case}: {detail}" if not detail.startswith(case) else detail
         if meta.get("canary"):

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from casescraper.spiders.cases import CasesSpider
 
 # A failed query (stuck page, dead browser, network error) says nothing about the number.
-UNKNOWN = ("driver_error",)
+# So is an answer cut off, of another shape or about another number (`bad_answer`).
+UNKNOWN = ("driver_error", "bad_answer")
 # The portal answered, even if the answer could not be read or kept.
 ANSWERED = ("found", "no_results", "parse_error")
 

@@ -43,7 +43,7 @@ from casescraper.store.fileops import digest, fsync_dir, kind_of, makedirs_durab
 from casescraper.store.layout import CASE_FILE_NAME, LEDGER_NAME, Layout
 from casescraper.store.safe_read import Unreadable, read_case_file
 from casescraper.store.storage import safe_name
-from casescraper.items import FAILED, FOUND, STATUSES
+from casescraper.items import FAILED, FILED, FOUND, STATUSES
 from casescraper.store.ledger_lines import (
     MAX_DEPTH, MAX_LINE, line_problem, line_time, too_deep, trusted_path,
 )
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 MAX_WARNINGS = 20  # per file read: then one line counting the rest
 # A line's standing (Ledger.standing): what it says about its number.
-STANDINGS = ("found", "missing_file", "no_results", "failed", "dry_run")
+STANDINGS = ("found", "missing_file", "no_results", "failed", "dry_run", "incomplete")
 
 
 def utc_now() -> str:
@@ -136,8 +136,9 @@ class Ledger:
     def record(self, case_number: str, status: str, *, run_id: str, year: int,
                file_path: Optional[str] = None, error: Optional[str] = None,
                diagnostics: Optional[str] = None, at: Optional[str] = None,
-               changes: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        """Append one attempt's line and return it (`changes`: a `changed` line's)."""
+               changes: Optional[dict[str, Any]] = None, answered_at: Optional[str] = None) -> dict[str, Any]:
+        """Append one attempt's line and return it (`changes`: a `changed` line's;
+        `answered_at`: the portal's time of the answer, its Date header, when known)."""
         if status not in STATUSES:
             raise ValueError(f"unknown ledger status {status!r}; expected one of {', '.join(STATUSES)}")
         entry: dict[str, Any] = {
@@ -149,7 +150,7 @@ class Ledger:
             "at": at or utc_now(),
             **self.site_fields(),
         }
-        if status in FOUND and trusted_path(file_path):
+        if status in FILED and trusted_path(file_path):
             # What the file held when the line was written: readers check it (file_problem).
             found = digest(os.path.join(self.root, *file_path.split("/")))
             if found is not None:
@@ -158,6 +159,8 @@ class Ledger:
             entry["diagnostics"] = diagnostics
         if changes is not None:
             entry["changes"] = changes
+        if answered_at is not None:
+            entry["answered_at"] = answered_at
         self.append(entry, year)
         return entry
 
@@ -226,6 +229,8 @@ class Ledger:
 
     def _read(self, path: str, f: Any) -> Iterator[dict[str, Any]]:
         skipped = 0
+        latest: Optional[tuple[datetime, int]] = None  # the latest time so far, and its line
+        warned = False
         for lineno, raw in _lines(f):
             if raw is not None and not raw.strip():
                 continue
@@ -242,6 +247,14 @@ class Ledger:
                 entry["file_path"] = None
             if entry.get("file_path") == "":
                 entry["file_path"] = None  # names no file
+            at = line_time(entry.get("at"))
+            if at is not None and latest is not None and at < latest[0] - BACKWARDS_SLACK and not warned:
+                warned = True  # once per file: one clock fault makes many such lines
+                logger.warning("%s:%d: recorded at %s, before line %d (%s): a clock went back; "
+                               "the ledger's order, not its times, says what came last", path, lineno,
+                               at.isoformat(), latest[1], latest[0].isoformat())
+            if at is not None and (latest is None or at > latest[0]):
+                latest = (at, lineno)
             yield entry
         if skipped > MAX_WARNINGS:
             logger.warning("%s: %d more bad ledger lines skipped (%d in all)", path,
@@ -268,10 +281,10 @@ class Ledger:
         return {entry["case_number"]: entry for entry in self.records(year)}
 
     def latest_found(self, year: int) -> dict[str, dict[str, Any]]:
-        """The last `saved`, `changed` or `unchanged` line per case number in that year's
-        ledger: its file_path is the case's latest file (None when not trusted)."""
+        """The last `saved`, `changed`, `unchanged` or `incomplete` line per case number in
+        that year's ledger: its file_path is the case's latest file (None when not trusted)."""
         return {entry["case_number"]: entry for entry in self.records(year)
-                if entry["status"] in FOUND}
+                if entry["status"] in FILED}
 
     def case_subdir(self, year: int) -> Optional[str]:
         """The case files' folder (CASESCRAPER_PER_CASE_SUBDIR of the crawl that wrote them)
@@ -279,7 +292,7 @@ class Ledger:
         readers find the files where the crawl put them; None without such a line."""
         folder = None
         for entry in self.records(year):
-            if entry["status"] in FOUND and entry.get("file_path"):
+            if entry["status"] in FILED and entry.get("file_path"):
                 folder = Layout.top_of(entry["file_path"]) or folder
         return folder
 
@@ -335,14 +348,18 @@ class Ledger:
     def standing(self, entry: dict[str, Any]) -> tuple[str, Optional[str]]:
         """(standing, file) of a ledger line: `found` (a saved, changed or unchanged case
         whose file exists; file = its absolute path), `missing_file` (found, but the file
-        is gone or not trusted), `no_results`, `failed` (any failure status) or `dry_run`;
-        file is None but for `found`."""
+        is gone or not trusted), `no_results`, `failed` (any failure status), `dry_run` or
+        `incomplete` (found, parts unread: asked again; file = its path if it is there);
+        file is None but for `found` and `incomplete`."""
         status = entry.get("status")
         if status in FOUND:
             path = self.file_of(entry.get("file_path"))
             if path is not None and self.checked(entry, path):
                 return "found", path
             return "missing_file", None
+        if status == "incomplete":
+            path = self.file_of(entry.get("file_path"))
+            return "incomplete", path if path is not None and self.checked(entry, path) else None
         if status == "no_results":
             return "no_results", None
         if status in FAILED:
@@ -370,7 +387,7 @@ class Ledger:
                 facts.no_results.add(number.n)
                 if _answered_after(line, closed):
                     facts.final.add(number.n)
-            elif standing != "dry_run":  # failures, and missing files
+            elif standing != "dry_run":  # failures, incomplete cases and missing files
                 facts.failed.add(number.n)
         return facts
 
@@ -420,6 +437,9 @@ class Ledger:
                     "give each site its own output dir (-s CASESCRAPER_OUTPUT_DIR=DIR)")
 
 
+# Writers take a line's time before the ledger's lock: lines of processes writing side by
+# side may be this much out of order without any clock being wrong.
+BACKWARDS_SLACK = timedelta(minutes=2)
 # GUESS: how long after 31 December a file of the year may still turn up on the portal.
 CLOSE_GRACE = timedelta(days=31)
 
@@ -431,5 +451,8 @@ def year_closed(year: int) -> datetime:
 
 
 def _answered_after(line: dict[str, Any], moment: datetime) -> bool:
-    at = line_time(line.get("at"))
-    return at is not None and at >= moment  # no readable time: not known to be final
+    """By the portal's clock (the answer's Date header), never ours: a machine whose clock
+    runs fast must not close a year that is still open. A line without the portal's time
+    (written before it was recorded, or the portal sent none) is not known to be final."""
+    at = line_time(line.get("answered_at"))
+    return at is not None and at >= moment

@@ -24,7 +24,7 @@ _OPTIONAL_TEXT = (str, type(None))
 _FIELDS: dict[str, tuple[type, ...]] = {
     "case_number": (str,), "status": (str,), "file_path": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
     "run_id": _OPTIONAL_TEXT, "at": _OPTIONAL_TEXT, "site": (str,), "site_host": _OPTIONAL_TEXT,
-    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)),
+    "diagnostics": _OPTIONAL_TEXT, "changes": (dict, type(None)), "answered_at": _OPTIONAL_TEXT,
     # the file_path's SHA-256 (hex) and size in bytes when the line was written
     "sha256": _OPTIONAL_TEXT, "size": (int, type(None)),
 }

@@ -7,8 +7,9 @@ Reads the ledger's `changed` lines (see `history`: a case asked again whose data
 from its latest file) of the years asked (default: every year with a ledger, or the
 years of --cases-file's numbers) and prints one row per change: when (UTC), the case,
 what changed (docket entries added, removed, changed by id; other fields by name), the
-new file and the previous one. `--since` keeps changes recorded on or after that UTC
-day; `--cases-file` (one case number per line, `#` comments, as the spider's) keeps
+new file and the previous one, newest first in the order the ledger recorded them (a
+line's time is at least that of every line before it, so a clock that went back cannot
+hide a change). `--since` keeps changes recorded on or after that UTC day; `--cases-file` (one case number per line, `#` comments, as the spider's) keeps
 those cases. `--json` prints a JSON array instead. The output dir defaults to what a
 crawl started here would use, as `report`'s does.
 
@@ -96,10 +97,15 @@ def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[
             raise ChangesError(f"no ledger for {year}: {ledger.path(year)} does not exist{hint}")
     rows = []
     for year in years:
-        for entry in ledger.records(year):
+        # A line is as recent as any line recorded before it: a clock that went back (a
+        # slow machine, a fix of a fast one) cannot file a change under an older time.
+        recorded: Optional[datetime] = None
+        for position, entry in enumerate(ledger.records(year)):
+            at = line_time(entry.get("at"))
+            recorded = at if recorded is None or (at is not None and at > recorded) else recorded
             if entry["status"] != "changed" or (cases is not None and entry["case_number"] not in cases):
                 continue
-            when = line_time(entry.get("at"))
+            when = recorded
             if since is not None and (when is None or when.date() < since):
                 continue
             changed = entry.get("changes") or {}
@@ -107,12 +113,13 @@ def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[
                          "run_id": entry.get("run_id"), "file_path": entry.get("file_path"),
                          "previous_file": changed.get("previous_file"),
                          **{k: changed.get(k, []) for k in (*history.ENTRY_LISTS, "fields")},
-                         "_when": when})
-    # Newest first; a line without a usable time last.
+                         "_when": when, "_order": (year, position)})
+    # Newest first in the order recorded (then by case number); a line without a usable time last.
     rows.sort(key=lambda r: casenumbers.order(r["case_number"]))
-    rows.sort(key=lambda r: r["_when"] or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+    rows.sort(key=lambda r: (r["_when"] or datetime.min.replace(tzinfo=timezone.utc), r["_order"]),
+              reverse=True)
     for row in rows:
-        del row["_when"]
+        del row["_when"], row["_order"]
     return rows
 
 

@@ -131,7 +131,7 @@ def _classify(ledger: Ledger, cov: Coverage, group: PrefixCoverage) -> None:
             cov.files.append((str(entry["case_number"]), _month(data.get("filing_date")), office))
         elif standing == "missing_file":
             group.missing_file[n] = entry.get("file_path")
-        elif standing == "failed":
+        elif standing in ("failed", "incomplete"):  # both are asked again
             group.failed[n] = entry["status"]
         elif standing == "no_results":
             group.no_results.append(n)
