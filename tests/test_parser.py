@@ -286,10 +286,11 @@ def test_an_empty_parties_answer_is_no_parties():
 
 
 def test_parties_from_the_dialog_when_the_answer_failed():
-    """The answer was a 500 but the dialog shows a table: read it by its header names."""
+    """The answer was a 500 but the dialog shows a table: read it by its header names
+    (the dialog's Role column is kept: the answer has none)."""
     parsed = parser.read_case(page(dialog=DIALOG_TABLE),
                               answers=[answer("PublicPartiesListInfo", [], status=500, body="oops")])
-    assert parsed.record["parties"] == PARTIES
+    assert parsed.record["parties"] == [dict(PARTIES[0], role="Applicant"), PARTIES[1]]
     assert parsed.notes == []
 
 
