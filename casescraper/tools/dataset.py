@@ -1,8 +1,10 @@
-"""`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl]`.
+"""`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl] [--layout tables|rll]`.
 
-Writes three analysis-ready tables, `cases`, `docket_entries` and `parties`, from the
-LATEST file of each case under `<output-dir>/json/<YYYY>/` (schema v1 and v2 files
-alike), plus a `DATASET.md` data card beside them.
+Writes four analysis-ready tables, `cases`, `docket_entries`, `parties` and `related`,
+from the LATEST file of each case under `<output-dir>/json/<YYYY>/` (schema v1, v2 and
+v3 files alike), plus a `DATASET.md` data card beside them. `--layout rll` writes one
+table, `rll`, in the Refugee Law Lab's "Luck of the Draw III" layout instead
+(dataset_rll.py), to be appended to theirs.
 
 - Latest: the file the case's latest saved/changed/unchanged ledger line names, else
   (no such line, or that file is gone) the highest file name (`dataset_files`). Chosen
@@ -36,13 +38,15 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from casescraper.frontier import casenumbers
-from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.tools.datacard import RLL_SCHEMA, SCHEMAS, Summary, coverage, data_card, years_text
 from casescraper.tools.dataset_files import latest_files
+from casescraper.tools.dataset_rll import rll_row
 from casescraper.errors import CasescraperError, ConfigError
 from casescraper.items import SCHEMA_VERSION
 from casescraper.store.ledger import Ledger
 
 FORMATS = ("parquet", "csv", "jsonl")
+LAYOUTS = {"tables": SCHEMAS, "rll": {"rll": RLL_SCHEMA}}
 # Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,
 # or 8,192 gathered into 65,536-row groups) peak RSS grew with the number of files, the
 # heap fragmenting; at 8,192 it is flat (benchmarks/README.md, "Dataset export").
@@ -97,8 +101,27 @@ def _integer(value: Any, what: str, bits: int = 64) -> int:
     return value
 
 
-def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple], list[tuple]]:
-    """(cases row, docket_entries rows, parties rows) of one file; ValueError when malformed."""
+def _other_fields(data: dict[str, Any]) -> Optional[str]:
+    """other_fields as JSON text (null in v1 files, which have none)."""
+    other = data.get("other_fields")
+    if other is None:
+        return None
+    if not isinstance(other, dict) or any(v is not None and not isinstance(v, str) for v in other.values()):
+        raise ValueError("other_fields is not an object of texts")
+    return json.dumps(other, ensure_ascii=False, separators=(",", ":"))
+
+
+def _related(number: str, raw: Any) -> list[tuple]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise ValueError("related is neither a list of objects nor null")
+    return [(number, i, _text(r, "case_number", f"related[{i - 1}]."), _text(r, "style_of_cause", f"related[{i - 1}]."))
+            for i, r in enumerate(raw, 1)]
+
+
+def case_rows(data: Any, year: int, source_file: str) -> dict[str, list[tuple]]:
+    """The rows of one file per table (cases: one); ValueError when malformed."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     number = _text(data, "case_number")
@@ -122,10 +145,13 @@ def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple
         flags = [doc.get(k) for k in ("downloadable", "confidential")]
         if any(v is not None and not isinstance(v, bool) for v in flags):
             raise ValueError(f"{where}document flags are not true/false")
+        docno = e.get("docno")
         entries.append((number, _integer(e.get("id"), f"{where}id"), _date(e, "date_filed", where),
                         _text(e, "office", where), _text(e, "summary", where),
                         _text(doc, "id", where + "document."), *flags,
-                        _text(doc, "url", where + "document.")))
+                        _text(doc, "url", where + "document."),
+                        None if docno is None else _integer(docno, f"{where}docno"),
+                        _date(e, "document_date", where)))
     parties = []
     for i, p in enumerate(raw_parties or []):
         where = f"parties[{i}]."
@@ -136,11 +162,14 @@ def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple
     dated = [e[2] for e in entries if e[2] is not None]
     case = (number, year, *(_text(data, k) for k in ("court", "style_of_cause", "nature_of_proceeding",
                                                      "case_type", "type_of_action")),
-            _date(data, "filing_date"), _text(data, "office"), _text(data, "language"), version,
+            _date(data, "filing_date"), _text(data, "office"), _text(data, "language"),
+            *(_text(data, k) for k in ("track", "proceeding_class", "proceeding_type", "nature_code",
+                                       "office_code")), _other_fields(data), version,
             min(dated, default=None), max(dated, default=None), len(entries),
             None if raw_parties is None else len(parties), _instant(data.get("scraped_at")),
             source_file)
-    return case, entries, parties
+    return {"cases": [case], "docket_entries": entries, "parties": parties,
+            "related": _related(number, data.get("related"))}
 
 
 # --- writing -----------------------------------------------------------------------
@@ -213,7 +242,7 @@ def _host(url: Any) -> str:
 
 
 def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
-                 warn: Callable[[str], None]) -> None:
+                 warn: Callable[[str], None], layout: str = "tables") -> None:
     directory = os.path.join(root, "json", f"{year:04d}")
     counts = s.per_year.setdefault(year, Counter())
     if not os.path.isdir(directory):
@@ -228,18 +257,19 @@ def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
         try:
             with open(os.path.join(directory, name), "rb") as f:
                 data = json.loads(f.read())
-            case, entries, parties = case_rows(data, year, rel)
+            rows = case_rows(data, year, rel)
+            if layout == "rll":
+                rows = {"cases": rows["cases"], "rll": [rll_row(data, year)]}
         except (OSError, ValueError) as exc:  # unreadable, not JSON, or not a case record
             reason = _reason(exc)
             warn(f"{rel}: {reason}; skipped (fix or remove it to use the case's previous file)")
             s.skipped.append((rel, reason))
             counts["skipped"] += 1
             continue
-        sinks["cases"].add(case)
-        for row in entries:
-            sinks["docket_entries"].add(row)
-        for row in parties:
-            sinks["parties"].add(row)
+        case = rows["cases"][0]
+        for table, sink in sinks.items():
+            for row in rows[table]:
+                sink.add(row)
         counts["cases"] += 1
         if case[_VERSION] > SCHEMA_VERSION and case[_VERSION] not in s.versions:
             warn(f"{rel}: case file schema v{case[_VERSION]} is newer than this casescraper's "
@@ -253,10 +283,16 @@ def _export_year(root: str, year: int, sinks: dict[str, _Sink], s: Summary,
 
 
 def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
-           warn: Callable[[str], None] = _warn) -> Summary:
+           warn: Callable[[str], None] = _warn, layout: str = "tables") -> Summary:
     """Write the tables and DATASET.md into out_dir; DatasetError when nothing can be."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if layout not in LAYOUTS:
+        raise DatasetError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+    if layout == "rll" and fmt == "csv":
+        raise DatasetError("--layout rll cannot be CSV (its documents column is a list): use "
+                           "--format parquet or jsonl")
+    schemas = LAYOUTS[layout]
     root = os.path.abspath(output_dir)
     if not os.path.isdir(root):
         raise DatasetError(f"output directory {root} does not exist (use --output-dir DIR, the "
@@ -266,23 +302,23 @@ def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
         present = sorted(n for n in _listdir(os.path.join(root, "json")) if re.fullmatch(r"[0-9]{4}", n))
         hint = f"; years with files: {', '.join(present)}" if present else ""
         raise DatasetError(f"no case files for {years_text(years)} under {root}/json{hint}")
-    s = Summary(years, fmt, root)
-    finals = [os.path.join(out_dir, name) for name in [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]]
+    s = Summary(years, fmt, root, layout=layout)
+    finals = [os.path.join(out_dir, name) for name in [f"{t}.{fmt}" for t in schemas] + ["DATASET.md"]]
     temps = [os.path.join(out_dir, f".{os.path.basename(p)}.tmp") for p in finals]
     sinks: dict[str, _Sink] = {}
     try:
         os.makedirs(out_dir, exist_ok=True)
         try:
-            for table, temp in zip(SCHEMAS, temps):
-                sinks[table] = _Sink(temp, SCHEMAS[table], fmt)
+            for table, temp in zip(schemas, temps):
+                sinks[table] = _Sink(temp, schemas[table], fmt)
             for year in years:
-                _export_year(root, year, sinks, s, warn)
+                _export_year(root, year, sinks, s, warn, layout)
         finally:
             for sink in sinks.values():
                 sink.close()
         s.counts.update({t: sink.count for t, sink in sinks.items()})
         with open(temps[-1], "w", encoding="utf-8", newline="\n") as f:
-            tables = {t: (os.path.basename(p), SCHEMAS[t]) for t, p in zip(SCHEMAS, finals)}
+            tables = {t: (os.path.basename(p), schemas[t]) for t, p in zip(schemas, finals)}
             f.write(data_card(s, [coverage(root, y) for y in years], tables, warn))
         for temp, final in zip(temps, finals):
             os.replace(temp, final)  # all tables appear together, never half-written
@@ -319,21 +355,26 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Optional[list[str]] = None) -> int:
     ap = _Parser(prog="python -m casescraper dataset",
-                 description="Write analysis-ready tables (cases, docket_entries, parties) and "
+                 description="Write analysis-ready tables (cases, docket_entries, parties, related) and "
                              "DATASET.md from the latest file of each case.")
     ap.add_argument("--years", required=True, help="2019-2025, 2019,2021 or 2025")
     ap.add_argument("--output-dir", default="output",
                     help="the crawl's output directory (CASESCRAPER_OUTPUT_DIR; default: output)")
     ap.add_argument("--out", required=True, help="directory for the tables and DATASET.md")
     ap.add_argument("--format", default="parquet", choices=FORMATS, help="default: parquet")
+    ap.add_argument("--layout", default="tables", choices=tuple(LAYOUTS),
+                    help="tables (default): cases, docket_entries, parties, related; rll: one table "
+                         "in the Refugee Law Lab's Luck of the Draw III layout")
     try:
         args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-        s = export(args.output_dir, parse_years(args.years), args.out, args.format)
+        s = export(args.output_dir, parse_years(args.years), args.out, args.format, layout=args.layout)
     except DatasetError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {s.counts['cases']} cases, {s.counts['docket_entries']} docket entries and "
-          f"{s.counts['parties']} parties ({s.fmt}) to {args.out}"
+    what = (f"{s.counts['rll']} cases in the rll layout" if args.layout == "rll" else
+            f"{s.counts['cases']} cases, {s.counts['docket_entries']} docket entries, "
+            f"{s.counts['parties']} parties and {s.counts['related']} related files")
+    print(f"wrote {what} ({s.fmt}) to {args.out}"
           + (f"; {len(s.skipped)} unreadable case file(s) skipped" if s.skipped else ""))
     return 1 if s.skipped else 0
 
