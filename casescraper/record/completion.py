@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
+from casescraper.errors import ParseError
 from casescraper.record.answers import Answers, Note, cut, document, json_date, norm, value
 
 # Page field -> the search answer's (proceedingQueriesAddInfo) field with the same value
@@ -93,3 +94,21 @@ def answer_entry(row: dict[str, Any], ident: int, page_url: Optional[str], tz: Z
             "summary": value(row.get("RECORDED_ENTRY")) or "",
             "document": document(shown, row, page_url, notes),
             **entry_research(row, ident, tz, notes)}
+
+
+def whole_docket(entries: list[dict[str, Any]], portal: Answers, paged: str, page_url: Optional[str],
+                 tz: ZoneInfo, notes: list[Note]) -> list[dict[str, Any]]:
+    """The docket of a page that shows a page of it: the shown entries, and the others
+    from the portal's answer, newest first; a ParseError when the answer cannot give them."""
+    if "proceedingQueriesRE" not in portal.rows:
+        why = portal.trouble.get("proceedingQueriesRE", "no proceedingQueriesRE answer")
+        raise ParseError(f"docket table shows only part of the docket ({cut(paged)}) and {why}")
+    missing = [e["id"] for e in entries if e["id"] not in portal.docket]
+    if missing:
+        raise ParseError(f"docket table is paged ({cut(paged)}) and the portal's answer lacks "
+                         f"entries the page shows: {cut(missing)}")
+    shown = {e["id"]: e for e in entries}
+    ids = sorted((i for i in portal.docket if i is not None), reverse=True)
+    notes.append(Note("docket_paged", f"docket table shows {len(shown)} of {len(ids)} entries "
+                                      f"({cut(paged)}); the others are taken from the portal's answer"))
+    return [shown.get(i) or answer_entry(portal.docket[i], i, page_url, tz, notes) for i in ids]

@@ -25,7 +25,7 @@ from casescraper.browser.selectors import COURT_NUMBER, SELECTORS, within
 from casescraper.errors import ParseError
 from casescraper.items import SCHEMA_VERSION
 from casescraper.record.answers import Answers, Note, cross_check, cut, document, norm, party, value, zone
-from casescraper.record.completion import answer_entry, entry_research, fill_gaps, research
+from casescraper.record.completion import entry_research, fill_gaps, research, whole_docket
 from casescraper.record.text import (
     definition_pairs, key as _key, labelled, page_date, pair_rows, rendered, sibling_pair,
     tag_of, visible, walk)
@@ -222,8 +222,8 @@ def _field_pairs(modal: Selector) -> tuple[bool, list[tuple[str, Optional[str]]]
             shape = (labelled(el, HEADER_LABELS) if el in paragraphs else definition_pairs(el)
                      if tag == "dl" else pair_rows(el) if tag == "table" else None)
             if el in paragraphs and not shape:  # <label>Office</label> <span>Toronto</span>
-                shape = [(label, value(rendered(v))) for c in walk(el, frozenset())
-                         if (found_pair := sibling_pair(c, HEADER_LABELS)) for label, v in [found_pair]]
+                inside = (sibling_pair(c, HEADER_LABELS) for c in walk(el, frozenset()))
+                shape = [(label, value(rendered(v))) for label, v in filter(None, inside)]
             if shape:
                 found = True
                 pairs.extend(shape)
@@ -363,7 +363,7 @@ def read_case(html: str, *, answers: Optional[Iterable[dict[str, Any]]] = None, 
                for e in docket_rows(modal)]
     paged = _paged(_docket_table(modal))
     if paged is not None:
-        entries = _whole_docket(entries, portal, paged, page_url, tz, notes)
+        entries = whole_docket(entries, portal, paged, page_url, tz, notes)
     record = {
         "schema_version": SCHEMA_VERSION, "case_number": number, "court": court,
         # Style of cause is shown only in the results row, not in the modal.
@@ -376,24 +376,6 @@ def read_case(html: str, *, answers: Optional[Iterable[dict[str, Any]]] = None, 
     fill_gaps(record, portal, tz, notes)
     cross_check(record, portal, tz, notes)
     return Parsed(record, notes)
-
-
-def _whole_docket(entries: list[dict[str, Any]], portal: Answers, paged: str, page_url: Optional[str],
-                  tz: Any, notes: list[Note]) -> list[dict[str, Any]]:
-    """The docket of a page that shows a page of it: the shown entries, and the others
-    from the portal's answer, newest first; a ParseError when the answer cannot give them."""
-    if "proceedingQueriesRE" not in portal.rows:
-        why = portal.trouble.get("proceedingQueriesRE", "no proceedingQueriesRE answer")
-        raise ParseError(f"docket table shows only part of the docket ({cut(paged)}) and {why}")
-    missing = [e["id"] for e in entries if e["id"] not in portal.docket]
-    if missing:
-        raise ParseError(f"docket table is paged ({cut(paged)}) and the portal's answer lacks "
-                         f"entries the page shows: {cut(missing)}")
-    shown = {e["id"]: e for e in entries}
-    ids = sorted((i for i in portal.docket if i is not None), reverse=True)
-    notes.append(Note("docket_paged", f"docket table shows {len(shown)} of {len(ids)} entries "
-                                      f"({cut(paged)}); the others are taken from the portal's answer"))
-    return [shown.get(i) or answer_entry(portal.docket[i], i, page_url, tz, notes) for i in ids]
 
 
 def parse_case(html: str, court: str = "t", case_number: Optional[str] = None,
