@@ -31,14 +31,16 @@ STATUSES = (*FOUND, "incomplete", "no_results", *FAILED, "dry_run")
 # What the spider reports by the case_outcome signal (the rest come from writing a record).
 OUTCOMES = ("no_results", "parse_error", "driver_error", "blocked", "unverified", "bad_answer")
 
-# The schema every new case file follows; v1 files (no schema_version) stay readable.
-SCHEMA_VERSION = 2
-SCHEMA_FILES = {1: "schema/case.v1.schema.json", 2: "schema/case.schema.json"}
+# The schema every new case file follows; v1 files (no schema_version) and v2 files
+# (no fields from the portal's answers for research) stay readable.
+SCHEMA_VERSION = 3
+SCHEMA_FILES = {1: "schema/case.v1.schema.json", 2: "schema/case.v2.schema.json",
+                3: "schema/case.schema.json"}
 
 
 @dataclass
 class CaseItem:
-    """A case record, schema v2 (`schema/case.schema.json`), in the file's field order."""
+    """A case record, schema v3 (`schema/case.schema.json`), in the file's field order."""
 
     schema_version: int = field(default=SCHEMA_VERSION, kw_only=True)
     case_number: str
@@ -50,6 +52,12 @@ class CaseItem:
     filing_date: Optional[str]
     office: Optional[str]
     language: Optional[str]
+    # From the portal's answers, for research (schema v3); null where they lack them.
+    track: Optional[str] = None
+    proceeding_class: Optional[str] = None
+    proceeding_type: Optional[str] = None
+    nature_code: Optional[str] = None
+    office_code: Optional[str] = None
     other_fields: dict[str, Optional[str]] = field(default_factory=dict)
     # None: the parties could not be read this time (not "no parties").
     parties: Optional[list[dict[str, Any]]] = None

@@ -1,4 +1,4 @@
-"""`python -m casescraper dataset`: tables from the latest file of each case, v1 and v2."""
+"""`python -m casescraper dataset`: tables from the latest file of each case, v1, v2 and v3."""
 
 import json
 import os
@@ -32,12 +32,26 @@ def v1(case, style, entries=2, day="2024-11-05"):
     }
 
 
-def v2(n, **changes):
+V3_CASE = ("track", "proceeding_class", "proceeding_type", "nature_code", "office_code")
+
+
+def v3(n, **changes):
     """The demo court's record of IMM-n-25 as a crawl saves it."""
     record = data.record(2025, n, 12)
     assert record is not None, n
     return {**record, "source_url": "http://127.0.0.1:8000/x",
             "scraped_at": "2025-11-28T10:00:00+00:00", "file_path": None, **changes}
+
+
+def v2(n, **changes):
+    """The same as a crawl before schema v3 saved it: no fields for research, no role."""
+    record = {k: v for k, v in v3(n, **changes).items() if k not in V3_CASE}
+    record["schema_version"] = 2
+    record["parties"] = None if record["parties"] is None else [
+        {k: v for k, v in p.items() if k != "role"} for p in record["parties"]]
+    record["docket_entries"] = [{k: v for k, v in e.items() if k not in ("docno", "document_date")}
+                                for e in record["docket_entries"]]
+    return record
 
 
 def write(root, name, record):
@@ -49,7 +63,7 @@ def write(root, name, record):
 
 
 def build(root, reverse=False):
-    """v1 files for 2024 and v2 files for 2025, several versions of some cases; returns the
+    """v1 files for 2024 and v2 and v3 files for 2025, several versions of some cases; returns the
     latest file name -> record, in the order the tables must list them."""
     numbers = [n for n in range(1, 13) if data.record(2025, n, 12)][:4]
     a, b, c, d = numbers
@@ -61,11 +75,11 @@ def build(root, reverse=False):
         ("IMM-2-24-20241105-2.json", v1("IMM-2-24", "TWO v. THE MINISTER", entries=0), True),
         (f"IMM-{a}-25-20251120.json",
          v2(a, style_of_cause="OLD", scraped_at="2025-11-20T10:00:00+00:00"), False),
-        (f"IMM-{a}-25-{DAY}.json", v2(a), True),
+        (f"IMM-{a}-25-{DAY}.json", v3(a, other_fields={"Status": "Closed", "Judge": None}), True),
         (f"IMM-{b}-25-{DAY}.json", v2(b, parties=None), True),  # parties could not be read
         (f"IMM-{c}-25-{DAY}-1.json", v2(c), True),
         (f"IMM-{c}-25-{DAY}.json", v2(c, style_of_cause="OLD"), False),
-        (f"IMM-{d}-25-20251201.json", v2(d, scraped_at="2025-12-01T08:00:00.123456+00:00"), True),
+        (f"IMM-{d}-25-20251201.json", v3(d, scraped_at="2025-12-01T08:00:00.123456+00:00"), True),
     ]
     record = files[-1][1]
     record["docket_entries"][0]["document"] = None
@@ -113,7 +127,7 @@ def _plain(value):
 
 def expected(latest):
     """The tables as the JSON files say, built here field by field."""
-    cases, entries, parties = [], [], []
+    cases, entries, parties, related = [], [], [], []
     for name, r in latest.items():
         year = int(name.split("-")[2]) + 2000
         dates = [e["date_filed"] for e in r["docket_entries"] if e["date_filed"]]
@@ -122,6 +136,9 @@ def expected(latest):
             "case_number": r["case_number"], "year": year, "court": r["court"],
             **{k: r[k] for k in ("style_of_cause", "nature_of_proceeding", "case_type",
                                  "type_of_action", "filing_date", "office", "language")},
+            **{k: r.get(k) for k in V3_CASE},
+            "other_fields": None if "other_fields" not in r else json.dumps(r["other_fields"], ensure_ascii=False,
+                                                                            separators=(",", ":")),
             "schema_version": r.get("schema_version", 1),
             "first_docket_date": min(dates, default=None), "last_docket_date": max(dates, default=None),
             "entry_count": len(r["docket_entries"]),
@@ -134,12 +151,16 @@ def expected(latest):
                             "summary": e["summary"], "document_id": doc.get("id"),
                             "document_downloadable": doc.get("downloadable"),
                             "document_confidential": doc.get("confidential"),
-                            "document_url": doc.get("url")})
+                            "document_url": doc.get("url"), "docno": e.get("docno"),
+                            "document_date": e.get("document_date")})
         for i, p in enumerate(r["parties"] or [], 1):
             parties.append({"case_number": r["case_number"], "position": i, "name": p["name"],
                             **{k: p.get(k) for k in ("solicitor_firm", "solicitor_contact", "role",
                                                      "representation")}})
-    return {"cases": cases, "docket_entries": entries, "parties": parties}
+        for i, x in enumerate(r.get("related") or [], 1):
+            related.append({"case_number": r["case_number"], "position": i,
+                            "related_case_number": x["case_number"], "style_of_cause": x["style_of_cause"]})
+    return {"cases": cases, "docket_entries": entries, "parties": parties, "related": related}
 
 
 def run(*args):
@@ -201,7 +222,7 @@ def test_data_card(tmp_path):
     assert "| 2025 | 4 | 4 | 2 | 1 | 1 | 0 |" in "\n".join(lines)
     assert any(line.startswith("| 2024 | 2 | 1 | 0 | 0 | 0 | 1 |") for line in lines)
     assert "Scraped (UTC): 2024-11-05T09:30:00.500000+00:00 to 2025-12-01T08:00:00.123456+00:00" in card
-    assert "schema v1: 2, v2: 4" in card
+    assert "schema v1: 2, v2: 2, v3: 2" in card
     for schema in SCHEMAS.values():
         for name in schema.names:
             assert f"| `{name}` |" in card
@@ -292,10 +313,10 @@ def test_newer_schema_is_exported_with_one_warning(tmp_path, capsys):
     root = tmp_path / "output"
     latest = build(root)
     for name in [n for n in latest if "-25-" in n][:2]:
-        write(root, name, {**latest[name], "schema_version": 3, "new_field": [1]})
+        write(root, name, {**latest[name], "schema_version": 4, "new_field": [1]})
     assert run("--output-dir", root, "--out", tmp_path / "t", "--format", "jsonl") == 0
-    assert capsys.readouterr().err.count("schema v3 is newer") == 1
-    assert [c["schema_version"] for c in read(tmp_path / "t", "jsonl")["cases"]].count(3) == 2
+    assert capsys.readouterr().err.count("schema v4 is newer") == 1
+    assert [c["schema_version"] for c in read(tmp_path / "t", "jsonl")["cases"]].count(4) == 2
 
 
 def test_coverage_counts_as_report_does(tmp_path):
@@ -418,3 +439,48 @@ def test_export_takes_the_file_an_unchanged_line_names(tmp_path, capsys):
     assert "the ledger of 2025 could not be read" in capsys.readouterr().err
     row = next(c for c in read(tmp_path / "t", "jsonl")["cases"] if c["case_number"] == case)
     assert row["source_file"] == f"json/2025/{newer}"
+
+
+# The Refugee Law Lab's "Luck of the Draw III" columns, as published (one row per case).
+RLL_COLUMNS = ["citation", "year", "name", "date_filed", "city_filed", "nature", "class", "track",
+               "documents", "source_url", "scraped_timestamp"]
+
+
+def test_rll_layout_is_the_published_one(tmp_path, capsys):
+    import pyarrow as pa
+
+    root = tmp_path / "output"
+    latest = build(root)
+    assert run("--output-dir", root, "--out", tmp_path / "rll", "--layout", "rll") == 0
+    assert sorted(os.listdir(tmp_path / "rll")) == ["DATASET.md", "dataset.json", "rll.parquet"]
+    table = pq.read_table(tmp_path / "rll" / "rll.parquet")
+    assert table.schema.names == RLL_COLUMNS
+    types = {f.name: f.type for f in table.schema}
+    assert types["year"] == pa.int64() and types["citation"] == pa.string()
+    assert all(types[c] == pa.string() for c in RLL_COLUMNS if c not in ("year", "documents"))
+    assert types["documents"] == pa.list_(pa.struct([("RE_NO", pa.int64()), ("DOCNO", pa.int64()),
+                                                     ("DOC_DT", pa.string()), ("RECORDED_ENTRY", pa.string())]))
+    rows = table.to_pylist()
+    assert [r["citation"] for r in rows] == [r["case_number"] for r in latest.values()]
+    for row, (name, r) in zip(rows, latest.items()):
+        assert row["year"] == int(name.split("-")[2]) + 2000
+        assert (row["name"], row["date_filed"], row["city_filed"], row["nature"]) == (
+            r["style_of_cause"], r["filing_date"], r["office"], r["nature_of_proceeding"])
+        assert (row["class"], row["track"]) == (r.get("proceeding_class"), r.get("track"))
+        assert row["documents"] == [{"RE_NO": e["id"], "DOCNO": e.get("docno"), "DOC_DT": e.get("document_date"),
+                                     "RECORDED_ENTRY": e["summary"]} for e in r["docket_entries"]]
+        assert [d["RE_NO"] for d in row["documents"]] == sorted((d["RE_NO"] for d in row["documents"]), reverse=True)
+        assert (row["source_url"], row["scraped_timestamp"]) == (r["source_url"], r["scraped_at"])
+    v3_row = next(row for row, r in zip(rows, latest.values()) if r.get("schema_version") == 3)
+    assert v3_row["class"] == "Non-Action" and v3_row["track"] == "Immigration Leave & Judicial Review"
+    assert all(d["DOCNO"] is not None for d in v3_row["documents"])
+    card = (tmp_path / "rll" / "DATASET.md").read_text(encoding="utf-8")
+    assert "Luck of the Draw III" in card and "`RECORDED_ENTRY`" in card
+
+
+def test_rll_layout_as_csv_is_one_line_and_exit_2(tmp_path, capsys):
+    root = tmp_path / "output"
+    build(root)
+    assert run("--output-dir", root, "--out", tmp_path / "rll", "--layout", "rll", "--format", "csv") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--layout rll cannot be CSV" in err

@@ -106,20 +106,21 @@ def test_gaps_bounds_and_nothing_after_last():
 
 RECORD_KEYS = ["schema_version", "case_number", "court", "style_of_cause",
                "nature_of_proceeding", "case_type", "type_of_action", "filing_date", "office",
-               "language", "other_fields", "parties", "related", "docket_entries"]
+               "language", "track", "proceeding_class", "proceeding_type", "nature_code", "office_code",
+               "other_fields", "parties", "related", "docket_entries"]
 DOWNLOAD = "/CourtFilesAndDecisions/downloadFileFromAlfresco?foremostNum="
 
 
-def test_records_have_the_v2_shape(recs):
+def test_records_have_the_v3_shape(recs):
     for rec in recs:
-        assert list(rec) == RECORD_KEYS and rec["schema_version"] == 2
+        assert list(rec) == RECORD_KEYS and rec["schema_version"] == 3
         assert rec["other_fields"] == {} and rec["court"] == "t"
         for p in rec["parties"]:
-            assert list(p) == ["name", "solicitor_firm", "solicitor_contact"] and p["name"]
+            assert list(p) == ["name", "solicitor_firm", "solicitor_contact", "role"] and p["name"]
         for r in rec["related"]:
             assert list(r) == ["case_number", "style_of_cause"]
         for e in rec["docket_entries"]:
-            assert list(e) == ["id", "date_filed", "office", "summary", "document"]
+            assert list(e) == ["id", "date_filed", "office", "summary", "document", "docno", "document_date"]
             doc = e["document"]
             assert list(doc) == ["id", "downloadable", "confidential", "url"]
             assert doc["id"].isdigit() and isinstance(doc["confidential"], bool)
@@ -240,12 +241,13 @@ def test_endpoints_agree_with_the_record(court, recs):
                           "downloadable": (e["CAN_PUBLISH_DOCUMENT"], e["IS_CONFIDENTIAL"]) == ("Y", "N"),
                           "confidential": e["IS_CONFIDENTIAL"] == "Y",
                           "url": DOWNLOAD + e["FOREMOST_NUMBER"]
-                          if (e["CAN_PUBLISH_DOCUMENT"], e["IS_CONFIDENTIAL"]) == ("Y", "N") else None}}
+                          if (e["CAN_PUBLISH_DOCUMENT"], e["IS_CONFIDENTIAL"]) == ("Y", "N") else None},
+             "docno": e["DOCNO"], "document_date": e["DOC_DT"][:10]}
             for e in docket["data"]] == rec["docket_entries"]
 
     parties = api(court, "PublicPartiesListInfo", courtnumber=number)["data"]
     assert [{"name": p["PARTY_NAME"], "solicitor_firm": p["SOLCTR_FIRM"],
-             "solicitor_contact": p["SOLCTR_CONTACT"]} for p in parties] == rec["parties"]
+             "solicitor_contact": p["SOLCTR_CONTACT"], "role": None} for p in parties] == rec["parties"]
     assert all(set(p) == {"PARTY_NAME", "SOLCTR_FIRM", "SOLCTR_CONTACT"} for p in parties)
     related = api(court, "RelatedListInfo", courtnumber=number)
     assert related["Count"] == len(related["data"])

@@ -27,7 +27,7 @@ def test_a_crawl_keeps_evidence_and_reparse_reproduces_it(tmp_path):
     assert set(files) == set(want)
     for case, record in files.items():
         validate_record(record)  # schema v2
-        assert record["schema_version"] == 2 and strip_run_fields(record) == want[case], case
+        assert record["schema_version"] == 3 and strip_run_fields(record) == want[case], case
     # Evidence beside each case file: same stem, the portal's answers and the HTML read.
     paths = sorted((out / "json" / str(YEAR)).glob("*.json"))
     for path in paths:

@@ -52,7 +52,7 @@ def test_csv_cells_hold_nested_fields_as_json_text():
     rows = list(csv.DictReader(io.StringIO(export(CaseCsvItemExporter, [item(), item(case_number="IMM-8-25")]))))
     assert len(rows) == 2 and list(rows[0]) == list(RECORD_FIELDS)
     row = rows[0]
-    assert row["schema_version"] == "2" and row["style_of_cause"] == "Ålvarez & Co. v. Canada"
+    assert row["schema_version"] == "3" and row["style_of_cause"] == "Ålvarez & Co. v. Canada"
     assert row["nature_of_proceeding"] == "" and row["related"] == ""  # null: an empty cell
     for name in ("other_fields", "parties", "docket_entries"):
         assert json.loads(row[name]) == getattr(item(), name)

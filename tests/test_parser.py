@@ -19,7 +19,7 @@ from .conftest import FIXTURES, ROOT
 def test_detail_page_gives_the_documented_record(fct_page):
     parsed = parser.read_case(fct_page("detail.html"))
     record = parsed.record
-    assert record["schema_version"] == 2
+    assert record["schema_version"] == 3
     assert record["case_number"] == "IMM-12334-25"
     assert record["filing_date"] == "2025-05-30"
     assert record["office"] == "Toronto"
@@ -40,7 +40,7 @@ def test_detail_page_gives_the_documented_record(fct_page):
     assert [n.kind for n in parsed.notes] == ["parties_unavailable"]
 
 
-def test_detail_record_validates_against_the_v2_schema(fct_page):
+def test_detail_record_validates_against_the_v3_schema(fct_page):
     record = parser.parse_case(fct_page("detail.html"))
     validate_record(dict(record, source_url=None, scraped_at="2025-11-28T10:00:00+00:00", file_path=None))
 
@@ -179,7 +179,8 @@ def test_missing_modal_is_named():
 def test_entities_and_accents_survive():
     record = parser.parse_case(MODAL.format(fields=FIELDS, tables=DOCKET))
     assert record["docket_entries"] == [
-        {"id": 1, "date_filed": "2025-01-02", "office": "Québec", "summary": "A & B", "document": None}
+        {"id": 1, "date_filed": "2025-01-02", "office": "Québec", "summary": "A & B", "document": None,
+         "docno": None, "document_date": None}
     ]
     assert record["filing_date"] == "2025-01-02" and record["case_type"] == "Immigration Matters"
     assert record["nature_of_proceeding"] is None  # not shown at all
@@ -261,8 +262,9 @@ PARTY_ROWS = [
     {"PARTY_NAME": "THE MINISTER OF CITIZENSHIP AND IMMIGRATION", "SOLCTR_FIRM": None, "SOLCTR_CONTACT": "null"},
 ]
 PARTIES = [
-    {"name": "JOSÉ D'ARC", "solicitor_firm": "Smith & Co", "solicitor_contact": "Ann Smith"},
-    {"name": "THE MINISTER OF CITIZENSHIP AND IMMIGRATION", "solicitor_firm": None, "solicitor_contact": None},
+    {"name": "JOSÉ D'ARC", "solicitor_firm": "Smith & Co", "solicitor_contact": "Ann Smith", "role": None},
+    {"name": "THE MINISTER OF CITIZENSHIP AND IMMIGRATION", "solicitor_firm": None, "solicitor_contact": None,
+     "role": None},
 ]
 DIALOG_TABLE = (
     '<div id="dialog" style="display: block;"><div id="popup_body_desc"><table><thead><tr>'
@@ -284,10 +286,11 @@ def test_an_empty_parties_answer_is_no_parties():
 
 
 def test_parties_from_the_dialog_when_the_answer_failed():
-    """The answer was a 500 but the dialog shows a table: read it by its header names."""
+    """The answer was a 500 but the dialog shows a table: read it by its header names
+    (the dialog's Role column is kept: the answer has none)."""
     parsed = parser.read_case(page(dialog=DIALOG_TABLE),
                               answers=[answer("PublicPartiesListInfo", [], status=500, body="oops")])
-    assert parsed.record["parties"] == PARTIES
+    assert parsed.record["parties"] == [dict(PARTIES[0], role="Applicant"), PARTIES[1]]
     assert parsed.notes == []
 
 

@@ -390,8 +390,9 @@ def test_a_filled_parties_dialog(detail, original):
         "</tbody></table>"))
     parsed = parser.read_case(html(detail))
     assert parsed.record["parties"] == [
-        {"name": "PRIYAVARDHAN RATHORE", "solicitor_firm": "Doe Law", "solicitor_contact": "Jane Doe"},
+        {"name": "PRIYAVARDHAN RATHORE", "solicitor_firm": "Doe Law", "solicitor_contact": "Jane Doe",
+         "role": None},
         {"name": "THE MINISTER OF CITIZENSHIP AND IMMIGRATION", "solicitor_firm": None,
-         "solicitor_contact": None}]
+         "solicitor_contact": None, "role": None}]
     assert parsed.notes == []
     same_apart_from(parsed.record, original, "parties")

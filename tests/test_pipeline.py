@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def case(number="IMM-12-25", summary="Notice of application", **changes):
     fields = dict(
-        schema_version=2, case_number=number, court="t", style_of_cause="A v. B",
+        schema_version=3, case_number=number, court="t", style_of_cause="A v. B",
         nature_of_proceeding=None, case_type=None, type_of_action=None, filing_date="2025-01-15",
         office="Toronto", language="English", other_fields={},
-        parties=[{"name": "A", "solicitor_firm": None, "solicitor_contact": None}],
+        parties=[{"name": "A", "solicitor_firm": None, "solicitor_contact": None, "role": None}],
         related=None,
         docket_entries=[{"id": 1, "date_filed": None, "office": None, "summary": summary,
-                         "document": None}],
+                         "document": None, "docno": None, "document_date": None}],
         source_url=None, scraped_at=SCRAPED_AT, file_path=None, evidence=None)
     fields.update(changes)
     return CaseItem(**fields)
@@ -465,7 +465,7 @@ CRAWL = textwrap.dedent("""
                     signal=case_outcome, case_number="T-9-25", status="no_results")
                 return
             at = "2025-03-01T10:20:30+00:00"
-            yield CaseItem(schema_version=2, case_number=f"T-{n}-25", court="t",
+            yield CaseItem(schema_version=3, case_number=f"T-{n}-25", court="t",
                 style_of_cause=None, nature_of_proceeding=None, case_type=None,
                 type_of_action=None, filing_date=None, office=None, language=None,
                 other_fields={}, parties=None, related=None, docket_entries=[],
@@ -598,7 +598,7 @@ def test_a_same_day_identical_case_is_a_case_of_this_run(tmp_path):
 DAY2 = "2025-03-02T09:00:00+00:00"
 DAY3 = "2025-03-03T09:00:00+00:00"
 NEW_ENTRY = {"id": 2, "date_filed": "2025-03-02", "office": "Ottawa", "summary": "Order",
-             "document": None}
+             "document": None, "docno": None, "document_date": None}
 
 
 def grown(scraped_at, **changes):

@@ -239,3 +239,47 @@ def test_a_fifo_named_like_evidence_is_a_failure_not_a_hang(tmp_path):
     os.mkfifo(year_dir / "IMM-1-25-20250601.json.gz")
     with pytest.raises(evidence_file.EvidenceError, match="not a regular file"):
         evidence_file.read(str(year_dir / "IMM-1-25-20250601.json.gz"))
+
+
+def _as_v2(record):
+    """A record as casescraper wrote it before schema v3."""
+    old = {k: v for k, v in record.items() if k not in (
+        "track", "proceeding_class", "proceeding_type", "nature_code", "office_code")}
+    old["schema_version"] = 2
+    old["parties"] = [{k: v for k, v in p.items() if k != "role"} for p in old["parties"] or []]
+    old["docket_entries"] = [{k: v for k, v in e.items() if k not in ("docno", "document_date")}
+                             for e in old["docket_entries"]]
+    return old
+
+
+def test_older_evidence_gives_schema_3_files_and_leaves_the_old_ones(tmp_path, capsys):
+    from casescraper.record.evidence import EvidenceStore
+    from casescraper.store.ledger import Ledger
+    from casescraper.store.storage import CaseStore
+
+    store, kept, ledger = CaseStore(str(tmp_path), "json"), EvidenceStore(str(tmp_path)), Ledger(str(tmp_path))
+    ledger.site = Site("demo")
+    for n in (1, 2):
+        ev = demo_evidence(n, DAY1)
+        record = parser.read_case(ev["html"], answers=ev["answers"], court="t", case_number=ev["case_number"],
+                                  page_url=ev["source_url"]).record
+        saved = store.write(dict(_as_v2(record), source_url=ev["source_url"], scraped_at=DAY1, file_path=None))
+        kept.write(saved.path, ev)
+        ledger.record(ev["case_number"], "saved", run_id="old", year=2025, file_path=saved.rel_path)
+    ledger.close()
+    before = snapshot(tmp_path)
+    assert run(tmp_path) == 0
+    assert capsys.readouterr().out == "reparse 2025: read 2, unchanged 0, new files 2, failed 0\n"
+    after = snapshot(tmp_path)
+    assert {k: after[k] for k in before if not k.startswith("ledger/")} == {
+        k: v for k, v in before.items() if not k.startswith("ledger/")}
+    new = sorted(k for k in after if k.startswith("json/") and k not in before)
+    assert len(new) == 2
+    for rel in new:
+        record = json.loads(after[rel])
+        want = data.record(2025, int(record["case_number"].split("-")[1]), 50)
+        assert record["schema_version"] == 3 and record["track"] == data.TRACK
+        for e in record["docket_entries"]:  # links resolve against the page's URL
+            if e["document"] and e["document"]["url"]:
+                e["document"]["url"] = e["document"]["url"].removeprefix(ORIGIN)
+        assert {k: v for k, v in record.items() if k not in ("source_url", "scraped_at", "file_path")} == want

@@ -103,7 +103,7 @@ def test_garbled_parties_are_null_and_incomplete_never_empty(body):
 def test_an_unreadable_related_answer_is_null_and_incomplete():
     parsed = parser.read_case(PAGE, answers=[PARTIES, answer("RelatedListInfo", [], body='{"Count": 3}')])
     assert parsed.record["related"] is None and parsed.record["parties"] == [
-        {"name": "A", "solicitor_firm": None, "solicitor_contact": None}]
+        {"name": "A", "solicitor_firm": None, "solicitor_contact": None, "role": None}]
     assert [n.kind for n in parsed.notes] == ["related_unavailable"]
     assert parsed.incomplete == [parsed.notes[0].message]
     # Complete answers: nothing missing.

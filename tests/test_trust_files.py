@@ -176,7 +176,7 @@ def test_the_tables_are_named_as_one_set(tmp_path):
     out = tmp_path / "t"
     assert dataset.main(["--years", "2025", "--output-dir", str(root), "--out", str(out)]) == 0
     manifest = json.loads((out / "dataset.json").read_text())
-    assert set(manifest["files"]) == {"cases.parquet", "docket_entries.parquet", "parties.parquet",
+    assert set(manifest["files"]) == {"cases.parquet", "docket_entries.parquet", "parties.parquet", "related.parquet",
                                       "DATASET.md"}
     assert manifest["rows"]["cases"] == 2
     for name, about in manifest["files"].items():

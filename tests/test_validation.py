@@ -122,7 +122,8 @@ def test_every_single_mutation_gets_the_same_verdict(base):
 
 def test_an_invalid_record_is_worded_by_jsonschema():
     record = demo_records()[0]
-    record["parties"] = [{"name": "", "solicitor_firm": None, "solicitor_contact": None}]
+    record["parties"] = [{"name": "", "solicitor_firm": None, "solicitor_contact": None,
+                          "role": None}]
     with pytest.raises(InvalidRecord, match=r"^\$\.parties\[0\]\.name: .*"):
         validate_record(record)
 

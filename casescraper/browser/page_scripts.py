@@ -66,6 +66,29 @@ if (!window.__cs) {
 }
 """ % {"max_body": MAX_BODY_CHARS}
 
+# Before an element's HTML is taken: every element inside it that the browser does not
+# render gets the attribute data-cs-hidden (parser: text.HIDDEN_MARK), so the parser,
+# offline too, reads the text a person saw. Not rendered: computed display none or
+# visibility hidden, the `hidden` attribute, a clipped box of 1px or less (the
+# "visually hidden" helper texts of WET and Bootstrap). The marks are removed right after,
+# so the live page never keeps a stale one. Defines markedHtml(el) -> outerHTML.
+MARK_HIDDEN = """
+const notRendered = el => {
+  if (el.hasAttribute('hidden')) return true;
+  const cs = getComputedStyle(el);
+  if (cs.display === 'none' || cs.visibility === 'hidden') return true;
+  const r = el.getBoundingClientRect();
+  return r.width <= 1 && r.height <= 1 && (cs.overflow === 'hidden' || cs.clip !== 'auto'
+    || (cs.clipPath && cs.clipPath !== 'none'));
+};
+const markedHtml = el => {
+  if (!el) return '';
+  const marked = [el, ...el.querySelectorAll('*')].filter(notRendered);
+  for (const m of marked) m.setAttribute('data-cs-hidden', '');
+  try { return el.outerHTML; } finally { for (const m of marked) m.removeAttribute('data-cs-hidden'); }
+};
+"""
+
 # Installed once per page load as window.__cs.run(caseNo, timeoutMs) -> Promise of the
 # result, and window.__cs.dismissPopups(); each case is then one DevTools Runtime.evaluate.
 CASE_SCRIPT = """
@@ -74,7 +97,8 @@ const st = window.__cs;
 const q = (s, root) => (root || document).querySelector(s);
 const shown = el => !!el && getComputedStyle(el).display !== 'none'
   && getComputedStyle(el).visibility !== 'hidden' && el.getClientRects().length > 0;
-const outer = el => el ? el.outerHTML : '';
+%(mark_hidden)s
+const outer = markedHtml;
 const text = el => (el ? el.textContent : '').replace(/\\s+/g, ' ').trim();
 const words = new Set(sel.close_words);
 const closeControl = box => {
@@ -258,7 +282,7 @@ async function run() {
 const finish = result => { observer.disconnect(); st.wake = null; done(result); };
 run().then(finish, e => finish(e && e.error ? e : {error: 'script', message: String(e)}));
 });
-"""
+""".replace("%(mark_hidden)s", MARK_HIDDEN)
 
 SETUP_SCRIPT = """
 const [sel, court] = arguments;

@@ -3,7 +3,7 @@
     python -m casescraper.democourt serve [--port 8000] [--year 2025] [--last-number N]
         [--seed 0] [--latency-ms 0] [--forbid-after N] [--hang-on CASE[,CASE]]
         [--sticky-modal-on CASE[,...]] [--slow-modal-on CASE[,...]] [--slow-modal-ms 2000]
-        [--layout v2] [--consent-banner] [--error-rate P] [--nodata-after N]
+        [--layout v2] [--shape plain|wet] [--consent-banner] [--error-rate P] [--nodata-after N]
         [--vendor-dir DIR] [--fade-ms 300] [--no-efiling-popup] [--efiling-delay-ms 800]
         [--parties-ui popup|jqueryui|bootstrap|escape] [--no-background-noise]
         [--day N --grow CASE[,CASE]]
@@ -29,7 +29,7 @@ import threading
 from typing import Optional
 
 from casescraper.democourt import data
-from casescraper.democourt.knobs import MAX_DAY, PARTIES_UIS, SPOILS, Knobs
+from casescraper.democourt.knobs import MAX_DAY, PARTIES_UIS, SHAPES, SPOILS, Knobs
 from casescraper.democourt.server import DemoCourt
 
 _CASE = re.compile(r"[A-Za-z]+-[0-9]+-[0-9]{2}")
@@ -137,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="how long after load it pops up")
     page.add_argument("--parties-ui", choices=PARTIES_UIS, default="popup",
                       help="shape of the parties dialog (all guesses; default: popup)")
+    page.add_argument("--shape", choices=SHAPES, default="plain",
+                      help="markup of the page: plain (the captured one) or wet (helper texts "
+                           "hidden by class, row-header cells, a definition list; default: plain)")
     page.add_argument("--background-noise", action=argparse.BooleanOptionalAction, default=True,
                       help="analytics-like beacons, some failing or never answered (default: on)")
 

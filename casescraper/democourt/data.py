@@ -41,7 +41,10 @@ TYPE_OF_ACTION = "Immigration Matters"  # ENGLISH_PROCEEDING_CLASS, "Type of Act
 # GUESSES: the French and code twins of the above (field names are FACTS, values are not).
 PRCDG_TYPE, FRENCH_PROCEEDING_TYPE = "IMM", "Matières d'immigration"
 PROCEEDING_CLASS_ID, FRENCH_PROCEEDING_CLASS = 7, "Matières d'immigration"
-TRACK = "Leave"  # GUESS: proceedingQueriesRE rows carry a TRACK; its values are unknown
+# proceedingQueriesRE rows carry TRACK and CLASS (FACT); these values are the ones the
+# Refugee Law Lab's data of this portal shows for leave applications (SITE.md).
+TRACK = "Immigration Leave & Judicial Review"
+PROCEEDING_CLASS = "Non-Action"
 MCI = "THE MINISTER OF CITIZENSHIP AND IMMIGRATION"
 MPSEP = "THE MINISTER OF PUBLIC SAFETY AND EMERGENCY PREPAREDNESS"
 CROWN_FIRMS = ("Attorney General of Canada", "Department of Justice")
@@ -254,7 +257,7 @@ def case(year: int, n: int, last_number: int, seed: int = 0, later: int = 0) -> 
                 tuple(parties), entries, _related(year, n, last_number, seed))
 
 
-# --- the crawler's view: schema v2 ------------------------------------------------------
+# --- the crawler's view: schema v3 ------------------------------------------------------
 
 
 def document(e: Entry) -> dict[str, Any]:
@@ -267,7 +270,7 @@ def document(e: Entry) -> dict[str, Any]:
 
 def to_record(c: Case) -> dict[str, Any]:
     return {
-        "schema_version": 2,
+        "schema_version": 3,
         "case_number": c.case_number,
         "court": "t",
         "style_of_cause": c.style_of_cause,
@@ -277,14 +280,20 @@ def to_record(c: Case) -> dict[str, Any]:
         "filing_date": c.filed.isoformat(),
         "office": c.office[1],
         "language": c.language[1],
+        "track": TRACK,
+        "proceeding_class": PROCEEDING_CLASS,
+        "proceeding_type": PRCDG_TYPE,
+        "nature_code": c.nature[0],
+        "office_code": c.office[0],
         "other_fields": {},
-        "parties": [{"name": p.name, "solicitor_firm": p.firm, "solicitor_contact": p.contact}
-                    for p in c.parties],
+        "parties": [{"name": p.name, "solicitor_firm": p.firm, "solicitor_contact": p.contact,
+                     "role": None} for p in c.parties],
         "related": [{"case_number": no, "style_of_cause": style} for no, style in c.related],
         # Newest first, as the page lists them.
         "docket_entries": [{"id": e.re_no, "date_filed": e.filed.isoformat(),
                             "office": e.office[1], "summary": e.summary.strip(),
-                            "document": document(e)}
+                            "document": document(e), "docno": e.re_no + 9,
+                            "document_date": e.filed.isoformat()}
                            for e in reversed(c.entries)],
     }
 
@@ -354,7 +363,7 @@ def docket_rows(c: Case) -> list[dict[str, Any]]:
         "STYLE_OF_CAUSE": c.style_of_cause,
         "NATURE": c.nature[1],
         "TRACK": TRACK,
-        "CLASS": TYPE_OF_ACTION,
+        "CLASS": PROCEEDING_CLASS,
         "RE_NO": e.re_no,
         "FILING_DATE": ms_date(e.filed_at),
         "ENGLISH_OFFICE_NAME": e.office[1],

@@ -18,7 +18,13 @@ from casescraper.democourt.spoil import KINDS as SPOILS
 VENDOR_TYPES = {"css": "text/css", "js": "application/javascript"}  # as IIS sends them
 PARTIES_UIS = ("popup", "jqueryui", "bootstrap", "escape")
 LAYOUTS = ("v1", "v2")
-
+# How the page marks up what it shows (GUESS: the portal is built on Canada.ca's WET
+# toolkit, whose results table class `wb-tables` it already carries): "plain" is the
+# captured page; "wet" hides helper texts by class (wb-inv, a hidden wrong "Office" line,
+# a hidden template docket), uses row-header cells (<th scope="row">) in the results and
+# the docket, shows Office and Language as a definition list, Filing Date as 30-MAY-2025
+# and puts invisible characters (soft hyphen, zero-width space) inside values.
+SHAPES = ("plain", "wet")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 MAX_DAY = 1000  # knob day: at most this many entries added to a case
 
@@ -70,6 +76,7 @@ class Knobs:
     slow_modal_on: frozenset[str] = field(default_factory=frozenset)  # modal opens late
     slow_modal_ms: int = 2000
     layout: str = "v1"  # "v2": input#courtNumber, button#tab02SubmitCourtNumber
+    shape: str = "plain"  # "wet": the markup of a WET page (see SHAPES)
     consent_banner: bool = False  # overlay until cookie consent=1
     error_rate: float = 0.0  # JSON endpoints answer 500 with this probability (seeded)
     nodata_after: Optional[int] = None  # search n+1 onward answers Count 0
@@ -123,6 +130,8 @@ class Knobs:
             raise _bad("date_offset", self.date_offset, "a whole number of seconds, + or -")
         if self.layout not in LAYOUTS:
             raise _bad("layout", self.layout, " or ".join(LAYOUTS))
+        if self.shape not in SHAPES:
+            raise _bad("shape", self.shape, " or ".join(SHAPES))
         if self.parties_ui not in PARTIES_UIS:
             raise _bad("parties_ui", self.parties_ui, ", ".join(PARTIES_UIS))
         for name in ("consent_banner", "efiling_popup", "background_noise"):

@@ -401,6 +401,7 @@ class DemoCourt:
         k = self.knobs
         config = {
             "layout": k.layout,
+            "shape": k.shape,
             "inputId": "courtNumber" if k.layout == "v2" else "selectCourtNumber",
             "submitId": "tab02SubmitCourtNumber" if k.layout == "v2" else "tab02Submit",
             "hangOn": sorted(k.hang_on),

@@ -40,15 +40,22 @@ ISO_PREFIX_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
 
 @dataclass(frozen=True)
 class Note:
-    """Something the caller warns about; kind: unknown_label, disagree or parties_unavailable."""
+    """Something the caller warns about; kind: unknown_label, disagree, docket_paged or
+    parties_unavailable."""
 
     kind: str
     message: str
 
 
+# Characters that show nothing: zero-width space, zero-width joiner, word joiner, soft
+# hyphen, BOM. (The zero-width NON-joiner stays: it changes how Persian names are written.)
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200d\u2060\u00ad\ufeff"))
+
+
 def norm(text: Optional[str]) -> str:
-    """Runs of whitespace (no-break spaces too) become one space, ends trimmed."""
-    return " ".join((text or "").split())
+    """Runs of whitespace (no-break spaces too) become one space, ends trimmed, invisible
+    characters removed."""
+    return " ".join((text or "").translate(INVISIBLE).split())
 
 
 def value(text: Any) -> Optional[str]:
@@ -237,8 +244,11 @@ def unavailable(record: dict[str, Any], answers: Answers, notes: list[Note]) -> 
     return missing
 
 
-def party(name: Any, firm: Any, contact: Any) -> dict[str, Optional[str]]:
-    return {"name": value(name), "solicitor_firm": value(firm), "solicitor_contact": value(contact)}
+def party(name: Any, firm: Any, contact: Any, role: Any = None) -> dict[str, Optional[str]]:
+    """A party of the record; role only where a parties dialog shows one (FACT: the
+    portal's answer has none)."""
+    return {"name": value(name), "solicitor_firm": value(firm), "solicitor_contact": value(contact),
+            "role": value(role)}
 
 
 def _int(raw: Any) -> Optional[int]:

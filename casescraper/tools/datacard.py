@@ -46,6 +46,15 @@ SCHEMAS = {
         _f("filing_date", _DAY, "filing date (court's local date)"),
         _f("office", _TEXT, "registry office of the file"),
         _f("language", _TEXT, "language of the proceeding"),
+        _f("track", _TEXT, "the portal's TRACK (its docket answer), e.g. \"Immigration Leave & Judicial "
+                           "Review\"; v3 files, null before"),
+        _f("proceeding_class", _TEXT, "the portal's CLASS (its docket answer), e.g. \"Non-Action\"; v3 files"),
+        _f("proceeding_type", _TEXT, "the portal's PRCDG_TYPE code (its search answer); v3 files"),
+        _f("nature_code", _TEXT, "the portal's NATURE_CD, the code of nature_of_proceeding (search "
+                                 "answer); v3 files"),
+        _f("office_code", _TEXT, "the portal's OFF_CD, the code of the office (search answer); v3 files"),
+        _f("other_fields", _TEXT, "labels of the details the parser did not know, as JSON text "
+                                  "{label: value}; \"{}\" when none, null in v1 files"),
         _f("schema_version", pa.int32(), "case file schema: 1 for files without schema_version, "
                                           "else its value"),
         _f("first_docket_date", _DAY, "earliest date_filed of its docket entries; null when none "
@@ -68,6 +77,10 @@ SCHEMAS = {
         _f("document_downloadable", pa.bool_(), "the page offers a Download link"),
         _f("document_confidential", pa.bool_(), "the portal marks it confidential; null when unknown"),
         _f("document_url", _TEXT, "download URL; null when not downloadable"),
+        _f("docno", pa.int64(), "the portal's DOCNO (docket answer): the number of the document the "
+                                "entry records; null for entries without one (orders, notes) and "
+                                "before v3"),
+        _f("document_date", _DAY, "the portal's DOC_DT (docket answer), as a date; null before v3"),
     ]),
     "parties": pa.schema([
         _f("case_number", _TEXT, "the case (cases.case_number)"),
@@ -75,10 +88,39 @@ SCHEMAS = {
         _f("name", _TEXT, "party name"),
         _f("solicitor_firm", _TEXT, "solicitor's firm (v2 files; null in v1 files)"),
         _f("solicitor_contact", _TEXT, "solicitor's name/contact (v2 files; null in v1 files)"),
-        _f("role", _TEXT, "party role (v1 files only; the real portal has no role field)"),
+        _f("role", _TEXT, "party role: v1 files, and v3 files where the parties came from a dialog "
+                          "showing one (the portal's answer has no role)"),
         _f("representation", _TEXT, "firm and contact as one text (v1 files only)"),
     ]),
+    "related": pa.schema([
+        _f("case_number", _TEXT, "the case (cases.case_number)"),
+        _f("position", pa.int32(), "1-based order in the portal's RelatedListInfo answer"),
+        _f("related_case_number", _TEXT, "a court file the portal lists as related"),
+        _f("style_of_cause", _TEXT, "its style of cause"),
+    ]),
 }
+
+
+# The Refugee Law Lab's "Luck of the Draw III" layout (every FC immigration docket
+# 1997-2022, one row per case): the same names, types and nesting, so that a researcher
+# can append these rows to theirs (`dataset --layout rll`).
+RLL_DOCUMENT = pa.struct([pa.field("RE_NO", pa.int64()), pa.field("DOCNO", pa.int64()),
+                          pa.field("DOC_DT", pa.string()), pa.field("RECORDED_ENTRY", pa.string())])
+RLL_SCHEMA = pa.schema([
+    _f("citation", _TEXT, "the court file number (case_number)"),
+    _f("year", pa.int64(), "the case year"),
+    _f("name", _TEXT, "style of cause"),
+    _f("date_filed", _TEXT, "filing date, YYYY-MM-DD"),
+    _f("city_filed", _TEXT, "registry office (office)"),
+    _f("nature", _TEXT, "nature of proceeding"),
+    _f("class", _TEXT, "the portal's CLASS (proceeding_class), e.g. Non-Action"),
+    _f("track", _TEXT, "the portal's TRACK, e.g. Immigration Leave & Judicial Review"),
+    _f("documents", pa.list_(RLL_DOCUMENT), "docket entries, newest first: RE_NO (id), DOCNO, DOC_DT "
+                                            "(document_date, YYYY-MM-DD), RECORDED_ENTRY (summary, "
+                                            "whitespace normalized)"),
+    _f("source_url", _TEXT, "the page the case was read from"),
+    _f("scraped_timestamp", _TEXT, "when it was scraped (scraped_at, ISO 8601 UTC)"),
+])
 
 
 def years_text(years: list[int]) -> str:
@@ -96,6 +138,7 @@ class Summary:
     fmt: str
     output_dir: str
     subdir: str = "json"  # the case files' folder below output_dir (the crawl's PER_CASE_SUBDIR)
+    layout: str = "tables"  # or "rll"
     counts: Counter = field(default_factory=Counter)  # table -> rows
     per_year: dict[int, Counter] = field(default_factory=dict)  # files listed, cases, skipped
     versions: Counter = field(default_factory=Counter)  # schema version -> cases
@@ -200,10 +243,32 @@ FORMAT_NOTES = {
 }
 
 
+TABLES_TEXT = [
+    "`cases` has one row per case, sorted by year, prefix and number; `docket_entries`, "
+    "`parties` and `related` follow the same case order, each case's rows in file order (docket "
+    "entries newest first, as the portal lists them). Every column may be null."]
+RLL_TEXT = [
+    "`rll` has one row per case, sorted by year, prefix and number, in the layout of the Refugee "
+    "Law Lab's \"Luck of the Draw III\" data (every Federal Court immigration docket 1997-2022): "
+    "the same column names, types and nesting, so these rows can be appended to theirs. Two "
+    "differences: `RECORDED_ENTRY` is the entry's text as the page shows it (runs of whitespace one "
+    "space), where theirs kept the portal's line breaks and leading spaces; and files written "
+    "before schema v3 have no `class`, `track`, `DOCNO` or `DOC_DT` (null)."]
+SOURCES_TEXT = [
+    "Where the values come from: the page as a person reads it (hidden helper texts left out), "
+    "except `track`, `proceeding_class`, `proceeding_type`, `nature_code`, `office_code`, "
+    "`docno`, `document_date`, the document columns and `related`, which come from the portal's "
+    "own JSON answers to the page. Where the page shows a value empty and the portal's answer has "
+    "one (style of cause, nature of proceeding, office, language, filing date; an entry's date, "
+    "office or text), the answer's value is stored and the crawl logged a `disagree` note with "
+    "both; a docket the page shows only in part (paged) is taken whole from the answer."]
+
+
 def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str, pa.Schema]],
               warn: Callable[[str], None]) -> str:
     """DATASET.md for an export; `tables`: name -> (file name, schema)."""
     listed = sum(c["listed"] for c in s.per_year.values())
+    used = sum(c["cases"] for c in s.per_year.values())
     versions = ", ".join(f"v{v}: {k}" for v, k in sorted(s.versions.items()))
     lines = [f"# Court files dataset, {years_text(s.years)}", "",
              "Written by `python -m casescraper dataset` from the case files under "
@@ -215,7 +280,7 @@ def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str,
              f"{', '.join(f'{h} ({k})' for h, k in sorted(s.hosts.items())) or '-'}",
              f"- Scraped (UTC): {s.first_scraped.isoformat() if s.first_scraped else '-'} to "
              f"{s.last_scraped.isoformat() if s.last_scraped else '-'}",
-             f"- Case files: {listed} listed, {s.counts['cases']} used (schema {versions or '-'}), "
+             f"- Case files: {listed} listed, {used} used (schema {versions or '-'}), "
              f"{len(s.skipped)} skipped as unreadable", "",
              *_md_table(["table", "file", "rows"],
                         [[t, name, s.counts[t]] for t, (name, _) in tables.items()]), "",
@@ -232,10 +297,9 @@ def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str,
                      note])
     lines += _md_table(["year", "cases in tables", "numbers in ledger", "saved", "no results",
                         "failed", "missing file", "never tried", "saved numbers"], rows)
-    lines += ["", "## Tables", "", f"Format: {FORMAT_NOTES[s.fmt]}", "",
-              "`cases` has one row per case, sorted by year, prefix and number; `docket_entries` "
-              "and `parties` follow the same case order, each case's rows in file order (docket "
-              "entries newest first, as the portal lists them). Every column may be null.", ""]
+    lines += ["", "## Tables", "", f"Format: {FORMAT_NOTES[s.fmt]}", ""]
+    lines += RLL_TEXT if s.layout == "rll" else TABLES_TEXT
+    lines += ["", *SOURCES_TEXT, ""]
     for table, (_, schema) in tables.items():
         lines += [f"### {table}", ""]
         lines += _md_table(["column", "type", "meaning"],

@@ -1,8 +1,11 @@
-"""`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl]`.
+"""`python -m casescraper dataset --years 2019-2025 --out DIR [--format parquet|csv|jsonl] [--layout tables|rll]`.
 
-Writes three analysis-ready tables, `cases`, `docket_entries` and `parties`, from the
-LATEST file of each case under `<output-dir>/<subdir>/<YYYY>/` (schema v1 and v2 files
-alike; the subdir is the one the year's ledger lines name, or --per-case-subdir), plus a `DATASET.md` data card beside them.
+Writes four analysis-ready tables, `cases`, `docket_entries`, `parties` and `related`,
+from the LATEST file of each case under `<output-dir>/<subdir>/<YYYY>/` (schema v1, v2 and
+v3 files alike; the subdir is the one the year's ledger lines name, or --per-case-subdir),
+plus a `DATASET.md` data card beside them. `--layout rll` writes one table, `rll`, in the
+Refugee Law Lab's "Luck of the Draw III" layout instead (dataset_rll.py), to be appended
+to theirs.
 
 - Latest: the file the case's latest saved/changed/unchanged ledger line names, else
   (no such line, or that file is gone) the highest file name (`dataset_files`). Chosen
@@ -41,8 +44,9 @@ import pyarrow.parquet as pq
 
 from casescraper.frontier import casenumbers
 from casescraper.tools import exits
-from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.tools.datacard import RLL_SCHEMA, SCHEMAS, Summary, coverage, data_card, years_text
 from casescraper.tools.dataset_files import latest_files, publish_set, staging
+from casescraper.tools.dataset_rll import rll_row
 from casescraper.errors import CasescraperError, ConfigError, UnsafeCaseNumber, printable
 from casescraper.items import SCHEMA_VERSION
 from casescraper.store.fileops import digest
@@ -52,6 +56,7 @@ from casescraper.store.safe_read import Unreadable, read_case_file
 from casescraper.store.storage import safe_name
 
 FORMATS = ("parquet", "csv", "jsonl")
+LAYOUTS = {"tables": SCHEMAS, "rll": {"rll": RLL_SCHEMA}}
 # Rows per write (and Parquet row group). Measured: with larger batches (16,384, 32,768,
 # or 8,192 gathered into 65,536-row groups) peak RSS grew with the number of files, the
 # heap fragmenting; at 8,192 it is flat (benchmarks/README.md, "Dataset export").
@@ -106,8 +111,27 @@ def _integer(value: Any, what: str, bits: int = 64) -> int:
     return value
 
 
-def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple], list[tuple]]:
-    """(cases row, docket_entries rows, parties rows) of one file; ValueError when malformed."""
+def _other_fields(data: dict[str, Any]) -> Optional[str]:
+    """other_fields as JSON text (null in v1 files, which have none)."""
+    other = data.get("other_fields")
+    if other is None:
+        return None
+    if not isinstance(other, dict) or any(v is not None and not isinstance(v, str) for v in other.values()):
+        raise ValueError("other_fields is not an object of texts")
+    return json.dumps(other, ensure_ascii=False, separators=(",", ":"))
+
+
+def _related(number: str, raw: Any) -> list[tuple]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise ValueError("related is neither a list of objects nor null")
+    return [(number, i, _text(r, "case_number", f"related[{i - 1}]."), _text(r, "style_of_cause", f"related[{i - 1}]."))
+            for i, r in enumerate(raw, 1)]
+
+
+def case_rows(data: Any, year: int, source_file: str) -> dict[str, list[tuple]]:
+    """The rows of one file per table (cases: one); ValueError when malformed."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     number = _text(data, "case_number")
@@ -131,10 +155,13 @@ def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple
         flags = [doc.get(k) for k in ("downloadable", "confidential")]
         if any(v is not None and not isinstance(v, bool) for v in flags):
             raise ValueError(f"{where}document flags are not true/false")
+        docno = e.get("docno")
         entries.append((number, _integer(e.get("id"), f"{where}id"), _date(e, "date_filed", where),
                         _text(e, "office", where), _text(e, "summary", where),
                         _text(doc, "id", where + "document."), *flags,
-                        _text(doc, "url", where + "document.")))
+                        _text(doc, "url", where + "document."),
+                        None if docno is None else _integer(docno, f"{where}docno"),
+                        _date(e, "document_date", where)))
     parties = []
     for i, p in enumerate(raw_parties or []):
         where = f"parties[{i}]."
@@ -145,11 +172,14 @@ def case_rows(data: Any, year: int, source_file: str) -> tuple[tuple, list[tuple
     dated = [e[2] for e in entries if e[2] is not None]
     case = (number, year, *(_text(data, k) for k in ("court", "style_of_cause", "nature_of_proceeding",
                                                      "case_type", "type_of_action")),
-            _date(data, "filing_date"), _text(data, "office"), _text(data, "language"), version,
+            _date(data, "filing_date"), _text(data, "office"), _text(data, "language"),
+            *(_text(data, k) for k in ("track", "proceeding_class", "proceeding_type", "nature_code",
+                                       "office_code")), _other_fields(data), version,
             min(dated, default=None), max(dated, default=None), len(entries),
             None if raw_parties is None else len(parties), _instant(data.get("scraped_at")),
             source_file)
-    return case, entries, parties
+    return {"cases": [case], "docket_entries": entries, "parties": parties,
+            "related": _related(number, data.get("related"))}
 
 
 # --- writing -----------------------------------------------------------------------
@@ -215,7 +245,7 @@ def _host(url: Any) -> str:
 
 
 def _export_year(layout: Layout, year: int, sinks: dict[str, _Sink], s: Summary,
-                 warn: Callable[[str], None]) -> None:
+                 warn: Callable[[str], None], kind: str = "tables") -> None:
     directory = layout.cases_dir(year)
     counts = s.per_year.setdefault(year, Counter())
     if not os.path.isdir(directory):
@@ -238,18 +268,19 @@ def _export_year(layout: Layout, year: int, sinks: dict[str, _Sink], s: Summary,
                 problem = "its bytes differ from the SHA-256 and size its ledger line recorded"
             if problem:
                 raise Unreadable(problem)
-            case, entries, parties = case_rows(data, year, rel)
+            rows = case_rows(data, year, rel)
+            if kind == "rll":
+                rows = {"cases": rows["cases"], "rll": [rll_row(data, year)]}
         except (Unreadable, ValueError) as exc:  # unreadable, not JSON, or not a case record
             reason = _reason(exc)
             warn(f"{rel}: {reason}; skipped (fix or remove it to use the case's previous file)")
             s.skipped.append((rel, reason))
             counts["skipped"] += 1
             continue
-        sinks["cases"].add(case)
-        for row in entries:
-            sinks["docket_entries"].add(row)
-        for row in parties:
-            sinks["parties"].add(row)
+        case = rows["cases"][0]
+        for table, sink in sinks.items():
+            for row in rows[table]:
+                sink.add(row)
         counts["cases"] += 1
         if case[_VERSION] > SCHEMA_VERSION and case[_VERSION] not in s.versions:
             warn(f"{rel}: case file schema v{case[_VERSION]} is newer than this casescraper's "
@@ -297,11 +328,18 @@ def layouts(root: str, years: list[int], subdir: Optional[str] = None) -> dict[i
 
 
 def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
-           warn: Callable[[str], None] = _warn, subdir: Optional[str] = None) -> Summary:
+           warn: Callable[[str], None] = _warn, subdir: Optional[str] = None,
+           layout: str = "tables") -> Summary:
     """Write the tables and DATASET.md into out_dir as one set (dataset_files.publish_set);
     DatasetError when nothing can be."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if layout not in LAYOUTS:
+        raise DatasetError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+    if layout == "rll" and fmt == "csv":
+        raise DatasetError("--layout rll cannot be CSV (its documents column is a list): use "
+                           "--format parquet or jsonl")
+    schemas = LAYOUTS[layout]
     root = os.path.abspath(output_dir)
     if not os.path.isdir(root):
         raise DatasetError(f"output directory {root} does not exist (use --output-dir DIR, the "
@@ -313,23 +351,23 @@ def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
         hint = f"; years with files: {', '.join(present)}" if present else ""
         raise DatasetError(f"no case files for {years_text(years)} under {top}{hint} "
                            "(--per-case-subdir names another folder)")
-    subdirs = sorted({layout.subdir for layout in by_year.values()})
-    s = Summary(years, fmt, root, subdir=", ".join(subdirs))
-    names = [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]
+    subdirs = sorted({place.subdir for place in by_year.values()})
+    s = Summary(years, fmt, root, subdir=", ".join(subdirs), layout=layout)
+    names = [f"{t}.{fmt}" for t in schemas] + ["DATASET.md"]
     sinks: dict[str, _Sink] = {}
     try:
         with staging(out_dir) as stage:
             try:
-                for table, name in zip(SCHEMAS, names):
-                    sinks[table] = _Sink(os.path.join(stage, name), SCHEMAS[table], fmt)
+                for table, name in zip(schemas, names):
+                    sinks[table] = _Sink(os.path.join(stage, name), schemas[table], fmt)
                 for year in years:
-                    _export_year(by_year[year], year, sinks, s, warn)
+                    _export_year(by_year[year], year, sinks, s, warn, layout)
             finally:
                 for sink in sinks.values():
                     sink.close()
             s.counts.update({t: sink.count for t, sink in sinks.items()})
             with open(os.path.join(stage, names[-1]), "w", encoding="utf-8", newline="\n") as f:
-                tables = {t: (name, SCHEMAS[t]) for t, name in zip(SCHEMAS, names)}
+                tables = {t: (name, schemas[t]) for t, name in zip(schemas, names)}
                 f.write(data_card(s, [coverage(root, y) for y in years], tables, warn))
             publish_set(stage, out_dir, names, {t: sink.count for t, sink in sinks.items()})
     except OSError as exc:
@@ -362,7 +400,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Optional[list[str]] = None) -> int:
     ap = _Parser(prog="python -m casescraper dataset",
-                 description="Write analysis-ready tables (cases, docket_entries, parties) and "
+                 description="Write analysis-ready tables (cases, docket_entries, parties, related) and "
                              "DATASET.md from the latest file of each case.")
     ap.add_argument("--years", required=True, help="2019-2025, 2019,2021 or 2025")
     ap.add_argument("--output-dir", default="output",
@@ -373,20 +411,25 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="the case files' folder below the output dir (the crawl's "
                          "CASESCRAPER_PER_CASE_SUBDIR; default: the one the ledger's lines name, "
                          "else json)")
+    ap.add_argument("--layout", default="tables", choices=tuple(LAYOUTS),
+                    help="tables (default): cases, docket_entries, parties, related; rll: one table "
+                         "in the Refugee Law Lab's Luck of the Draw III layout")
     try:
         args = ap.parse_args(sys.argv[1:] if argv is None else argv)
         if args.per_case_subdir is not None and plain_subdir(args.per_case_subdir):
             raise DatasetError(f"--per-case-subdir {plain_subdir(args.per_case_subdir)}")
         s = export(args.output_dir, parse_years(args.years), args.out, args.format,
-                   subdir=args.per_case_subdir)
+                   subdir=args.per_case_subdir, layout=args.layout)
     except DatasetUnwritable as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return exits.UNWRITABLE
     except DatasetError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return exits.USAGE
-    print(f"wrote {s.counts['cases']} cases, {s.counts['docket_entries']} docket entries and "
-          f"{s.counts['parties']} parties ({s.fmt}) to {args.out}"
+    what = (f"{s.counts['rll']} cases in the rll layout" if args.layout == "rll" else
+            f"{s.counts['cases']} cases, {s.counts['docket_entries']} docket entries, "
+            f"{s.counts['parties']} parties and {s.counts['related']} related files")
+    print(f"wrote {what} ({s.fmt}) to {args.out}"
           + (f"; {len(s.skipped)} case file(s) skipped" if s.skipped else ""))
     return exits.SKIPPED if s.skipped else exits.OK
 

@@ -19,6 +19,9 @@
     var INPUT_ID = cfg.inputId || "selectCourtNumber";
     var SUBMIT_ID = cfg.submitId || "tab02Submit";
     var API = "/CourtFilesAndDecisions/";
+    // Knob shape "wet": the markup of a page built on Canada.ca's WET toolkit (knobs.py).
+    var WET = cfg.shape === "wet";
+    var MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 
     function byId(id) { return document.getElementById(id); }
 
@@ -38,6 +41,19 @@
         if (!m) { return ""; }
         var d = new Date(parseInt(m[1], 10));
         return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+    }
+
+    // The same date as 30-MAY-2025, a spelling the portal uses inside its entries.
+    function wetDate(value) {
+        var iso = showDate(value);
+        return iso ? iso.slice(8) + "-" + MONTHS[parseInt(iso.slice(5, 7), 10) - 1] + "-" +
+            iso.slice(0, 4) : "";
+    }
+
+    // Invisible characters a person never sees: a soft hyphen and a zero-width space.
+    function invisibles(value) {
+        var text = String(value === null || value === undefined ? "" : value);
+        return text ? text.slice(0, 3) + "\u00ad" + text.slice(3) + "\u200b" : text;
     }
 
     function knob(name, courtNo) {
@@ -107,8 +123,9 @@
         var tr = document.createElement("tr");
         tr.setAttribute("role", "row");
         // Ids repeat on every row, as on the real site: "more" = Parties, "re" = More.
-        tr.innerHTML = '<td tabindex="0">' + esc(row.COURT_NO) + "</td>" +
-            "<td>" + esc(row.STYLE_OF_CAUSE) + "</td>" +
+        tr.innerHTML = (WET ? '<th scope="row" tabindex="0">' + esc(row.COURT_NO) + "</th>"
+            : '<td tabindex="0">' + esc(row.COURT_NO) + "</td>") +
+            "<td>" + esc(WET ? invisibles(row.STYLE_OF_CAUSE) : row.STYLE_OF_CAUSE) + "</td>" +
             "<td>" + esc(row.ENGLISH_NATURE_DESC) + "</td>" +
             '<td><button id="more" class="btn btn-xs"><i class="fa fa-search-plus" ' +
             'style="font-size:15px;color:green;"></i></button></td>' +
@@ -183,9 +200,11 @@
                         encodeURIComponent(e.FOREMOST_NUMBER) + '" target="_blank" ' +
                         'title="Download"><i class="fa fa-download"></i></a>';
                 }
-                return '<tr><td class="addlinfo">' + esc(e.RE_NO) + "</td>" +
+                return "<tr>" + (WET ? '<th scope="row" class="addlinfo">' + esc(e.RE_NO) + "</th>"
+                    : '<td class="addlinfo">' + esc(e.RE_NO) + "</td>") +
                     '<td class="addlinfo">' + showDate(e.FILING_DATE) + "</td>" +
-                    '<td class="addlinfo">' + esc(e.ENGLISH_OFFICE_NAME) + "</td>" +
+                    '<td class="addlinfo">' + esc(WET ? invisibles(e.ENGLISH_OFFICE_NAME)
+                        : e.ENGLISH_OFFICE_NAME) + "</td>" +
                     '<td class="addlinfo">' + esc(e.RECORDED_ENTRY) + "</td>" +  // spaces too
                     '<td class="addlinfo">' + download + "</td></tr>";
             }).join("") + "</tbody></table></div>";
@@ -203,7 +222,31 @@
             }).join("") + "</tbody></table></div>";
     }
 
+    // A template docket hidden by class before the real one: a scraper must not take it.
+    var HIDDEN_TEMPLATE = '<div class="table-responsive hidden"><table class="table">' +
+        "<caption>Information about the court file</caption><thead><tr><th>ID</th>" +
+        "<th>Date Filed</th><th>Office</th><th>Recorded Entry Summary</th><th>Download</th>" +
+        "</tr></thead><tbody><tr><td>#</td><td>YYYY-MM-DD</td><td>City</td>" +
+        "<td>Name of document</td><td></td></tr></tbody></table></div>";
+
+    function wetBody(row, entries, related) {
+        return '<div class="container-fluid"><div class="row"><div class="col-sm-6">' +
+            // Helper text for screen readers only, with a value a person never sees.
+            '<p class="text-left wb-inv">' + field("Office", "Ottawa") + "</p>" +
+            '<p class="text-left"><strong>Type<span class="wb-inv"> of proceeding, see the ' +
+            "guide</span> :</strong> &nbsp;" + esc(invisibles(row.ENGLISH_PROCEEDING_TYPE)) + "</p>" +
+            '<p class="text-left">' + field("Nature of Proceeding", row.ENGLISH_NATURE_DESC) + "</p>" +
+            '<dl class="dl-horizontal"><dt>Office</dt><dd>' + esc(row.ENGLISH_CITY_NAME) +
+            "</dd><dt>Language</dt><dd>" + esc(row.ENGLISH_LANGUAGE_NAME) + "</dd></dl></div>" +
+            '<div class="col-sm-6"><p class="text-left">' +
+            field("Type of Action", row.ENGLISH_PROCEEDING_CLASS) + "</p>" +
+            '<p class="text-left"><span>' + field("Filing Date", wetDate(row.FILE_DT)) +
+            "</span></p></div></div></div>" + TEMPLATE_BOX + HIDDEN_TEMPLATE +
+            docketTable(entries) + relatedTable(related);
+    }
+
     function modalBody(row, entries, related) {
+        if (WET) { return wetBody(row, entries, related); }
         return '<div class="container-fluid"><div class="row"><div class="col-sm-6">' +
             '<p class="text-left">' + field("Type", row.ENGLISH_PROCEEDING_TYPE) + "</p>" +
             '<p class="text-left">' + field("Nature of Proceeding", row.ENGLISH_NATURE_DESC) +
