@@ -41,6 +41,7 @@ from casescraper.config import SPECS, valid_run_id
 from casescraper.errors import (
     Blocked, BrowserError, ConfigError, LayoutChanged, ParseError, RestartsExhausted,
 )
+from casescraper.exporters import CASE_FEED_SETTINGS
 from casescraper.items import CaseItem
 from casescraper.store.ledger import Ledger, Site
 from casescraper.options import Options
@@ -62,6 +63,8 @@ STOPPING = (Blocked, LayoutChanged, RestartsExhausted)
 
 class CasesSpider(scrapy.Spider):
     name = "cases"
+    # The case record's feed fields and exporters: this spider's, not the project's.
+    custom_settings = CASE_FEED_SETTINGS
 
     # Kept as class attributes: `scrapy list`, tests and docs read them from the spider.
     ARGUMENTS = ARGUMENTS
