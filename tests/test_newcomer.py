@@ -159,8 +159,9 @@ def test_report_refuses_to_merge_sites_and_reads_the_config_files_output_dir(tmp
     (tmp_path / "config.toml").write_text(f'[app]\noutput_dir = "{out}"\n')
 
     def report(*extra: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in ENV.items() if k != "CASESCRAPER_CONFIG"}  # ./config.toml
         return subprocess.run([sys.executable, "-m", "casescraper", "report", "--year", "2025", *extra],
-                              cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=60)
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
     run = report()
     assert run.returncode == 0 and str(out / "ledger" / "2025.jsonl") in run.stdout, run.stderr
