@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from casescraper.frontier import casenumbers
 from casescraper.tools.datacard import SCHEMAS, Summary, coverage, data_card, years_text
+from casescraper.tools import finding
 from casescraper.tools.dataset_files import latest_files
 from casescraper.errors import CasescraperError, ConfigError
 from casescraper.items import SCHEMA_VERSION
@@ -265,7 +266,8 @@ def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
     if not found:
         present = sorted(n for n in _listdir(os.path.join(root, "json")) if re.fullmatch(r"[0-9]{4}", n))
         hint = f"; years with files: {', '.join(present)}" if present else ""
-        raise DatasetError(f"no case files for {years_text(years)} under {root}/json{hint}")
+        raise DatasetError(f"no case files for {years_text(years)} under {root}/json{hint}"
+                           f"{finding.hint(output_dir, 'json', 'dataset --years {years}', years)}")
     s = Summary(years, fmt, root)
     finals = [os.path.join(out_dir, name) for name in [f"{t}.{fmt}" for t in SCHEMAS] + ["DATASET.md"]]
     temps = [os.path.join(out_dir, f".{os.path.basename(p)}.tmp") for p in finals]

@@ -23,6 +23,7 @@ from typing import Any, Optional, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casescraper.record import parser
+from casescraper.tools import finding
 from casescraper.errors import CasescraperError
 from casescraper.record.evidence import RAW_DIR, SUFFIX, EvidenceStore, read
 from casescraper.store.ledger import Ledger, Site
@@ -144,8 +145,10 @@ def _input_error(args: argparse.Namespace) -> Optional[str]:
         return f"output directory {out} does not exist; pass --output-dir (the crawl's output_dir)"
     raw = os.path.join(out, RAW_DIR, f"{args.year:04d}")
     if not os.path.isdir(raw):
-        return (f"no kept evidence for {args.year}: {raw} does not exist; crawls keep it with "
-                "CASESCRAPER_KEEP_RAW on (the default), or check --output-dir and --year")
+        elsewhere = finding.hint(args.output_dir, "raw", "reparse --year {year}", [args.year])
+        return (f"no kept evidence for {args.year}: {raw} does not exist" + (elsewhere or (
+                "; crawls keep it with CASESCRAPER_KEEP_RAW on (the default), or check "
+                "--output-dir and --year")))
     if not args.per_case_subdir or set(args.per_case_subdir) & set("/\\\0") \
             or args.per_case_subdir in (".", ".."):
         return f"--per-case-subdir {args.per_case_subdir!r} must be a plain directory name"

@@ -39,7 +39,7 @@ from typing import Any, Optional
 
 from casescraper.frontier import casenumbers
 
-from casescraper.tools import report_changes
+from casescraper.tools import finding, report_changes
 from casescraper.errors import CasescraperError, ConfigError, shown
 from casescraper.store.ledger import Ledger, Site, clashing
 from casescraper.tools.report_html import render_html
@@ -74,11 +74,12 @@ def _month(filing_date: Any) -> str:
 
 def build(output_dir: str, year: int) -> Coverage:
     """The coverage of one year; ReportError when there is no readable ledger for it."""
-    output_dir = _output_dir(output_dir)
+    given, output_dir = output_dir, _output_dir(output_dir)
     ledger = Ledger(output_dir)
     path = ledger.path(year)
     if not os.path.isfile(path):
-        raise ReportError(f"no ledger for {year}: {path} does not exist{_hint(ledger)}")
+        raise ReportError(f"no ledger for {year}: {path} does not exist{_hint(ledger)}"
+                          f"{finding.hint(given, 'ledger', 'report --year {year}', [year])}")
     cov = Coverage(year, output_dir, path)
     try:
         for entry in ledger.records(year):
@@ -147,13 +148,14 @@ def build_years(output_dir: str, years: list[int], changes_limit: int) -> Report
     """The report of those years. One year must have a ledger; of several, those without
     one are named and skipped, and ReportError only when none has one. ReportError too
     when the ledgers hold lines of sites that cannot be merged."""
-    output_dir = _output_dir(output_dir)
+    given, output_dir = output_dir, _output_dir(output_dir)
     ledger = Ledger(output_dir)
     present = [y for y in years if os.path.isfile(ledger.path(y))]
     if len(years) > 1 and not present:
-        raise ReportError(f"no ledger for {years_label(years)} in {ledger.dir}{_hint(ledger)}")
+        raise ReportError(f"no ledger for {years_label(years)} in {ledger.dir}{_hint(ledger)}"
+                          f"{finding.hint(given, 'ledger', 'report --years {years}', years)}")
     _refuse_mixed_sites(ledger, present)
-    covs = [build(output_dir, year) for year in (present if len(years) > 1 else years)]
+    covs = [build(given, year) for year in (present if len(years) > 1 else years)]
     return Report(output_dir, covs, [y for y in years if y not in present], changes_limit)
 
 
