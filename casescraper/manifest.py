@@ -35,6 +35,7 @@ from casescraper.store.fileops import write_json_atomic
 from casescraper.options import Options
 from casescraper.pipelines import defer_to_thread
 from casescraper.tools.report_model import years_label
+from casescraper.tools.year_end import not_searched
 from casescraper.store.storage import safe_name
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class RunManifest:
                          for k in ("passed", "failed", "errors")},
             "ledger_lines_lost": {"count": len(self.lost_lines), "case_numbers": _sorted(self.lost_lines)},
         }
+        m["coverage"] = self._coverage(last_file, len(years) > 1)
         if len(years) > 1:
             by_year: dict[int, list[tuple[str, str, Optional[str]]]] = {year: [] for year in years}
             for entry in self.recorded:
@@ -160,7 +162,23 @@ class RunManifest:
                                       self.searched.get(year, {}).get("last_file"))
                 for year in years
             }
+            for part in m["years"].values():
+                part["coverage"] = self._coverage(part["year_last_file"], False)
         return m
+
+    def _coverage(self, last_file: Optional[str], several: bool) -> Optional[str]:
+        """What this run knows of its year's end, in words (report and DATASET.md say the
+        same from every run): found, or what the numbers asked cover when it was not."""
+        if several:
+            return None  # per year, under `years`
+        if last_file:
+            return f"end found: the year's last file {last_file}"
+        arguments = self.run["arguments"]
+        if arguments.get("case") or arguments.get("cases_file"):
+            return "a case list: no end searched"
+        if self.run["requested_last"] is not None:
+            return not_searched(self.run["requested_first"] or 1, self.run["requested_last"])
+        return "end not found: the run stopped before its end search ended"
 
     # --- the summary
     def summary(self, m: dict[str, Any], whole: bool = True) -> str:

@@ -47,6 +47,7 @@ from casescraper.tools.report_model import (OTHER, UNKNOWN, Coverage, PrefixCove
                                       ReportError, details, summary, table_rows, to_ranges,
                                       years_label, years_rows)
 from casescraper.store.storage import read_record
+from casescraper.tools.year_end import year_end
 
 
 # --- building ----------------------------------------------------------------------
@@ -96,6 +97,7 @@ def build(output_dir: str, year: int) -> Coverage:
     for group in cov.prefixes.values():
         _classify(ledger, cov, group)
     cov.prefixes = dict(sorted(cov.prefixes.items(), key=lambda kv: (kv[0] == OTHER, kv[0])))
+    cov.end = year_end(output_dir, year)
     cov.files.sort()
     return cov
 
