@@ -150,6 +150,7 @@ def test_scrapy_parse_one_case(tmp_path):
     printed = found.stdout.split("# Scraped Items ", 1)[1]
     assert "'case_number': 'IMM-3-25'" in printed and "'docket_entries'" in printed
     assert "KeyError" not in found.stderr and "Traceback" not in found.stderr
+    assert "Deprecat" not in found.stderr and "Warning" not in found.stderr  # none in normal use
     assert "# Outcome: IMM-999-25 no_results" in missing.stdout
     assert not (tmp_path / "output").exists()  # nothing written without --pipelines
     assert wrong.returncode != 0 and "give the court-files page URL with the case after '#'" in wrong.stderr

@@ -27,7 +27,7 @@ from casescraper.pacing import SlotPacer
 from casescraper.spiders.cases import CasesSpider
 
 from .conftest import ROOT
-from .e2e import ENV, scrapy_crawl
+from .e2e import ENV, scrapy_crawl, settings_args
 
 BANNER = "started (bot: casescraper)"  # Scrapy's first log line
 
@@ -192,6 +192,15 @@ def test_a_typod_setting_stops_the_crawl_with_the_closest_name_and_nothing_else(
         f"casescraper: error: CASESCRAPER_OUTPT_DIR (from {origin}): unknown setting; did you mean "
         "CASESCRAPER_OUTPUT_DIR? The settings are listed in config.example.toml"]
     assert not out.exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_an_unknown_spider_is_one_line_listing_the_spiders(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "casez", *settings_args(tmp_path / "out")],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "casescraper: error: no spider named casez; this project's spiders: cases "
+        "(e.g. scrapy crawl cases -a year=2025)"]
 
 
 def test_a_bad_argument_is_the_only_line_printed(tmp_path):

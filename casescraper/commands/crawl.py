@@ -67,20 +67,31 @@ def exit_code(reason: Optional[str]) -> int:
 class Command(ScrapyCrawl):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        if len(args) == 1:
+            self._known_spider(args[0])
         # With LOG_FILE (Scrapyd) the banner is not on the console; the error must reach
         # the log file, which the later report below does.
         if len(args) == 1 and not self.settings.get("LOG_FILE"):
             self._preflight(args[0], opts.spargs)
+
+    def _known_spider(self, name: str) -> None:
+        """An unknown spider name: one line listing the project's spiders (Scrapy would
+        print a traceback of its spider loader)."""
+        loader = get_spider_loader(self.settings)
+        if name in loader.list():
+            return
+        spiders = ", ".join(sorted(loader.list())) or "none"
+        message = (f"casescraper: error: no spider named {printable(name, 80)}; this project's "
+                   f"spiders: {spiders} (e.g. scrapy crawl cases -a year=2025)")
+        print(message, file=sys.stderr)  # Scrapyd checks spider names before it runs one
+        raise SystemExit(EXIT_DID_NOT_START)
 
     def _preflight(self, name: str, spargs: dict) -> None:
         """The crawler's first steps on a throwaway copy: spider arguments, per-site
         defaults, config file, environment, -s, and the spider's own check."""
         from casescraper.spiders.cases import CasesSpider
 
-        try:
-            spidercls = get_spider_loader(self.settings).load(name)
-        except KeyError:
-            return  # Scrapy names an unknown spider itself
+        spidercls = get_spider_loader(self.settings).load(name)  # known: _known_spider
         if not issubclass(spidercls, CasesSpider):
             return
         crawler = Crawler(spidercls, self.settings.copy())
