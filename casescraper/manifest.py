@@ -41,6 +41,8 @@ from casescraper.store.storage import safe_name
 logger = logging.getLogger(__name__)
 
 PIPELINE = "casescraper.pipelines.CaseFilesPipeline"
+# Marks the summary's log records: `scrapy crawl` on a terminal shows them last, apart.
+SUMMARY = {"casescraper_summary": True}
 # Found and kept (or, in a dry run, that would be): the span "saved N (first to last)".
 KEPT = (*FOUND, "dry_run")
 
@@ -213,9 +215,9 @@ class RunManifest:
             for year, part in years.items():
                 reached = part["total"] or int(year) in self.searched or m["close_reason"] == "finished"
                 line = self.summary(part, whole=False) if reached else "not reached (the run stopped before)"
-                logger.info("run %s, %s: %s", m["run_id"], year, line)
+                logger.info("run %s, %s: %s", m["run_id"], year, line, extra=SUMMARY)
             total = f"{len(years)} years ({years_label(int(y) for y in years)}): {total}"
-        logger.info("run %s: %s", m["run_id"], total)
+        logger.info("run %s: %s", m["run_id"], total, extra=SUMMARY)
 
     async def spider_closed(self, reason: str) -> None:
         if self.started_at is None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -302,3 +303,75 @@ def test_a_reader_that_goes_away_ends_it_quietly(tmp_path, out):
     finally:
         os.close(write_end)
     assert proc.returncode == 141 and proc.stderr == b""
+
+
+# --- the README's nightly watch-list run ----------------------------------------------------
+
+
+def readme_units():
+    """{unit file name: its text} of the README's ```ini blocks (each opens with its path)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```ini\n(.*?)```", readme, re.S)
+    return {block.splitlines()[0].removeprefix("# ").rsplit("/", 1)[1]: block for block in blocks}
+
+
+def parsed_unit(text):
+    import configparser
+
+    # systemd allows a key more than once (ExecStart in a oneshot service): kept as a list.
+    class Multi(dict):
+        def __setitem__(self, key, value):
+            if isinstance(value, list) and key in self:
+                self[key].extend(value)
+            else:
+                super().__setitem__(key, value)
+
+    unit = configparser.RawConfigParser(dict_type=Multi, strict=False, empty_lines_in_values=False)
+    unit.optionxform = str  # systemd keys are case-sensitive
+    unit.read_string(text)
+    return unit
+
+
+def test_the_readmes_systemd_timer_and_service_are_valid_units(tmp_path, capsys, monkeypatch):
+    import shlex
+
+    units = readme_units()
+    assert set(units) == {"casescraper-watch.timer", "casescraper-watch.service"}
+    timer = parsed_unit(units["casescraper-watch.timer"])
+    assert timer.sections() == ["Unit", "Timer", "Install"]
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 02:30:00" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    service = parsed_unit(units["casescraper-watch.service"])
+    assert service.sections() == ["Unit", "Service"]  # started by the timer: no [Install]
+    assert service["Service"]["Type"] == "oneshot"
+    assert "network-online.target" in service["Unit"]["After"]
+    home = service["Service"]["WorkingDirectory"]
+    assert len(service["Service"]["ExecStart"].splitlines()) == 2  # configparser joins repeats
+    crawl, changes = (shlex.split(line) for line in raw_values(units["casescraper-watch.service"], "ExecStart"))
+    for argv in (crawl, changes):
+        assert argv[:2] == [f"{home}/.venv/bin/python", "-m"]
+    assert crawl[2:5] == ["scrapy", "crawl", "cases"] and "cases_file=watch.txt" in crawl
+    assert any(a.startswith("USER_AGENT=casescraper (contact: ") for a in crawl)
+    # The changes command as the service runs it, on an output dir with one change.
+    assert changes[2:4] == ["casescraper", "changes"]
+    out = tmp_path / "out"
+    Ledger(str(out)).record("IMM-5-25", "changed", run_id="r", year=2025, file_path="json/2025/b.json",
+                            changes={"previous_file": "json/2025/a.json", "entries_added": ["3"]})
+    (tmp_path / "watch.txt").write_text("IMM-5-25\n")
+    (tmp_path / "feeds").mkdir()
+    monkeypatch.chdir(tmp_path)  # the service's WorkingDirectory
+    assert casescraper_main([*changes[3:], "--output-dir", str(out)]) == 0
+    assert "IMM-5-25" in capsys.readouterr().out and (tmp_path / "feeds" / "watch.atom").is_file()
+
+
+def raw_values(text, key):
+    return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"{key}=")]
+
+
+def test_the_readmes_cron_line_runs_the_crawl_then_changes_with_exit_code():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [l for l in readme.splitlines() if re.match(r"[0-9*]+ [0-9*]+ \* \* \* ", l)]
+    assert line.startswith("30 2 * * * cd /srv/casescraper && .venv/bin/python -m scrapy crawl cases ")
+    assert "%" not in line.replace("\\%", "")  # cron turns a bare % into a newline
+    assert "casescraper changes --cases-file watch.txt" in line and "--exit-code" in line
+    assert "|| mail " in line  # exit 1 (changed) or 2 (error): mailed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,12 +68,56 @@ def test_setup_refuses_an_old_python_with_one_line_before_installing_anything(tm
     assert not (tmp_path / ".venv").exists()
 
 
+def test_setup_says_what_it_is_doing(tmp_path):
+    """Run again on a machine that has everything: each step says so, and the last line
+    says what to run (installing for real is never done by a test)."""
+    venv = (ROOT / ".venv").resolve()
+    if not (shutil.which("chromium") and shutil.which("chromedriver")) or not (
+            (venv / ".requirements.installed").is_file()
+            and (venv / ".requirements.installed").read_bytes() == (ROOT / "requirements.txt").read_bytes()):
+        pytest.skip("needs Chromium and a .venv holding this requirements.txt (./setup.sh)")
+    shutil.copy(ROOT / "setup.sh", tmp_path / "setup.sh")
+    shutil.copy(ROOT / "requirements.txt", tmp_path / "requirements.txt")
+    (tmp_path / ".venv").symlink_to(venv)
+    run = subprocess.run(["bash", str(tmp_path / "setup.sh")], env={**os.environ, "PYTHON": sys.executable},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    lines = run.stdout.splitlines()
+    assert all(line.startswith("setup.sh: ") for line in lines) and len(lines) == 5, lines
+    assert lines[0].endswith(f"({sys.executable}): ok") and lines[1] == "setup.sh: Chromium and chromedriver: ok"
+    assert lines[2:4] == ["setup.sh: virtual environment .venv: ok", "setup.sh: Python packages: ok"]
+    assert lines[4] == ("setup.sh: ready: run .venv/bin/python -m scrapy crawl cases -a site=demo "
+                        "-a year=2025 -a max_cases=50")
+
+
 def test_venv_and_pytest_cache_are_ignored_by_git():
     if not (ROOT / ".git").exists() or not shutil.which("git"):
         pytest.skip("not a git checkout")
     paths = [".venv/bin/python", ".pytest_cache/v/cache/nodeids"]
     run = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
     assert run.stdout.split() == paths
+
+
+# What the README's commands write, relative to the checkout: `-o`, `--out`, `--html`,
+# `--atom`, LOG_FILE, and the redirection of a cron line.
+WRITTEN = re.compile(r"(?:(?:^|[ \[])(?:-o|--out|--html|--atom) |LOG_FILE=| > ?)([A-Za-z0-9_][A-Za-z0-9_./-]*)",
+                     re.M)
+
+
+def test_every_documented_output_path_is_ignored_by_git():
+    if not (ROOT / ".git").exists() or not shutil.which("git"):
+        pytest.skip("not a git checkout")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = "\n".join(re.findall(r"```(?:sh|ini)\n(.*?)```", readme, re.S)) + "\n" + "\n".join(
+        re.findall(r"`([^`\n]*)`", readme))
+    paths = sorted({m for m in WRITTEN.findall(blocks)  # not placeholders (FILE, DIR) or inputs
+                    if not m.isupper() and not m.startswith(("/", "-"))} - {"watch.txt"})
+    assert {"output/demo", "dataset", "report.html", "cases.jsonl", "feeds/watch.atom"} <= set(
+        paths) | {"output/demo"}, paths
+    paths.append("output/demo/ledger/2025.jsonl")
+    run = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert sorted(run.stdout.split()) == sorted(paths), set(paths) - set(run.stdout.split())
 
 
 # --- 2. Python version ------------------------------------------------------------------
