@@ -248,6 +248,23 @@ def test_an_unknown_spider_is_one_line_listing_the_spiders(tmp_path):
         "(e.g. scrapy crawl cases -a year=2025)"]
 
 
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                    reason="Chromium and chromedriver are required")
+def test_a_terminals_log_is_short_and_ends_with_the_summary_apart(tmp_path):
+    run = scrapy_crawl(tmp_path / "out", {"site": "demo", "year": 2025, "max_cases": 2})
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stderr.splitlines()
+    for noise in ("Overridden settings", "Enabled extensions", "Enabled item pipelines",
+                  "Dumping Scrapy stats", "Telnet", "Versions:"):
+        assert noise not in run.stderr, noise
+    assert len(lines) < 25, run.stderr
+    # the summary last, after a blank line, just before the close line
+    assert lines[-3] == "" and "[casescraper.manifest] INFO: run " in lines[-2], lines[-4:]
+    assert ": saved 2 (IMM-1-25 to IMM-2-25), no results 0, failed 0" in lines[-2]
+    assert "crawl closed: finished, exit status 0" in lines[-1]
+    assert sum("saved 2 (IMM-1-25" in line for line in lines) == 1  # shown once
+
+
 def test_a_bad_argument_is_the_only_line_printed(tmp_path):
     run = scrapy_crawl(tmp_path / "output", {"year": "abc"})
     assert run.returncode == 1
