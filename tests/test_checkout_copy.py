@@ -5,7 +5,8 @@ there as in a fresh checkout, and leave those files as they were (conftest).
 
 Kept cheap: a copy of the checkout with that data, and a few tests run there that read a
 config file, a default output dir or a ledger where a careless test would read the
-user's (one of them drives a browser against the demo court, as the crawl tests do).
+user's (one of them is a crawl of the demo court, as the crawl tests run it: with
+the user's config.toml read, its rests and delays would take it past its timeout).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .conftest import ROOT
 from .e2e import needs_browser
 
 REPRESENTATIVE = [
-    "tests/test_shell.py::test_a_case_number_argument_uses_the_site_url",
+    "tests/test_newcomer.py::test_a_terminals_log_is_short_and_ends_with_the_summary_apart",
     "tests/test_changes.py::test_default_output_dir_is_a_crawls",
     "tests/test_report.py::test_module_entry_point",
     "tests/test_config.py",
