@@ -16,6 +16,7 @@ apt_install() {
   [ -n "$updated" ] || { as_root apt-get update -qq; updated=1; }
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+say() { echo "setup.sh: $*"; }
 version_ok() { "$1" -c "import sys; sys.exit(sys.version_info < (${MIN/./, }))" 2>/dev/null; }
 
 # 1. The Python version, before anything is installed.
@@ -25,23 +26,33 @@ if ! version_ok "$PYTHON"; then
   exit 1
 fi
 
+say "$("$PYTHON" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])') ($PYTHON): ok"
+
 # 2. Chromium and chromedriver.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  say "installing Chromium and chromedriver with apt-get (a minute or two)"
   apt_install chromium chromium-driver
 fi
+say "Chromium and chromedriver: ok"
 
 # 3. The virtual environment. Debian ships venv's pip bootstrap (ensurepip) apart, in
 # python3-venv; without it `python3 -m venv` fails half-way, so it is installed first.
 if ! { [ -x .venv/bin/python ] && version_ok .venv/bin/python && .venv/bin/python -m pip --version >/dev/null 2>&1; }; then
   if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+    say "installing python3-venv with apt-get"
     apt_install python3-venv "python$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
   fi
+  say "creating the virtual environment .venv"
   rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
+say "virtual environment .venv: ok"
 
 # 4. The pinned packages; skipped when this requirements.txt is already installed there.
 if ! cmp -s requirements.txt .venv/.requirements.installed; then
+  say "installing the pinned Python packages (requirements.txt) into .venv (a minute or two)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   cp requirements.txt .venv/.requirements.installed
 fi
+say "Python packages: ok"
+say "ready: run .venv/bin/python -m scrapy crawl cases -a site=demo -a year=2025 -a max_cases=50"

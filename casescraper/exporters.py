@@ -4,8 +4,9 @@ JSON and JSON Lines feeds keep a record as its case file has it. A CSV row has o
 per field, so the nested fields (other_fields, parties, related, docket_entries) are
 JSON text there, and null is an empty cell. XML gets well-formed element names: the
 labels of `other_fields` (free text from the page) become `<field label="...">`
-elements, null an empty element, booleans `true`/`false`. Configured in settings.py
-(FEED_EXPORTERS).
+elements, null an empty element, booleans `true`/`false`. They are the `cases` spider's
+(CASE_FEED_SETTINGS, its custom_settings), not the project's: set project-wide, the
+record's fields would turn another spider's dict items into `{}`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,21 @@ from typing import Any
 from xml.sax.xmlreader import AttributesImpl
 
 from scrapy.exporters import CsvItemExporter, XmlItemExporter
+
+from casescraper.items import RECORD_FIELDS
+
+# Feeds (`-o cases.jsonl`) hold the cases of the run, each as its case file has it
+# (schema v2, in its order), never the evidence (a page of HTML per case: it is kept in
+# raw/, see casescraper.record.evidence). Outcomes without a record are not items (see
+# casescraper.signals). CSV cells hold nested fields as JSON text; XML elements stay
+# well-formed whatever the page's labels.
+CASE_FEED_SETTINGS: dict[str, Any] = {
+    "FEED_EXPORT_FIELDS": list(RECORD_FIELDS),
+    "FEED_EXPORTERS": {
+        "csv": "casescraper.exporters.CaseCsvItemExporter",
+        "xml": "casescraper.exporters.CaseXmlItemExporter",
+    },
+}
 
 
 def json_text(value: Any) -> str:

@@ -36,11 +36,14 @@ from casescraper.store.layout import Layout
 from casescraper.options import Options
 from casescraper.pipelines import defer_to_thread
 from casescraper.tools.report_model import years_label
+from casescraper.tools.year_end import not_searched
 from casescraper.store.storage import safe_name
 
 logger = logging.getLogger(__name__)
 
 PIPELINE = "casescraper.pipelines.CaseFilesPipeline"
+# Marks the summary's log records: `scrapy crawl` on a terminal shows them last, apart.
+SUMMARY = {"casescraper_summary": True}
 # Found and kept (or, in a dry run, that would be): the span "saved N (first to last)".
 KEPT = (*FILED, "dry_run")
 
@@ -160,6 +163,7 @@ class RunManifest:
             # Case files saved whose evidence was lost: reparse cannot rebuild them.
             "evidence_lost": {"count": len(self.lost_evidence), "case_numbers": _sorted(self.lost_evidence)},
         }
+        m["coverage"] = self._coverage(last_file, len(years) > 1)
         if len(years) > 1:
             by_year: dict[int, list[tuple[str, str, Optional[str]]]] = {year: [] for year in years}
             for entry in self.recorded:
@@ -169,7 +173,23 @@ class RunManifest:
                                       self.searched.get(year, {}).get("last_file"))
                 for year in years
             }
+            for part in m["years"].values():
+                part["coverage"] = self._coverage(part["year_last_file"], False)
         return m
+
+    def _coverage(self, last_file: Optional[str], several: bool) -> Optional[str]:
+        """What this run knows of its year's end, in words (report and DATASET.md say the
+        same from every run): found, or what the numbers asked cover when it was not."""
+        if several:
+            return None  # per year, under `years`
+        if last_file:
+            return f"end found: the year's last file {last_file}"
+        arguments = self.run["arguments"]
+        if arguments.get("case") or arguments.get("cases_file"):
+            return "a case list: no end searched"
+        if self.run["requested_last"] is not None:
+            return not_searched(self.run["requested_first"] or 1, self.run["requested_last"])
+        return "end not found: the run stopped before its end search ended"
 
     # --- the summary
     def summary(self, m: dict[str, Any], whole: bool = True) -> str:
@@ -209,9 +229,9 @@ class RunManifest:
             for year, part in years.items():
                 reached = part["total"] or int(year) in self.searched or m["close_reason"] == "finished"
                 line = self.summary(part, whole=False) if reached else "not reached (the run stopped before)"
-                logger.info("run %s, %s: %s", m["run_id"], year, line)
+                logger.info("run %s, %s: %s", m["run_id"], year, line, extra=SUMMARY)
             total = f"{len(years)} years ({years_label(int(y) for y in years)}): {total}"
-        logger.info("run %s: %s", m["run_id"], total)
+        logger.info("run %s: %s", m["run_id"], total, extra=SUMMARY)
 
     async def spider_closed(self, reason: str) -> None:
         if self.started_at is None:

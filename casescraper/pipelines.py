@@ -75,6 +75,7 @@ class CaseFilesPipeline:
         self.dry_run = o.dry_run
         self.keep_raw = o.keep_raw
         self.run_id = o.run_id
+        self._passed_on = False  # told once that other items pass through untouched
         self.store = CaseStore(self.output_dir, o.per_case_subdir, o.suffix_limit, o.force_overwrite)
         self.evidence = EvidenceStore(self.output_dir)
         # Which site answers comes with the spider's run_started signal (no site: none on lines).
@@ -132,7 +133,11 @@ class CaseFilesPipeline:
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, CaseItem):
-            logger.warning("%s is not a CaseItem; passed on untouched", type(item).__name__)
+            # Another spider's item (a project may hold spiders of its own): Scrapy's.
+            if not self._passed_on:
+                self._passed_on = True
+                logger.debug("items that are not a CaseItem (%s) are passed on untouched",
+                             type(item).__name__)
             return item
         adapter = ItemAdapter(item)
         # Shallow: the values are plain JSON already, and nothing below changes them (a deep

@@ -9,7 +9,6 @@ from casescraper import __version__
 from casescraper.config import (
     DEFAULT_BROWSER_ARGUMENTS, default_browser_path, default_driver_path, default_settings,
 )
-from casescraper.items import RECORD_FIELDS
 
 BOT_NAME = "casescraper"
 SPIDER_MODULES = ["casescraper.spiders"]
@@ -64,16 +63,9 @@ LOG_LEVEL = "INFO"
 # generator; with bound methods its cache misses: 0.7 ms per case on the reactor.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 FEED_EXPORT_ENCODING = "utf-8"
-# Feeds (`-o cases.jsonl`) hold the cases of the run, each as its case file has it
-# (schema v2, in its order), never the evidence (a page of HTML per case: it is kept in
-# raw/, see casescraper.record.evidence). Outcomes without a record are not items (see
-# casescraper.signals). CSV cells hold nested fields as JSON text; XML elements stay
-# well-formed whatever the page's labels (casescraper.exporters).
-FEED_EXPORT_FIELDS = list(RECORD_FIELDS)
-FEED_EXPORTERS = {
-    "csv": "casescraper.exporters.CaseCsvItemExporter",
-    "xml": "casescraper.exporters.CaseXmlItemExporter",
-}
+# The case record's feed fields and exporters are the `cases` spider's own
+# (casescraper.exporters.CASE_FEED_SETTINGS, its custom_settings): any other spider of the
+# project exports its items as Scrapy would.
 # `scrapy check cases`: contracts run against a demo court started for the check.
 SPIDER_CONTRACTS = {
     "casescraper.contracts.DemoCaseContract": 10,

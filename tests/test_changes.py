@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,7 @@ def run(capsys, *args):
 def test_text_lists_changes_newest_first(out, capsys):
     code, text, err = run(capsys, "--output-dir", str(out))
     assert code == 0 and err == ""
-    lines = text.splitlines()
+    lines = [line for line in text.splitlines() if not line.startswith("    ")]  # rows, not entries
     assert lines[0].split()[:5] == ["when", "(UTC)", "case", "what", "changed"]
     assert [line.split()[2] for line in lines[1:-1]] == ["IMM-1-25", "IMM-3-25", "IMM-7-24", "IMM-1-25"]
     assert lines[1].startswith("2025-03-06 09:00:00  IMM-1-25  entries removed 8 ")
@@ -75,7 +76,12 @@ def test_json_since_and_year(out, capsys):
     assert rows[1] == {"case_number": "IMM-3-25", "at": "2025-03-05T08:30:00+00:00", "run_id": "r",
                        "file_path": "json/2025/IMM-3-25-20250305.json",
                        "previous_file": "json/2025/IMM-3-25-20250301.json", "entries_added": ["9", "10"],
-                       "entries_removed": [], "entries_changed": ["2"], "fields": ["office"]}
+                       "entries_removed": [], "entries_changed": ["2"], "fields": ["office"],
+                       # no case files here: the entries' ids without their text
+                       "entries": [{"how": "added", "id": "9", "date_filed": None, "summary": None},
+                                   {"how": "added", "id": "10", "date_filed": None, "summary": None},
+                                   {"how": "changed", "id": "2", "date_filed": None, "summary": None}],
+                       "source_url": None}
     _, text, _ = run(capsys, "--output-dir", str(out), "--json", "--year", "2024", "--year", "2025",
                      "--since", "2025-03-03")
     assert [r["case_number"] for r in json.loads(text)] == ["IMM-1-25", "IMM-3-25", "IMM-7-24"]
@@ -92,6 +98,87 @@ def test_nothing_changed_says_so(tmp_path, capsys):
     Ledger(str(tmp_path)).record("IMM-1-25", "unchanged", run_id="r", year=2025, file_path="a.json")
     assert run(capsys, "--output-dir", str(tmp_path)) == (0, "no changes recorded\n", "")
     assert run(capsys, "--output-dir", str(tmp_path), "--json") == (0, "[]\n", "")
+
+
+def write_case(out, rel, entries, url="https://www.fct-cf.ca/en/court-files-and-decisions/court-files#IMM-5-25"):
+    path = out / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"case_number": "IMM-5-25", "source_url": url, "docket_entries": [
+        {"id": int(i), "date_filed": d, "summary": text} for i, d, text in entries]}), encoding="utf-8")
+
+
+@pytest.fixture
+def watched(tmp_path):
+    """IMM-5-25 grew by entry 3 and entry 1 was reworded; the files hold their text."""
+    out = tmp_path / "watched"
+    old, new = "json/2025/IMM-5-25-20250301.json", "json/2025/IMM-5-25-20250310.json"
+    write_case(out, old, [("2", "2025-02-01", "Notice of appearance"), ("1", "2025-01-05", "Filed")])
+    write_case(out, new, [("3", "2025-03-09", "Order granting leave <b>&</b> costs"),
+                          ("2", "2025-02-01", "Notice of appearance"),
+                          ("1", "2025-01-05", "Filed (amended)")])
+    ledger = Ledger(str(out))
+    ledger.record("IMM-5-25", "saved", run_id="a", year=2025, file_path=old, at="2025-03-01T06:00:00+00:00")
+    ledger.record("IMM-5-25", "changed", run_id="b", year=2025, file_path=new, at="2025-03-10T06:00:00+00:00",
+                  changes=changes(old, added=["3"], changed=["1"]))
+    (tmp_path / "watch.txt").write_text("IMM-5-25\n")
+    return out
+
+
+def test_each_new_or_changed_entry_is_shown_with_its_date_and_text(watched, capsys):
+    code, text, err = run(capsys, "--output-dir", str(watched))
+    assert code == 0 and err == ""
+    assert "    added #3 2025-03-09 Order granting leave <b>&</b> costs\n" in text
+    assert "    changed #1 2025-01-05 Filed (amended)\n" in text
+    assert text.endswith("1 change(s) of 1 case(s)\n")
+
+
+def test_exit_code_says_whether_anything_changed(watched, tmp_path, capsys):
+    assert run(capsys, "--output-dir", str(watched), "--exit-code")[0] == 1
+    assert run(capsys, "--output-dir", str(watched), "--exit-code", "--since", "2025-03-11") == (
+        0, "no changes recorded\n", "")
+    assert run(capsys, "--output-dir", str(watched))[0] == 0  # without it: 0, as before
+    # An error is never taken for "changed": 2 with --exit-code.
+    assert run(capsys, "--output-dir", str(tmp_path / "none"), "--exit-code")[0] == 2
+    (tmp_path / "broken" / "ledger" / "2025.jsonl").mkdir(parents=True)
+    assert run(capsys, "--output-dir", str(tmp_path / "broken"), "--exit-code", "--year", "2025")[0] == 2
+
+
+def test_atom_feed_has_what_a_feed_reader_needs(watched, tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+    from datetime import datetime
+
+    feed_path = tmp_path / "feeds" / "watch.atom"
+    feed_path.parent.mkdir()
+    watch = str(tmp_path / "watch.txt")
+    args = ["--output-dir", str(watched), "--cases-file", watch, "--atom", str(feed_path)]
+    assert run(capsys, *args)[0] == 0
+    first = feed_path.read_bytes()
+    a = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(first)
+    assert root.tag == f"{a}feed"
+    # RFC 4287: a feed has exactly one id, title, updated and an author (or every entry has one).
+    for tag in ("id", "title", "updated"):
+        assert len(root.findall(f"{a}{tag}")) == 1 and root.findtext(f"{a}{tag}").strip(), tag
+    assert root.findtext(f"{a}author/{a}name") == "casescraper"
+    assert watch in root.findtext(f"{a}title")
+    assert root.findtext(f"{a}updated") == "2025-03-10T06:00:00Z"
+    (entry,) = root.findall(f"{a}entry")
+    for tag in ("id", "title", "updated"):
+        assert len(entry.findall(f"{a}{tag}")) == 1 and entry.findtext(f"{a}{tag}").strip(), tag
+    assert entry.findtext(f"{a}id").startswith("urn:uuid:")
+    datetime.fromisoformat(entry.findtext(f"{a}updated").replace("Z", "+00:00"))  # RFC 3339
+    assert entry.findtext(f"{a}title") == "IMM-5-25: entries added 3; entries changed 1"
+    link = entry.find(f"{a}link")
+    assert link.get("href").endswith("#IMM-5-25") and link.get("rel") == "alternate"
+    content = entry.find(f"{a}content")
+    assert content.get("type") == "text" and "added #3 2025-03-09 Order granting leave <b>&</b> costs" in content.text
+    # Stable ids: written again, the same feed (a reader shows each change once).
+    assert run(capsys, *args)[0] == 0 and feed_path.read_bytes() == first
+    assert [p.name for p in feed_path.parent.iterdir()] == ["watch.atom"]  # no temp left
+    # Nothing changed (yet) still makes a valid feed, with no entries.
+    assert run(capsys, *args, "--since", "2025-04-01")[0] == 0
+    root = ET.fromstring(feed_path.read_bytes())
+    assert root.findall(f"{a}entry") == [] and root.findtext(f"{a}id").startswith("urn:uuid:")
 
 
 def test_default_output_dir_is_a_crawls(out, tmp_path, monkeypatch, capsys):
@@ -180,6 +267,11 @@ def test_a_refresh_on_a_later_day_records_what_changed(tmp_path, capsys):
     assert main(["--output-dir", str(out)]) == 0
     text = capsys.readouterr().out
     assert "entries added" in text and text.endswith("2 change(s) of 2 case(s)\n")
+    for case in grow:  # each new entry with its date and text, as the new file has it
+        new = max(grown[case]["docket_entries"], key=lambda e: e["id"])
+        assert f"    added #{new['id']} {new['date_filed']} {new['summary']}\n" in text
+    assert main(["--output-dir", str(out), "--exit-code"]) == 1
+    capsys.readouterr()
 
     # The dataset over this output holds each case's latest file, field by field: the grown
     # cases' new files, the first files of the unchanged ones.
@@ -211,3 +303,75 @@ def test_a_reader_that_goes_away_ends_it_quietly(tmp_path, out):
     finally:
         os.close(write_end)
     assert proc.returncode == 141 and proc.stderr == b""
+
+
+# --- the README's nightly watch-list run ----------------------------------------------------
+
+
+def readme_units():
+    """{unit file name: its text} of the README's ```ini blocks (each opens with its path)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```ini\n(.*?)```", readme, re.S)
+    return {block.splitlines()[0].removeprefix("# ").rsplit("/", 1)[1]: block for block in blocks}
+
+
+def parsed_unit(text):
+    import configparser
+
+    # systemd allows a key more than once (ExecStart in a oneshot service): kept as a list.
+    class Multi(dict):
+        def __setitem__(self, key, value):
+            if isinstance(value, list) and key in self:
+                self[key].extend(value)
+            else:
+                super().__setitem__(key, value)
+
+    unit = configparser.RawConfigParser(dict_type=Multi, strict=False, empty_lines_in_values=False)
+    unit.optionxform = str  # systemd keys are case-sensitive
+    unit.read_string(text)
+    return unit
+
+
+def test_the_readmes_systemd_timer_and_service_are_valid_units(tmp_path, capsys, monkeypatch):
+    import shlex
+
+    units = readme_units()
+    assert set(units) == {"casescraper-watch.timer", "casescraper-watch.service"}
+    timer = parsed_unit(units["casescraper-watch.timer"])
+    assert timer.sections() == ["Unit", "Timer", "Install"]
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 02:30:00" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    service = parsed_unit(units["casescraper-watch.service"])
+    assert service.sections() == ["Unit", "Service"]  # started by the timer: no [Install]
+    assert service["Service"]["Type"] == "oneshot"
+    assert "network-online.target" in service["Unit"]["After"]
+    home = service["Service"]["WorkingDirectory"]
+    assert len(service["Service"]["ExecStart"].splitlines()) == 2  # configparser joins repeats
+    crawl, changes = (shlex.split(line) for line in raw_values(units["casescraper-watch.service"], "ExecStart"))
+    for argv in (crawl, changes):
+        assert argv[:2] == [f"{home}/.venv/bin/python", "-m"]
+    assert crawl[2:5] == ["scrapy", "crawl", "cases"] and "cases_file=watch.txt" in crawl
+    assert any(a.startswith("USER_AGENT=casescraper (contact: ") for a in crawl)
+    # The changes command as the service runs it, on an output dir with one change.
+    assert changes[2:4] == ["casescraper", "changes"]
+    out = tmp_path / "out"
+    Ledger(str(out)).record("IMM-5-25", "changed", run_id="r", year=2025, file_path="json/2025/b.json",
+                            changes={"previous_file": "json/2025/a.json", "entries_added": ["3"]})
+    (tmp_path / "watch.txt").write_text("IMM-5-25\n")
+    (tmp_path / "feeds").mkdir()
+    monkeypatch.chdir(tmp_path)  # the service's WorkingDirectory
+    assert casescraper_main([*changes[3:], "--output-dir", str(out)]) == 0
+    assert "IMM-5-25" in capsys.readouterr().out and (tmp_path / "feeds" / "watch.atom").is_file()
+
+
+def raw_values(text, key):
+    return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"{key}=")]
+
+
+def test_the_readmes_cron_line_runs_the_crawl_then_changes_with_exit_code():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [l for l in readme.splitlines() if re.match(r"[0-9*]+ [0-9*]+ \* \* \* ", l)]
+    assert line.startswith("30 2 * * * cd /srv/casescraper && .venv/bin/python -m scrapy crawl cases ")
+    assert "%" not in line.replace("\\%", "")  # cron turns a bare % into a newline
+    assert "casescraper changes --cases-file watch.txt" in line and "--exit-code" in line
+    assert "|| mail " in line  # exit 1 (changed) or 2 (error): mailed

@@ -179,6 +179,7 @@ def test_example_file_lists_every_key_with_its_default(tmp_path):
 
 def test_scrapy_runs_the_addon(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CASESCRAPER_CONFIG")  # the tests' empty one (conftest): ./config.toml here
     (tmp_path / "config.toml").write_text("[app]\ndry_run = true\n")
     monkeypatch.setenv("CASESCRAPER_SUFFIX_LIMIT", "9")
     crawler = get_crawler(Spider, {**default_settings(), "ADDONS": {ConfigAddon: 0},

@@ -219,8 +219,11 @@ def test_data_card(tmp_path):
     card = (tmp_path / "t" / "DATASET.md").read_text(encoding="utf-8")
     assert "MIXED" in card  # 2024's line has no site: real by default; 2025 is demo
     lines = card.splitlines()
-    assert "| 2025 | 4 | 4 | 2 | 1 | 1 | 0 |" in "\n".join(lines)
-    assert any(line.startswith("| 2024 | 2 | 1 | 0 | 0 | 0 | 1 |") for line in lines)
+    # 2025's one "no results" is above its last saved number: a probe, not a gap
+    assert "| 2025 | 4 | 4 | 2 | 0 | 1 | 1 | 0 |" in "\n".join(lines)
+    assert any(line.startswith("| 2024 | 2 | 1 | 0 | 0 | 0 | 0 | 1 |") for line in lines)
+    # No run manifest says the end was found: the coverage is of the numbers asked only.
+    assert "| IMM: end not searched: coverage of 1..102 only |" in card and "100.0%" not in card
     assert "Scraped (UTC): 2024-11-05T09:30:00.500000+00:00 to 2025-12-01T08:00:00.123456+00:00" in card
     assert "schema v1: 2, v2: 2, v3: 2" in card
     for schema in SCHEMAS.values():
@@ -339,6 +342,7 @@ def test_coverage_counts_as_report_does(tmp_path):
     for name in ("saved", "no_results", "failed", "missing_file", "dry_run"):
         assert ours.counts[name] == theirs.total(name), name
     assert ours.never_tried == theirs.total_ranges("never_tried") > 0
+    assert ours.probes_above == sum(p.probes_above() for p in theirs.prefixes.values())
     p = theirs.prefixes["IMM"]
     assert ours.spans == [f"{p.case(p.first)} to {p.case(p.last)}"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -149,6 +150,7 @@ def test_scrapy_parse_one_case(tmp_path):
     printed = found.stdout.split("# Scraped Items ", 1)[1]
     assert "'case_number': 'IMM-3-25'" in printed and "'docket_entries'" in printed
     assert "KeyError" not in found.stderr and "Traceback" not in found.stderr
+    assert "Deprecat" not in found.stderr and "Warning" not in found.stderr  # none in normal use
     assert "# Outcome: IMM-999-25 no_results" in missing.stdout
     assert not (tmp_path / "output").exists()  # nothing written without --pipelines
     assert wrong.returncode != 0 and "give the court-files page URL with the case after '#'" in wrong.stderr
@@ -168,3 +170,52 @@ def test_scrapy_check_lists_the_contracts():
     run = subprocess.run([sys.executable, "-m", "scrapy", "check", "-l"], cwd=ROOT, env=ENV,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "parse_case" in run.stdout, run.stderr[-2000:]
+
+
+# --- a spider of your own in the project ---------------------------------------------------
+
+MINE = '''
+import scrapy
+from scrapy_selenium import SeleniumRequest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+
+class MineSpider(scrapy.Spider):
+    name = "mine"
+
+    async def start(self):
+        yield SeleniumRequest(url=self.url, callback=self.parse, wait_time=10,
+                              wait_until=EC.presence_of_element_located((By.ID, "tab02Submit")))
+
+    def parse(self, response):
+        for n, option in enumerate(response.css("select#tab02selectCourt option"), 1):
+            yield {"n": n, "court": option.attrib.get("value"), "title": response.css("title::text").get()}
+'''
+
+
+@needs_browser
+def test_a_spider_of_your_own_exports_its_items_as_scrapy_would(tmp_path):
+    """The case record's feed fields are the cases spider's: a dict-item spider added to
+    a copy of the project keeps every field of its items in `-o` feeds."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "casescraper", project / "casescraper",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "scrapy.cfg", project / "scrapy.cfg")
+    (project / "casescraper" / "spiders" / "mine.py").write_text(MINE, encoding="utf-8")
+    with DemoCourt(year=2025, last_number=5) as court:
+        run = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "mine", "-a", f"url={court.url}",
+             "-o", str(tmp_path / "mine.jsonl"), "-o", str(tmp_path / "mine.csv"),
+             *settings_args(tmp_path / "output", DOWNLOAD_DELAY=0, LOG_LEVEL="DEBUG")],
+            cwd=project, env={**ENV, "PYTHONPATH": str(project)}, capture_output=True, text=True,
+            timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "mine.jsonl").read_text().splitlines()]
+    assert len(rows) >= 2 and all(set(r) == {"n", "court", "title"} for r in rows), rows
+    assert [r["n"] for r in rows] == list(range(1, len(rows) + 1)) and all(r["court"] for r in rows)
+    with (tmp_path / "mine.csv").open(encoding="utf-8", newline="") as fh:
+        assert list(csv.DictReader(fh)) == [{k: str(v) for k, v in r.items()} for r in rows]
+    # The case pipeline passes them on with one debug line, not a warning per item.
+    assert run.stderr.count("are passed on untouched") == 1
+    assert "WARNING" not in run.stderr, run.stderr[-3000:]

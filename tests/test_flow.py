@@ -170,15 +170,14 @@ print(len(asked), spider.planned, resource.getrusage(resource.RUSAGE_SELF).ru_ma
 """
 
 
-@pytest.mark.parametrize("args", [{"end": 9_999_999}, {"max_cases": 9_999_999, "start": 1},
-                                  {"end": 9_999_999, "shard": "2/3"}])
-def test_memory_does_not_depend_on_the_end(tmp_path, args):
-    """A plan of ten million numbers as a list would take some 400 MB before the first query."""
+def peak_rss(tmp_path, args: dict) -> tuple[int, int, int]:
+    """(numbers asked, planned, peak RSS in MB) of 3000 steps of a spider made with `args`,
+    in a fresh interpreter, on a ledger where earlier runs settled some numbers (resume
+    checks them one by one, lazily too)."""
     script = tmp_path / "rss.py"
     script.write_text(RSS.format(root=str(ROOT)))
     ledger = tmp_path / "ledger"
-    ledger.mkdir()
-    # Earlier runs settled some numbers: resume checks them one by one, lazily too.
+    ledger.mkdir(exist_ok=True)
     (ledger / "2025.jsonl").write_text("".join(
         json.dumps({"case_number": f"IMM-{n}-25", "status": "no_results", "file_path": None}) + "\n"
         for n in range(1, 50)))
@@ -187,8 +186,28 @@ def test_memory_does_not_depend_on_the_end(tmp_path, args):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     asked, planned, peak_mb = map(int, proc.stdout.split()[-3:])
+    return asked, planned, peak_mb
+
+
+@pytest.fixture(scope="module")
+def small_plan_peak(tmp_path_factory) -> int:
+    """The same 3000 steps with an end just past them: what the interpreter, Scrapy and
+    the spider take on this machine, now."""
+    asked, planned, peak_mb = peak_rss(tmp_path_factory.mktemp("small"), {"end": 3100})
+    assert (asked, planned) == (3001, 3100)
+    return peak_mb
+
+
+@pytest.mark.parametrize("args", [{"end": 9_999_999}, {"max_cases": 9_999_999, "start": 1},
+                                  {"end": 9_999_999, "shard": "2/3"}])
+def test_memory_does_not_depend_on_the_end(tmp_path, args, small_plan_peak):
+    """A plan of ten million numbers as a list would take some 400 MB before the first
+    query. Measured against a plan of 3,100 numbers in the same conditions, with a margin
+    that a loaded machine's allocator noise stays far below (speed and absolute memory
+    are the benchmarks' concern)."""
+    asked, planned, peak_mb = peak_rss(tmp_path, args)
     assert asked == 3001 and planned > 3_000_000
-    assert peak_mb < 300, peak_mb
+    assert peak_mb < small_plan_peak + 150, (peak_mb, small_plan_peak)
 
 
 # --- end to end: real Chromium, the demo court in this process to count its queries ------

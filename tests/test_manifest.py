@@ -52,6 +52,20 @@ def searched(year, last, probes):
     return year_searched, {"year": year, "last_file": last, "probes_above_end": probes}
 
 
+@pytest.mark.parametrize("arguments, first, last, says", [
+    ({"year": "2025", "max_cases": "50"}, 1, 50, "end not searched: coverage of 1..50 only"),
+    ({"year": "2025", "start": "7", "end": "30"}, 7, 30, "end not searched: coverage of 7..30 only"),
+    ({"case": "IMM-3-25"}, None, None, "a case list: no end searched"),
+])
+def test_a_bounded_run_says_its_coverage_is_only_what_it_asked(tmp_path, arguments, first, last, says):
+    crawler, _ = build(tmp_path)
+    run(crawler, [(run_started, {"arguments": arguments, "years": [2025], "requested_first": first,
+                                 "requested_last": last, "site": Site("demo")}),
+                  recorded("IMM-3-25", "saved")])
+    m = json.loads((tmp_path / "runs" / "m1.json").read_text())
+    assert m["year_last_file"] is None and m["coverage"] == says
+
+
 def test_not_enabled_without_the_pipeline():
     with pytest.raises(NotConfigured):
         RunManifest.from_crawler(get_crawler(settings_dict={"ITEM_PIPELINES": {}}))
@@ -77,6 +91,8 @@ def test_several_years_per_year_fields_and_lines(tmp_path, caplog):
     assert m["ledger_lines_lost"] == {"count": 1, "case_numbers": ["IMM-2-24"]}
     y23, y24, y25 = (m["years"][y] for y in ("2023", "2024", "2025"))
     assert (y23["first_saved"], y23["last_saved"], y23["year_last_file"]) == ("IMM-1-23", "IMM-2-23", "IMM-2-23")
+    assert y23["coverage"] == "end found: the year's last file IMM-2-23" and m["coverage"] is None
+    assert y24["coverage"] == "end not found: the run stopped before its end search ended"
     assert y23["total"] == 3 and y23["probes_above_end"] == ["IMM-4-23"] and y23["failed"] == []
     assert y24["year_last_file"] is None and y24["counts"]["changed"] == 1 and len(y24["failed"]) == 1
     assert y25["total"] == 0

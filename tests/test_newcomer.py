@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from casescraper.pacing import SlotPacer
 from casescraper.spiders.cases import CasesSpider
 
 from .conftest import ROOT
-from .e2e import ENV, scrapy_crawl
+from .e2e import ENV, scrapy_crawl, settings_args
 
 BANNER = "started (bot: casescraper)"  # Scrapy's first log line
 
@@ -67,12 +68,56 @@ def test_setup_refuses_an_old_python_with_one_line_before_installing_anything(tm
     assert not (tmp_path / ".venv").exists()
 
 
+def test_setup_says_what_it_is_doing(tmp_path):
+    """Run again on a machine that has everything: each step says so, and the last line
+    says what to run (installing for real is never done by a test)."""
+    venv = (ROOT / ".venv").resolve()
+    if not (shutil.which("chromium") and shutil.which("chromedriver")) or not (
+            (venv / ".requirements.installed").is_file()
+            and (venv / ".requirements.installed").read_bytes() == (ROOT / "requirements.txt").read_bytes()):
+        pytest.skip("needs Chromium and a .venv holding this requirements.txt (./setup.sh)")
+    shutil.copy(ROOT / "setup.sh", tmp_path / "setup.sh")
+    shutil.copy(ROOT / "requirements.txt", tmp_path / "requirements.txt")
+    (tmp_path / ".venv").symlink_to(venv)
+    run = subprocess.run(["bash", str(tmp_path / "setup.sh")], env={**os.environ, "PYTHON": sys.executable},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    lines = run.stdout.splitlines()
+    assert all(line.startswith("setup.sh: ") for line in lines) and len(lines) == 5, lines
+    assert lines[0].endswith(f"({sys.executable}): ok") and lines[1] == "setup.sh: Chromium and chromedriver: ok"
+    assert lines[2:4] == ["setup.sh: virtual environment .venv: ok", "setup.sh: Python packages: ok"]
+    assert lines[4] == ("setup.sh: ready: run .venv/bin/python -m scrapy crawl cases -a site=demo "
+                        "-a year=2025 -a max_cases=50")
+
+
 def test_venv_and_pytest_cache_are_ignored_by_git():
     if not (ROOT / ".git").exists() or not shutil.which("git"):
         pytest.skip("not a git checkout")
     paths = [".venv/bin/python", ".pytest_cache/v/cache/nodeids"]
     run = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
     assert run.stdout.split() == paths
+
+
+# What the README's commands write, relative to the checkout: `-o`, `--out`, `--html`,
+# `--atom`, LOG_FILE, and the redirection of a cron line.
+WRITTEN = re.compile(r"(?:(?:^|[ \[])(?:-o|--out|--html|--atom) |LOG_FILE=| > ?)([A-Za-z0-9_][A-Za-z0-9_./-]*)",
+                     re.M)
+
+
+def test_every_documented_output_path_is_ignored_by_git():
+    if not (ROOT / ".git").exists() or not shutil.which("git"):
+        pytest.skip("not a git checkout")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = "\n".join(re.findall(r"```(?:sh|ini)\n(.*?)```", readme, re.S)) + "\n" + "\n".join(
+        re.findall(r"`([^`\n]*)`", readme))
+    paths = sorted({m for m in WRITTEN.findall(blocks)  # not placeholders (FILE, DIR) or inputs
+                    if not m.isupper() and not m.startswith(("/", "-"))} - {"watch.txt"})
+    assert {"output/demo", "dataset", "report.html", "cases.jsonl", "feeds/watch.atom"} <= set(
+        paths) | {"output/demo"}, paths
+    paths.append("output/demo/ledger/2025.jsonl")
+    run = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert sorted(run.stdout.split()) == sorted(paths), set(paths) - set(run.stdout.split())
 
 
 # --- 2. Python version ------------------------------------------------------------------
@@ -159,8 +204,9 @@ def test_report_refuses_to_merge_sites_and_reads_the_config_files_output_dir(tmp
     (tmp_path / "config.toml").write_text(f'[app]\noutput_dir = "{out}"\n')
 
     def report(*extra: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in ENV.items() if k != "CASESCRAPER_CONFIG"}  # ./config.toml
         return subprocess.run([sys.executable, "-m", "casescraper", "report", "--year", "2025", *extra],
-                              cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=60)
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
     run = report()
     assert run.returncode == 0 and str(out / "ledger" / "2025.jsonl") in run.stdout, run.stderr
@@ -191,6 +237,32 @@ def test_a_typod_setting_stops_the_crawl_with_the_closest_name_and_nothing_else(
         f"casescraper: error: CASESCRAPER_OUTPT_DIR (from {origin}): unknown setting; did you mean "
         "CASESCRAPER_OUTPUT_DIR? The settings are listed in config.example.toml"]
     assert not out.exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_an_unknown_spider_is_one_line_listing_the_spiders(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "casez", *settings_args(tmp_path / "out")],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "casescraper: error: no spider named casez; this project's spiders: cases "
+        "(e.g. scrapy crawl cases -a year=2025)"]
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                    reason="Chromium and chromedriver are required")
+def test_a_terminals_log_is_short_and_ends_with_the_summary_apart(tmp_path):
+    run = scrapy_crawl(tmp_path / "out", {"site": "demo", "year": 2025, "max_cases": 2})
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stderr.splitlines()
+    for noise in ("Overridden settings", "Enabled extensions", "Enabled item pipelines",
+                  "Dumping Scrapy stats", "Telnet", "Versions:"):
+        assert noise not in run.stderr, noise
+    assert len(lines) < 25, run.stderr
+    # the summary last, after a blank line, just before the close line
+    assert lines[-3] == "" and "[casescraper.manifest] INFO: run " in lines[-2], lines[-4:]
+    assert ": saved 2 (IMM-1-25 to IMM-2-25), no results 0, failed 0" in lines[-2]
+    assert "crawl closed: finished, exit status 0" in lines[-1]
+    assert sum("saved 2 (IMM-1-25" in line for line in lines) == 1  # shown once
 
 
 def test_a_bad_argument_is_the_only_line_printed(tmp_path):

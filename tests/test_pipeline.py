@@ -418,10 +418,15 @@ def test_feeds_hold_the_record_fields_in_schema_order_never_the_evidence():
     from dataclasses import fields
 
     from casescraper import settings
+    from casescraper.exporters import CASE_FEED_SETTINGS
     from casescraper.items import case_schema
+    from casescraper.spiders.cases import CasesSpider
     record = list(case_schema()["properties"])
     assert [f.name for f in fields(CaseItem)] == record + ["evidence", "incomplete"]
-    assert settings.FEED_EXPORT_FIELDS == record  # case records only: no outcome fields
+    # case records only (no outcome fields), and only in the cases spider's feeds
+    assert CasesSpider.custom_settings["FEED_EXPORT_FIELDS"] == record
+    assert not hasattr(settings, "FEED_EXPORT_FIELDS") and not hasattr(settings, "FEED_EXPORTERS")
+    assert CASE_FEED_SETTINGS is CasesSpider.custom_settings
 
 
 def test_dry_run_keeps_no_evidence(tmp_path):
@@ -436,8 +441,8 @@ CRAWL = textwrap.dedent("""
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
     from casescraper.record import evidence
-    from casescraper import settings
     from casescraper.config import default_settings
+    from casescraper.exporters import CASE_FEED_SETTINGS
     from casescraper.items import CaseItem
     from casescraper.signals import case_outcome, run_started
     from casescraper.store.storage import CaseStore
@@ -483,7 +488,7 @@ CRAWL = textwrap.dedent("""
         "CASESCRAPER_WRITE_BACKOFF_SECONDS": 0,
         "CASESCRAPER_MAX_CONSECUTIVE_WRITE_FAILURES": 3,
         "FEEDS": {sys.argv[2]: {"format": "jsonlines"}},
-        "FEED_EXPORT_FIELDS": settings.FEED_EXPORT_FIELDS,
+        **CASE_FEED_SETTINGS,
         "LOG_LEVEL": "INFO",
     })
     process.crawl(Cases)

@@ -135,16 +135,40 @@ def test_text_table(out, capsys):
     assert main(["report", "--year", "2025", "--output-dir", str(out)]) == 0
     text = capsys.readouterr().out
     rows = [line.split() for line in text.splitlines()]
-    assert ["prefix", "first", "last", "saved", "no", "results", "failed", "missing", "file",
-            "never", "tried", "gaps"] in rows
-    assert ["IMM", "IMM-1-25", "IMM-12-25", "5", "2", "3", "1", "3", "7"] in rows
-    assert ["T", "T-2-25", "T-5-25", "2", "0", "0", "0", "3", "3"] in rows
-    assert ["all", "7", "2", "3", "1", "6", "10"] in rows
+    assert ["prefix", "first", "last", "saved", "no", "results", "probes", "above", "failed",
+            "missing", "file", "never", "tried", "gaps"] in rows
+    # IMM-5 "no results" is below the last file, IMM-14 above it: a probe, not a gap
+    assert ["IMM", "IMM-1-25", "IMM-12-25", "5", "1", "1", "3", "1", "3", "7"] in rows
+    assert ["T", "T-2-25", "T-5-25", "2", "0", "0", "0", "0", "3", "3"] in rows
+    assert ["all", "7", "1", "1", "3", "1", "6", "10"] in rows
     assert "IMM gaps: 4-9, 11\n" in text and "IMM never tried: 7, 9, 11\n" in text
     assert "T gaps: 1, 3-4\n" in text
     assert "IMM failed: blocked 1: 8; driver_error 1: 4; parse_error 1: 13\n" in text
     assert "IMM missing files: IMM-6-25 (json/2025/IMM-6-25-20250601.json)\n" in text
     assert "15 line(s) from 3 run(s)" in text
+
+
+def manifest(out, run_id, finished, **fields):
+    (out / "runs").mkdir(exist_ok=True)
+    (out / "runs" / f"{run_id}.json").write_text(json.dumps(
+        {"run_id": run_id, "finished_at": finished, "year_last_file": None, **fields}))
+
+
+def test_coverage_says_whether_the_end_was_found(out, capsys):
+    """Without an end search the coverage is of the numbers asked, never a share of the year."""
+    manifest(out, "r1", "2025-06-01T00:00:00+00:00", arguments={"year": "2025", "max_cases": "14"})
+    assert main(["report", "--year", "2025", "--output-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "IMM end: not searched (max_cases=14)\n" in text
+    assert "IMM coverage: end not searched: coverage of 1..14 only\n" in text and "%" not in text
+    # A later run's end search found the year's last file: a share of 1..last, and by whom.
+    manifest(out, "r2", "2025-06-02T00:00:00+00:00", arguments={"year": "2025"},
+             year_last_file="IMM-12-25")
+    assert main(["report", "--year", "2025", "--output-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    # 1 2 3 10 12 saved and 5 no results: 6 of 12 answered
+    assert "IMM end: IMM-12-25, found by run r2; coverage 50.0%\n" in text
+    assert "T end: not searched (max_cases=14)\n" in text and "end not searched: coverage of 1..5 only" in text
 
 
 def test_single_prefix_has_no_total_row(tmp_path, capsys):
@@ -154,7 +178,7 @@ def test_single_prefix_has_no_total_row(tmp_path, capsys):
     assert main(["report", "--year", "2025", "--output-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     rows = [line.split() for line in text.splitlines()]
-    assert ["IMM", "-", "-", "0", "1", "0", "0", "0", "0"] in rows
+    assert ["IMM", "-", "-", "0", "0", "1", "0", "0", "0", "0"] in rows  # no file: nothing below
     assert not any(row[:1] == ["all"] for row in rows)
     assert "IMM gaps: none" in text
 
@@ -245,7 +269,7 @@ def test_v1_and_v2_files_are_both_counted(tmp_path, capsys):
     assert cov.unreadable == []
     assert main(["report", "--year", "2025", "--output-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
-    assert ["IMM", "IMM-1-25", "IMM-2-25", "2", "0", "0", "0", "0", "0"] in [
+    assert ["IMM", "IMM-1-25", "IMM-2-25", "2", "0", "0", "0", "0", "0", "0"] in [
         line.split() for line in text.splitlines()]
     assert "case files by schema: v1 1, v2 1\n" in text
 

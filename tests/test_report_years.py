@@ -74,6 +74,11 @@ def out(tmp_path):
                                     "changes": changes(changed=["2"], fields=["parties", "office"])}),
            ("IMM-7-25", "changed", {"file_path": "json/2025/IMM-7-25-20250601.json",
                                     "at": "not a time", "changes": changes(fields=["style_of_cause"])}))
+    # Both years' ends were found by an end search (the run manifests say so).
+    (root / "runs").mkdir()
+    for run_id, last in (("r2023", "IMM-3-23"), ("r2025", "IMM-6-25")):
+        (root / "runs" / f"{run_id}.json").write_text(json.dumps(
+            {"run_id": run_id, "finished_at": "2025-01-01T00:00:00+00:00", "year_last_file": last}))
     return root
 
 
@@ -104,16 +109,16 @@ def test_several_years_in_text(out, capsys):
     assert "no ledger (skipped): 2024\n" in text
     # each year's own table and details, in year order
     assert text.index("year 2023, ledger") < text.index("year 2025, ledger") < text.index("all years")
-    assert ["IMM", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "1", "1"] in rows
-    assert ["IMM", "IMM-1-25", "IMM-6-25", "4", "2", "1", "1", "0", "2"] in rows
+    assert ["IMM", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "0", "1", "1"] in rows
+    assert ["IMM", "IMM-1-25", "IMM-6-25", "4", "1", "1", "1", "1", "0", "2"] in rows
     assert "IMM missing files: IMM-7-25 (json/2025/IMM-7-25-20250601.json)\n" in text
     # the table across years, with a total
     table = text[text.index("all years"):]
-    assert ["year", "first", "last", "saved", "no", "results", "failed", "missing", "file",
-            "never", "tried", "coverage"] in rows_of(table)
-    assert ["2023", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "1", "66.6%"] in rows_of(table)
-    assert ["2025", "IMM-1-25", "IMM-6-25", "4", "2", "1", "1", "0", "83.3%"] in rows_of(table)
-    assert ["all", "6", "2", "1", "1", "1", "77.7%"] in rows_of(table)  # 7 of 9 answered
+    assert ["year", "first", "last", "saved", "no", "results", "probes", "above", "failed", "missing",
+            "file", "never", "tried", "coverage"] in rows_of(table)
+    assert ["2023", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "0", "1", "66.6%"] in rows_of(table)
+    assert ["2025", "IMM-1-25", "IMM-6-25", "4", "1", "1", "1", "1", "0", "83.3%"] in rows_of(table)
+    assert ["all", "6", "1", "1", "1", "1", "1", "77.7%"] in rows_of(table)  # 7 of 9 answered
 
 
 def test_recent_changes_newest_first(out, capsys):
@@ -191,11 +196,11 @@ def test_several_years_html(out, tmp_path, capsys):
     assert "casescraper coverage 2023-2025" in text and "No ledger (skipped): 2024." in text
     cells = table_cells(page)
     years, recent = cells["years"], cells["changes"]
-    assert years[0] == ["year", "first", "last", "saved", "no results", "failed", "missing file",
-                        "never tried", "coverage"]
-    assert years[1:] == [["2023", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "1", "66.6%"],
-                         ["2025", "IMM-1-25", "IMM-6-25", "4", "2", "1", "1", "0", "83.3%"],
-                         ["all", "", "", "6", "2", "1", "1", "1", "77.7%"]]
+    assert years[0] == ["year", "first", "last", "saved", "no results", "probes above", "failed",
+                        "missing file", "never tried", "coverage"]
+    assert years[1:] == [["2023", "IMM-1-23", "IMM-3-23", "2", "0", "0", "0", "0", "1", "66.6%"],
+                         ["2025", "IMM-1-25", "IMM-6-25", "4", "1", "1", "1", "1", "0", "83.3%"],
+                         ["all", "", "", "6", "1", "1", "1", "1", "1", "77.7%"]]
     assert recent[0] == ["case", "when", "new entries", "removed", "changed entries", "fields"]
     assert [r[:2] for r in recent[1:]] == [["IMM-1-23", "2025-06-03 08:00 UTC"],
                                            ["IMM-2-25", "2025-06-02 07:30 UTC"],
@@ -282,4 +287,6 @@ def test_years_rows_of_a_year_with_several_prefixes(tmp_path):
         {"case_number": "T-1-25", "status": "driver_error"}]))
     rows = years_rows([build(str(tmp_path), 2025)])
     assert [r[0] for r in rows[1:]] == ["2025 IMM", "2025 T", "all"]
-    assert rows[1][-1] == rows[-1][-1] == "-"  # no saved file: no span to cover
+    # no end searched: what was asked, never a share; the total leaves them out
+    assert rows[1][-1] == rows[2][-1] == "end not searched: coverage of 1..1 only"
+    assert rows[-1][-1] == "- (2 without a searched end left out)"

@@ -5,6 +5,7 @@ the middleware's exit hook ends the browser)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,8 +20,11 @@ pytestmark = needs_browser
 
 
 def shell(target: str, code: str, run_id: str, *settings: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    # The test's own working dir (conftest), never the checkout's output/: the spider reads
+    # its ledger for the site check even where nothing is written. A later -s wins.
     cmd = [sys.executable, "-m", "scrapy", "shell", target, "-c", code,
-           "-s", f"CASESCRAPER_RUN_ID={run_id}", *settings]
+           "-s", f"CASESCRAPER_RUN_ID={run_id}", "-s", f"CASESCRAPER_OUTPUT_DIR={os.getcwd()}/output",
+           *settings]
     return subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=180)
 
 

@@ -112,23 +112,86 @@ def switched_off(settings: Any) -> Optional[str]:
     return None
 
 
+# Scrapy's start-up and end lines that a terminal does without by default.
+QUIET_LOGGERS = ("scrapy.utils.log", "scrapy.middleware", "scrapy.addons", "scrapy.crawler",
+                 "scrapy.extensions.telnet", "scrapy.extensions.logstats",
+                 "scrapy.extensions.remote_control", "scrapy.statscollectors")
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+class _HeldSummary(logging.Filter):
+    """Holds the run's summary lines (RunManifest's) back from the terminal until the
+    crawl has ended, then shows them after a blank line, just before the close line: the
+    last thing printed, apart from the log above. A filter on the manifest's logger, not
+    on a handler: Scrapy replaces the root handler when the crawler starts."""
+
+    def __init__(self, active: bool):
+        super().__init__()
+        self.held: list[logging.LogRecord] = []
+        self.logger = logging.getLogger("casescraper.manifest")
+        self.active = active
+        if active:
+            self.logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "casescraper_summary", False):
+            self.held.append(record)
+            return False
+        return True
+
+    def release(self) -> None:
+        if not self.active:
+            return
+        self.logger.removeFilter(self)
+        root = logging.getLogger()
+        if self.held:
+            for handler in root.handlers:
+                stream = getattr(handler, "stream", None)
+                if stream is not None:
+                    stream.write("\n")
+        for record in self.held:
+            root.handle(record)
+
+
 class Command(ScrapyCrawl):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        self.quiet = not self.settings.get("LOG_FILE") and self.settings.get("LOG_LEVEL") != "DEBUG"
+        if self.quiet:
+            # Before Scrapy's banner: a terminal gets casescraper's lines, warnings and the
+            # engine's open/close lines, not ~100 lines of versions, settings, component
+            # lists and the stats dump (all there with -s LOG_LEVEL=DEBUG or LOG_FILE).
+            # Filters, not levels: Scrapy's logging set-up resets the levels of its loggers.
+            for name in QUIET_LOGGERS:
+                logging.getLogger(name).addFilter(_warnings_only)
+        if len(args) == 1:
+            self._known_spider(args[0])
         # With LOG_FILE (Scrapyd) the banner is not on the console; the error must reach
         # the log file, which the later report below does.
         if len(args) == 1 and not self.settings.get("LOG_FILE"):
             self._preflight(args[0], opts.spargs)
+
+    def _known_spider(self, name: str) -> None:
+        """An unknown spider name: one line listing the project's spiders (Scrapy would
+        print a traceback of its spider loader)."""
+        loader = get_spider_loader(self.settings)
+        if name in loader.list():
+            return
+        spiders = ", ".join(sorted(loader.list())) or "none"
+        message = (f"casescraper: error: no spider named {printable(name, 80)}; this project's "
+                   f"spiders: {spiders} (e.g. scrapy crawl cases -a year=2025)")
+        print(message, file=sys.stderr)  # Scrapyd checks spider names before it runs one
+        raise SystemExit(EXIT_DID_NOT_START)
 
     def _preflight(self, name: str, spargs: dict) -> None:
         """The crawler's first steps on a throwaway copy: spider arguments, per-site
         defaults, config file, environment, -s, and the spider's own check."""
         from casescraper.spiders.cases import CasesSpider
 
-        try:
-            spidercls = get_spider_loader(self.settings).load(name)
-        except KeyError:
-            return  # Scrapy names an unknown spider itself
+        spidercls = get_spider_loader(self.settings).load(name)  # known: _known_spider
         if not issubclass(spidercls, CasesSpider):
             return
         crawler = Crawler(spidercls, self.settings.copy())
@@ -160,7 +223,11 @@ class Command(ScrapyCrawl):
             started.add_done_callback(self._report_task)
         else:
             started.addErrback(self._report_failure)
-        self.crawler_process.start()
+        held = _HeldSummary(self.quiet)
+        try:
+            self.crawler_process.start()
+        finally:
+            held.release()
         if self.crawler_process.bootstrap_failed and self.reason is None:
             self.exitcode = EXIT_DID_NOT_START
             return

@@ -12,6 +12,7 @@ and the ledger, are turned off, as `scrapy check` does.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ from scrapy.commands.parse import Command as ScrapyParse
 from scrapy.exceptions import UsageError
 from scrapy.http import Request
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from casescraper.frontier import casenumbers
 from casescraper.signals import case_outcome
@@ -50,6 +52,16 @@ class Command(ScrapyParse):
 
     def prepare_request(self, spider: Any, request: Request, opts: argparse.Namespace) -> Request:
         request = super().prepare_request(spider, request, opts)
+        # Scrapy's parse command wraps the callback in one that returns a Deferred, which
+        # Scrapy itself now warns about on every response ("returned a Deferred ... is
+        # deprecated"): the same call, awaited in a coroutine callback.
+        returns_deferred = request.callback
+
+        async def callback(response: Any, **cb_kwargs: Any) -> Any:
+            return await maybe_deferred_to_future(returns_deferred(response, **cb_kwargs))
+
+        functools.update_wrapper(callback, returns_deferred)
+        request.callback = callback
         if opts.spider == "cases":
             request.meta.setdefault("casescraper", {"case": self.case, "court": spider.court,
                                                     "canary": False})

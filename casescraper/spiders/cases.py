@@ -42,6 +42,7 @@ from casescraper.errors import (
     BadAnswer, Blocked, BrowserError, ClockSkew, ConfigError, LayoutChanged, ParseError, RateLimited,
     RestartsExhausted,
 )
+from casescraper.exporters import CASE_FEED_SETTINGS
 from casescraper.items import CaseItem
 from casescraper.store import runlock
 from casescraper.store.ledger import Ledger, Site
@@ -65,6 +66,8 @@ STOPPING = (Blocked, LayoutChanged, RestartsExhausted, RateLimited, ClockSkew)
 
 class CasesSpider(scrapy.Spider):
     name = "cases"
+    # The case record's feed fields and exporters: this spider's, not the project's.
+    custom_settings = CASE_FEED_SETTINGS
 
     # Kept as class attributes: `scrapy list`, tests and docs read them from the spider.
     ARGUMENTS = ARGUMENTS

@@ -1,7 +1,7 @@
 """`python -m casescraper changes`: what changed in cases asked again, newest first.
 
     python -m casescraper changes [--since YYYY-MM-DD] [--year Y ...] [--cases-file F]
-        [--output-dir DIR] [--json]
+        [--output-dir DIR] [--json] [--exit-code] [--atom FILE]
 
 Reads the ledger's `changed` lines (see `history`: a case asked again whose data differs
 from its latest file) of the years asked (default: every year with a ledger, or the
@@ -9,13 +9,18 @@ years of --cases-file's numbers) and prints one row per change: when (UTC), the 
 what changed (docket entries added, removed, changed by id; other fields by name), the
 new file and the previous one, newest first in the order the ledger recorded them (a
 line's time is at least that of every line before it, so a clock that went back cannot
-hide a change). `--since` keeps changes recorded on or after that UTC day; `--cases-file` (one case number per line, `#` comments, as the spider's) keeps
-those cases. `--json` prints a JSON array instead. The output dir defaults to what a
+hide a change). `--since` keeps changes recorded on or after that UTC day; `--cases-file`
+(one case number per line, `#` comments, as the spider's) keeps those cases. Under each
+row, every docket entry added, changed or removed with its date and summary, read from
+the case files (`changes_feed`). `--json` prints a JSON array instead. `--atom FILE` also
+writes the rows as an Atom feed (one per watch list: give each `--cases-file` its own
+FILE) that a feed reader or a mail bridge follows. The output dir defaults to what a
 crawl started here would use, as `report`'s does.
 
 Exit status: 0 listed (also when nothing changed); 1 a ledger could not be read; 2 a bad
-argument, a missing output dir or no ledger for a year asked. Every value read from the
-ledger is shown through `errors.printable`.
+argument, a missing output dir or no ledger for a year asked. With `--exit-code` (as
+`git diff --exit-code`): 0 nothing changed, 1 something changed, 2 any error. Every value
+read from the ledger or a case file is shown through `errors.printable`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from casescraper.record import history
 from casescraper.errors import CasescraperError, printable, shown
 from casescraper.store.ledger import Ledger
 from casescraper.store.ledger_lines import line_time
+from casescraper.tools import changes_feed
 
 COLUMNS = ("when (UTC)", "case", "what changed", "file", "previous file")
 
@@ -94,7 +100,11 @@ def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[
         if not Path(ledger.path(year)).is_file():
             found = ledger.years()
             hint = f"; ledgers exist for {', '.join(map(str, found))}" if found else ""
-            raise ChangesError(f"no ledger for {year}: {ledger.path(year)} does not exist{hint}")
+            raise ChangesError(f"no ledger for {year}: {ledger.path(year)} does not exist{hint}"
+                               f"{changes_feed.hint(output_dir, [year])}")
+    if not years:
+        raise ChangesError(f"no ledger in {ledger.dir}: nothing was crawled into {output_dir}"
+                           f"{changes_feed.hint(output_dir, None)}")
     rows = []
     for year in years:
         # A line is as recent as any line recorded before it: a clock that went back (a
@@ -120,6 +130,7 @@ def collect(output_dir: str, years: Optional[list[int]] = None, since: Optional[
               reverse=True)
     for row in rows:
         del row["_when"], row["_order"]
+        changes_feed.add_entry_texts(ledger, row)
     return rows
 
 
@@ -133,7 +144,10 @@ def render_text(rows: list[dict[str, Any]]) -> str:
                       printable(r["case_number"], 40), printable(history.describe(r), 120),
                       printable(r["file_path"] or "-", 120), printable(r["previous_file"] or "-", 120)])
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table[:1]]
+    for cells, r in zip(table[1:], rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+        lines.extend("    " + line for line in changes_feed.entry_lines(r))
     cases = len({r["case_number"] for r in rows})
     return "\n".join(lines) + f"\n{len(rows)} change(s) of {cases} case(s)\n"
 
@@ -152,32 +166,44 @@ def main(argv: Optional[list[str]] = None) -> int:
                          "here sees it: config.toml or $CASESCRAPER_CONFIG, the environment, else "
                          "output; a demo crawl's default is output/demo)")
     ap.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
-    output_dir = None
+    ap.add_argument("--exit-code", action="store_true",
+                    help="exit 1 when something changed, 0 when nothing did (2 on any error), "
+                         "as git diff --exit-code")
+    ap.add_argument("--atom", metavar="FILE",
+                    help="also write the changes as an Atom feed to FILE (one per watch list)")
     try:
         args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    except ChangesError as exc:
+        print(f"casescraper: error: {exc}", file=sys.stderr)
+        return 2
+    failed = 2 if args.exit_code else 1  # with --exit-code, 1 means "changed"
+    output_dir = args.output_dir
+    try:
         cases = read_cases_file(args.cases_file) if args.cases_file else None
-        output_dir = args.output_dir
         if not output_dir:
             from casescraper.config import configured
 
             output_dir = configured("CASESCRAPER_OUTPUT_DIR")  # like a crawl: config, environment
         years = sorted(set(args.year)) if args.year else None
         rows = collect(output_dir, years, args.since, cases)
+        if args.atom:
+            watch = args.cases_file or f"the years {', '.join(map(str, years or Ledger(output_dir).years()))}"
+            changes_feed.write_atom(args.atom, changes_feed.atom_feed(rows, watch, output_dir))
     except ChangesError as exc:
         print(f"casescraper: error: {exc}", file=sys.stderr)
         return 2
     except CasescraperError as exc:  # a bad config file, a ledger that is not a file
         print(f"casescraper: error: {exc}", file=sys.stderr)
-        return 1
+        return failed
     except OSError as exc:
         print(f"casescraper: error: {exc.filename or output_dir}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return failed
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(rows))
-    return 0
+    return 1 if args.exit_code and rows else 0
 
 
 if __name__ == "__main__":

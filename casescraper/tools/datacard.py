@@ -24,6 +24,7 @@ from casescraper.errors import OutputError
 from casescraper.store.ledger import STANDINGS, Ledger
 from casescraper.tools.report import case_key
 from casescraper.tools.report_model import OTHER
+from casescraper.tools.year_end import not_searched, year_end
 
 # As config.REAL_SITE_URL; not imported from there because config pulls in Scrapy.
 REAL_SITE_URL = "https://www.fct-cf.ca/en/court-files-and-decisions/court-files"
@@ -158,7 +159,9 @@ class YearCoverage:
     counts: Counter = field(default_factory=Counter)  # saved, missing_file, no_results, ...
     spans: list[str] = field(default_factory=list)  # "IMM-1-25 to IMM-950-25" per prefix
     never_tried: int = 0
+    probes_above: int = 0  # no results above the last saved number (counted in no_results too)
     sites: dict = field(default_factory=dict)  # ledger.Site -> lines
+    ends: list[str] = field(default_factory=list)  # per prefix: the end found, or what was covered
 
 
 # A number's latest standing (Ledger.standing), a byte each; 0 is "no line". `found` is
@@ -197,12 +200,17 @@ def coverage(root: str, year: int) -> YearCoverage:
         return cov
     for name, code in _CODES.items():
         cov.counts[name] = sum(s.count(code) for s in codes.values()) + list(odd.values()).count(code)
+    end = year_end(root, year)
     for prefix, slots in sorted(codes.items()):
         last = slots.rfind(_CODES["saved"])
+        cov.probes_above += slots.count(_CODES["no_results"], max(last, 0) + 1)
         if last > 0:
             first = slots.find(_CODES["saved"])
             cov.spans.append(f"{casenumbers.format(prefix, first, year)} to {casenumbers.format(prefix, last, year)}")
             cov.never_tried += slots.count(0, 1, last + 1)
+        asked = len(slots.rstrip(b"\0")) - 1
+        cov.ends.append(f"{prefix}: " + (end.describe(prefix) if end.last_number(prefix) is not None
+                                         else not_searched(1, asked)))
     return cov
 
 
@@ -286,17 +294,21 @@ def data_card(s: Summary, covs: list[YearCoverage], tables: dict[str, tuple[str,
                         [[t, name, s.counts[t]] for t, (name, _) in tables.items()]), "",
              "## Coverage per year (from the ledger)", "",
              "As `python -m casescraper report --year YYYY` counts them: the latest ledger line of "
-             "each number wins; saved = its file exists; never tried = numbers from 1 to the "
-             "highest saved one with no ledger line.", ""]
+             "each number wins; saved = its file exists; no results = numbers up to the highest "
+             "saved one without data; probes above = numbers above it without data (the end "
+             "search's, not gaps); never tried = numbers from 1 to the highest saved one with no "
+             "ledger line. The year's end: found by which run's end search, or, when no run "
+             "searched it (`end`, `max_cases`), which numbers the tables cover: only those.", ""]
     rows = []
     for cov in covs:
         c = cov.counts
         note = cov.error or ("no ledger" if cov.ledger is None else "; ".join(cov.spans) or "-")
         rows.append([cov.year, s.per_year.get(cov.year, Counter())["cases"], sum(c.values()),
-                     c["saved"], c["no_results"], c["failed"], c["missing_file"], cov.never_tried,
-                     note])
+                     c["saved"], c["no_results"] - cov.probes_above, cov.probes_above, c["failed"],
+                     c["missing_file"], cov.never_tried, note, "; ".join(cov.ends) or "-"])
     lines += _md_table(["year", "cases in tables", "numbers in ledger", "saved", "no results",
-                        "failed", "missing file", "never tried", "saved numbers"], rows)
+                        "probes above", "failed", "missing file", "never tried", "saved numbers",
+                        "the year's end"], rows)
     lines += ["", "## Tables", "", f"Format: {FORMAT_NOTES[s.fmt]}", ""]
     lines += RLL_TEXT if s.layout == "rll" else TABLES_TEXT
     lines += ["", *SOURCES_TEXT, ""]

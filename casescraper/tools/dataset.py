@@ -48,6 +48,7 @@ from casescraper.tools.datacard import RLL_SCHEMA, SCHEMAS, Summary, coverage, d
 from casescraper.tools.dataset_files import latest_files, publish_set, staging
 from casescraper.tools.dataset_rll import rll_row
 from casescraper.errors import CasescraperError, ConfigError, UnsafeCaseNumber, printable
+from casescraper.tools import finding
 from casescraper.items import SCHEMA_VERSION
 from casescraper.store.fileops import digest
 from casescraper.store.layout import CASE_FILE_NAME, DEFAULT_SUBDIR, Layout, plain_subdir
@@ -350,7 +351,8 @@ def export(output_dir: str, years: list[int], out_dir: str, fmt: str,
         present = sorted(n for n in _listdir(top) if re.fullmatch(r"[0-9]{4}", n))
         hint = f"; years with files: {', '.join(present)}" if present else ""
         raise DatasetError(f"no case files for {years_text(years)} under {top}{hint} "
-                           "(--per-case-subdir names another folder)")
+                           "(--per-case-subdir names another folder)"
+                           f"{finding.hint(output_dir, 'json', 'dataset --years {years}', years)}")
     subdirs = sorted({place.subdir for place in by_year.values()})
     s = Summary(years, fmt, root, subdir=", ".join(subdirs), layout=layout)
     names = [f"{t}.{fmt}" for t in schemas] + ["DATASET.md"]

@@ -30,6 +30,7 @@ from typing import Any, Optional, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casescraper.record import parser
+from casescraper.tools import finding
 from casescraper.errors import CasescraperError
 from casescraper.record.evidence import SUFFIX, EvidenceStore, read
 from casescraper.store.layout import DEFAULT_SUBDIR, Layout, plain_subdir
@@ -176,8 +177,10 @@ def _input_error(args: argparse.Namespace) -> Optional[str]:
         return f"output directory {out} does not exist; pass --output-dir (the crawl's output_dir)"
     raw = Layout(out).raw_dir(args.year)
     if not os.path.isdir(raw):
-        return (f"no kept evidence for {args.year}: {raw} does not exist; crawls keep it with "
-                "CASESCRAPER_KEEP_RAW on (the default), or check --output-dir and --year")
+        elsewhere = finding.hint(args.output_dir, "raw", "reparse --year {year}", [args.year])
+        return (f"no kept evidence for {args.year}: {raw} does not exist" + (elsewhere or (
+                "; crawls keep it with CASESCRAPER_KEEP_RAW on (the default), or check "
+                "--output-dir and --year")))
     if args.per_case_subdir is not None and plain_subdir(args.per_case_subdir):
         return f"--per-case-subdir {plain_subdir(args.per_case_subdir)}"
     try:

@@ -39,7 +39,7 @@ from typing import Any, Optional
 
 from casescraper.frontier import casenumbers
 
-from casescraper.tools import report_changes
+from casescraper.tools import finding, report_changes
 from casescraper.errors import CasescraperError, ConfigError, printable, shown
 from casescraper.store.ledger import Ledger, Site, clashing
 from casescraper.tools.report_html import render_html
@@ -49,6 +49,7 @@ from casescraper.tools.report_model import (OTHER, UNKNOWN, Coverage, PrefixCove
 from casescraper.store.fileops import replace_durably, sweep_dir
 from casescraper.store.safe_read import Unreadable, read_case_file
 from casescraper.tools import exits
+from casescraper.tools.year_end import year_end
 
 
 # --- building ----------------------------------------------------------------------
@@ -76,11 +77,12 @@ def _month(filing_date: Any) -> str:
 
 def build(output_dir: str, year: int) -> Coverage:
     """The coverage of one year; ReportError when there is no readable ledger for it."""
-    output_dir = _output_dir(output_dir)
+    given, output_dir = output_dir, _output_dir(output_dir)
     ledger = Ledger(output_dir)
     path = ledger.path(year)
     if not os.path.isfile(path):
-        raise ReportError(f"no ledger for {year}: {path} does not exist{_hint(ledger)}")
+        raise ReportError(f"no ledger for {year}: {path} does not exist{_hint(ledger)}"
+                          f"{finding.hint(given, 'ledger', 'report --year {year}', [year])}")
     cov = Coverage(year, output_dir, path)
     try:
         for entry in ledger.records(year):
@@ -97,6 +99,7 @@ def build(output_dir: str, year: int) -> Coverage:
     for group in cov.prefixes.values():
         _classify(ledger, cov, group)
     cov.prefixes = dict(sorted(cov.prefixes.items(), key=lambda kv: (kv[0] == OTHER, kv[0])))
+    cov.end = year_end(output_dir, year)
     cov.files.sort()
     return cov
 
@@ -152,13 +155,14 @@ def build_years(output_dir: str, years: list[int], changes_limit: int) -> Report
     """The report of those years. One year must have a ledger; of several, those without
     one are named and skipped, and ReportError only when none has one. ReportError too
     when the ledgers hold lines of sites that cannot be merged."""
-    output_dir = _output_dir(output_dir)
+    given, output_dir = output_dir, _output_dir(output_dir)
     ledger = Ledger(output_dir)
     present = [y for y in years if os.path.isfile(ledger.path(y))]
     if len(years) > 1 and not present:
-        raise ReportError(f"no ledger for {years_label(years)} in {ledger.dir}{_hint(ledger)}")
+        raise ReportError(f"no ledger for {years_label(years)} in {ledger.dir}{_hint(ledger)}"
+                          f"{finding.hint(given, 'ledger', 'report --years {years}', years)}")
     _refuse_mixed_sites(ledger, present)
-    covs = [build(output_dir, year) for year in (present if len(years) > 1 else years)]
+    covs = [build(given, year) for year in (present if len(years) > 1 else years)]
     return Report(output_dir, covs, [y for y in years if y not in present], changes_limit)
 
 

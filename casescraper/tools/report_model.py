@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 from casescraper.frontier import casenumbers
 from casescraper.errors import CasescraperError, printable
 from casescraper.items import SCHEMA_VERSION
+from casescraper.tools.year_end import YearEnd, not_searched
 
 OTHER = "other"
 CATEGORIES = ("saved", "no_results", "failed", "missing_file", "dry_run")
@@ -52,6 +53,31 @@ class PrefixCoverage:
             return printable(n, 80)
         return casenumbers.format(self.prefix, n, int(self.yy))  # a two-digit year shows as itself
 
+    def no_results_below(self) -> int:
+        """`no_results` answers in 1..last: numbers without a file below the year's end
+        (every one for numbers of another shape: they have no order to be above in)."""
+        if self.prefix == OTHER:
+            return len(self.no_results)
+        return sum(1 for n in self.no_results if self.last is not None and n <= self.last)
+
+    def probes_above(self) -> int:
+        """`no_results` answers above the last file: the end search's probes, not gaps."""
+        return len(self.no_results) - self.no_results_below()
+
+    def asked_up_to(self) -> Optional[int]:
+        """The highest number with a ledger line."""
+        numbers = [n for n in self.latest if isinstance(n, int)]
+        return max(numbers) if numbers else None
+
+    def coverage(self, end: Optional[YearEnd]) -> str:
+        """The share of 1..last whose answer is known, when the year's end was found;
+        else what was covered: `end not searched: coverage of 1..50 only`."""
+        if self.prefix == OTHER:
+            return "-"
+        if end is None or end.last_number(self.prefix) is None:
+            return not_searched(1, self.asked_up_to())
+        return percent(self.answered(), self.last or 0)
+
     def answered(self) -> int:
         """Numbers in 1..last with a saved file or a `no_results` answer: the portal's
         answer is known. Probes above the last file do not count."""
@@ -75,6 +101,7 @@ class Coverage:
     schemas: Counter = field(default_factory=Counter)
     # the ledger's `changed` lines, in file order (report_changes reads them)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    end: Optional[YearEnd] = None  # what the run manifests know of the year's end
 
     def total(self, category: str) -> int:
         return sum(p.count(category) for p in self.prefixes.values())
@@ -118,8 +145,8 @@ def years_label(years: Iterable[int]) -> str:
 
 # --- one year's table and details ----------------------------------------------------
 
-COLUMNS = ("prefix", "first", "last", "saved", "no results", "failed", "missing file",
-           "never tried", "gaps")
+COLUMNS = ("prefix", "first", "last", "saved", "no results", "probes above", "failed",
+           "missing file", "never tried", "gaps")
 
 
 def table_rows(cov: Coverage) -> list[list[str]]:
@@ -127,11 +154,13 @@ def table_rows(cov: Coverage) -> list[list[str]]:
     rows = [list(COLUMNS)]
     for p in cov.prefixes.values():
         rows.append([p.prefix, p.case(p.first), p.case(p.last), str(p.count("saved")),
-                     str(p.count("no_results")), str(p.count("failed")),
+                     str(p.no_results_below()), str(p.probes_above()), str(p.count("failed")),
                      str(p.count("missing_file")), str(range_size(p.never_tried)),
                      str(range_size(p.gaps))])
     if len(cov.prefixes) > 1:
-        rows.append(["all", "", "", str(cov.total("saved")), str(cov.total("no_results")),
+        rows.append(["all", "", "", str(cov.total("saved")),
+                     str(sum(p.no_results_below() for p in cov.prefixes.values())),
+                     str(sum(p.probes_above() for p in cov.prefixes.values())),
                      str(cov.total("failed")), str(cov.total("missing_file")),
                      str(cov.total_ranges("never_tried")), str(cov.total_ranges("gaps"))])
     return rows
@@ -154,6 +183,12 @@ def details(cov: Coverage) -> list[tuple[str, str]]:
         if p.dry_run:
             out.append((f"{p.prefix} dry run", _numbers(p, p.dry_run)))
         if p.prefix != OTHER:
+            end = cov.end.describe(p.prefix) if cov.end is not None else "not known"
+            covered = p.coverage(cov.end)
+            out.append((f"{p.prefix} end", end + ("" if covered.startswith("end not") else
+                                                  f"; coverage {covered}")))
+            if covered.startswith("end not"):
+                out.append((f"{p.prefix} coverage", covered))
             out.append((f"{p.prefix} gaps", format_ranges(p.gaps)))
             out.append((f"{p.prefix} never tried", format_ranges(p.never_tried)))
     if set(cov.schemas) - {f"v{SCHEMA_VERSION}"}:  # older (or unknown) files are still counted
@@ -188,9 +223,9 @@ def month_office_counts(cov: Coverage) -> tuple[list[str], list[str], dict[tuple
 
 # --- several years -----------------------------------------------------------------
 
-YEAR_COLUMNS = ("year", "first", "last", "saved", "no results", "failed", "missing file",
-                "never tried", "coverage")
-_SUMMED = ("saved", "no_results", "failed", "missing_file")
+YEAR_COLUMNS = ("year", "first", "last", "saved", "no results", "probes above", "failed",
+                "missing file", "never tried", "coverage")
+_SUMMED = ("saved", "no_results", "probes", "failed", "missing_file")
 
 
 def percent(part: int, whole: int) -> str:
@@ -203,21 +238,28 @@ def percent(part: int, whole: int) -> str:
 def years_rows(covs: list[Coverage]) -> list[list[str]]:
     """The table across years (header first): a row per year (per year and prefix when a
     year has several), then `all`. Coverage is the share of 1..last whose answer is
-    known (a saved file or no results)."""
+    known (a saved file or no results) where the year's end was found; a year whose end
+    was never searched says what it covered instead, and the total leaves it out."""
     rows = [list(YEAR_COLUMNS)]
     totals: Counter = Counter()
     for cov in covs:
         groups = list(cov.prefixes.values()) or [PrefixCoverage("-")]
         for p in groups:
             label = str(cov.year) if len(groups) == 1 else f"{cov.year} {p.prefix}"
-            counts = [p.count(c) for c in _SUMMED]
-            never, span, answered = range_size(p.never_tried), p.last or 0, p.answered()
+            counts = [p.count("saved"), p.no_results_below(), p.probes_above(),
+                      p.count("failed"), p.count("missing_file")]
+            never, covered = range_size(p.never_tried), p.coverage(cov.end)
             rows.append([label, p.case(p.first), p.case(p.last), *map(str, counts), str(never),
-                         percent(answered, span)])
-            totals.update({**dict(zip(_SUMMED, counts)), "never": never, "span": span,
-                           "answered": answered})
-    rows.append(["all", "", "", *(str(totals[c]) for c in _SUMMED), str(totals["never"]),
-                 percent(totals["answered"], totals["span"])])
+                         covered])
+            totals.update({**dict(zip(_SUMMED, counts)), "never": never})
+            if covered.endswith("%"):
+                totals.update({"span": p.last or 0, "answered": p.answered()})
+            elif p.prefix != OTHER:
+                totals["unsearched"] += 1
+    total = percent(totals["answered"], totals["span"])
+    if totals["unsearched"]:
+        total += f" ({totals['unsearched']} without a searched end left out)"
+    rows.append(["all", "", "", *(str(totals[c]) for c in _SUMMED), str(totals["never"]), total])
     return rows
 
 
