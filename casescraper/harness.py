@@ -7,13 +7,15 @@ Not used by the crawler itself.
 - `watch_webdriver`: every WebDriver command, on the thread that sends it;
 - `watch_crawl`: the reactor's thread, its worst stall (a 20 ms heartbeat's lateness: for
   benchmarks, which report it; tests assert no time bound) and the close reason;
-- `run`: crawl to the end, then write the record with the crawl's stats.
+- `run`: crawl to the end, then write the record with the crawl's stats;
+- `strip_run_fields`: a crawled record as the demo court's dump has it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -99,3 +101,15 @@ def run(process: AsyncCrawlerProcess, crawler: Crawler, spider_args: dict[str, A
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(record, fh, default=str, indent=1)
     return 1 if process.bootstrap_failed else 0
+
+
+def strip_run_fields(record: dict) -> dict:
+    """The case data of a crawled record, comparable with the demo dump: no run fields, and
+    document urls without the demo court's origin (its port changes with every crawl)."""
+    out = {k: v for k, v in record.items() if k not in ("scraped_at", "source_url", "file_path")}
+    out["docket_entries"] = [
+        {**e, "document": {**e["document"], "url": re.sub(r"^https?://[^/]+", "", e["document"]["url"])}}
+        if (e.get("document") or {}).get("url") else e
+        for e in out.get("docket_entries", [])
+    ]
+    return out
