@@ -122,32 +122,39 @@ class _PeerSpider(scrapy.Spider):
 
 
 class IdiomaticPeer(_PeerSpider):
-    """A request per case; a page load per case."""
+    """A request per case, a page load per case. The next case's request is yielded by the
+    callback once the case is read: CONCURRENT_REQUESTS=1 bounds downloads only, and the
+    next page's search would otherwise run beside this page's Parties and More."""
 
     name = "peer_idiomatic"
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for case in self.cases:
-            yield scrapy.Request(self.url, callback=self.parse_case, errback=self.close_page,
-                                 dont_filter=True, cb_kwargs={"case": case}, meta={
-                                     "playwright": True, "playwright_include_page": True,
-                                     "playwright_page_methods": [
-                                         PageMethod("click", TAB),
-                                         PageMethod("select_option", COURT_SELECT, COURT),
-                                         PageMethod("fill", NUMBER, case),
-                                         PageMethod("click", SUBMIT),
-                                         PageMethod("wait_for_selector", LOADING, state="hidden"),
-                                     ]})
+    def request(self, i: int) -> scrapy.Request:
+        case = self.cases[i]
+        return scrapy.Request(self.url, callback=self.parse_case, errback=self.close_page,
+                              dont_filter=True, cb_kwargs={"i": i}, meta={
+                                  "playwright": True, "playwright_include_page": True,
+                                  "playwright_page_methods": [
+                                      PageMethod("click", TAB),
+                                      PageMethod("select_option", COURT_SELECT, COURT),
+                                      PageMethod("fill", NUMBER, case),
+                                      PageMethod("click", SUBMIT),
+                                      PageMethod("wait_for_selector", LOADING, state="hidden"),
+                                  ]})
 
-    async def parse_case(self, response, case: str):
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield self.request(0)
+
+    async def parse_case(self, response, i: int):
         page = response.meta["playwright_page"]
-        steps = Steps()
+        case, steps = self.cases[i], Steps()
         try:
             record = await read_case(page, case, steps)
         finally:
             await page.close()
         # The case started when its request reached the downloader (set by the runner).
         yield _item(case, record, response.meta.get("bench_started", 0.0), steps)
+        if i + 1 < len(self.cases):
+            yield self.request(i + 1)
 
 
 class TunedPeer(_PeerSpider):

@@ -219,7 +219,7 @@ def peers(r: dict[str, Any]) -> list[str]:
     rounds = r.get("rounds") or []
     lines = ["", "## casescraper and scrapy-playwright, interleaved rounds", ""]
     if r.get("peers_skipped"):
-        lines.append(f"Runs 5 and 6 skipped: {r['peers_skipped']}.")
+        lines += [f"Runs 5 and 6 skipped: {r['peers_skipped']}.", ""]
     if not rounds:
         return lines
     lines += ["Steady cases/s: from the first case's start (browser and page set up) to the last "
@@ -237,6 +237,8 @@ def peers(r: dict[str, Any]) -> list[str]:
                          f"{_f(x['cases_per_s'], 2)} | {_f(x.get('cases_per_s_with_startup'), 2)} | "
                          f"{_f(x['median_ms'])} | {_f(x.get('cpu_ms_per_case'))} | {_f(pss.get('driver'))} | "
                          f"{_f(pss.get('browser'))} |")
+    if not any(len(one) > 1 for one in rounds):
+        return lines + hosts(r)
     lines += ["", "| round | casescraper / tuned, cases/s | casescraper / idiomatic, cases/s | "
               "casescraper CPU / tuned CPU | casescraper CPU / idiomatic CPU |", "|---|---:|---:|---:|---:|"]
     speed: dict[str, list] = {"tuned": [], "idiomatic": []}
@@ -267,12 +269,16 @@ def peers(r: dict[str, Any]) -> list[str]:
             lines.append(f"| tuned: {name} | {_f(x['median_ms'])} | {_f(x['mean_ms'])} |")
         lines.append(f"| casescraper: the whole case in one in-page call | {_f(call.get('median_ms'))} | "
                      f"{_f(call.get('mean_ms'))} |")
+    return lines + hosts(r)
+
+
+def hosts(r: dict[str, Any]) -> list[str]:
     h = r.get("hosts")
-    if h:
-        lines += ["", "## Many hosts", ""]
-        lines.append("Not available in this checkout (benchmarks/hosts.py missing)." if not h.get("available")
-                     else "; ".join(f"{k}: {v}" for k, v in h.items() if k not in ("available", "load_after")))
-    return lines
+    if not h:
+        return []
+    return ["", "## Many hosts", "",
+            "Not available in this checkout (benchmarks/hosts.py missing)." if not h.get("available")
+            else "; ".join(f"{k}: {v}" for k, v in h.items() if k not in ("available", "load_after"))]
 
 
 def diagnose_variants(d: dict[str, Any]) -> list[str]:
