@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds of casescraper and the peers, interleaved (default 2)")
     ap.add_argument("--no-peers", action="store_true", help="skip the scrapy-playwright runs (5 and 6)")
     ap.add_argument("--smoke", action="store_true",
-                    help="check that the suite runs, fast: one round everywhere, samples of 2, 20 writes "
-                    "(the figures mean nothing)")
+                    help="check that the suite runs, fast: one round everywhere, samples of 2, 20 writes, "
+                    "two diagnosis crawls (the figures mean nothing)")
     ap.add_argument("--hosts", type=int, default=0, metavar="N",
                     help="also run the many-hosts job with N workers (benchmarks.hosts, when present)")
     ap.add_argument("--hosts-delay", type=float, default=0.5, metavar="S",
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             diag = step("diagnose: page object alone, script variants", diagnose.page_object, url, cases)
             diag["profiled_crawl_per_case_ms"] = profiled["median_ms"]
             diag["reactor_top_functions"] = diagnose.top_functions(prof, profiled["completed"] or 1)
-            diag["crawl_variants"] = crawl_variants(court, args.cases, 1 if args.smoke else diagnose.CRAWL_ROUNDS)
+            diag["crawl_variants"] = crawl_variants(court, args.cases, args.smoke)
             diag["crawl_variants_skipped"] = diagnose.crawl_plan()[1]
             result["diagnosis"] = diag
         if args.hosts:
@@ -234,14 +234,17 @@ def many_hosts(workers: int, cases: int, delay: float) -> dict[str, Any]:
     return {"available": True, "workers": workers, "delay_s": delay, **run_hosts(workers, cases, delay)}
 
 
-def crawl_variants(court: DemoCourt, cases: int, rounds: int) -> dict[str, Any]:
-    """diagnose.CRAWL_VARIANTS, interleaved over `rounds`; keeps each one's best round (by
-    median) and every round's median."""
+def crawl_variants(court: DemoCourt, cases: int, smoke: bool = False) -> dict[str, Any]:
+    """diagnose.CRAWL_VARIANTS, interleaved over CRAWL_ROUNDS; keeps each one's best round
+    (by median) and every round's median. `smoke`: one round, of the first variant and those
+    with a script edit (each code path once)."""
     out: dict[str, Any] = {}
     runnable, skipped = diagnose.crawl_plan()
     for name in skipped:
         print(f"    skipped: crawl variant {name!r}: its script edit no longer applies to page_scripts.py")
-    for r in range(rounds):
+    if smoke:
+        runnable = {k: v for i, (k, v) in enumerate(runnable.items()) if i == 0 or v[1]}
+    for r in range(1 if smoke else diagnose.CRAWL_ROUNDS):
         for i, (name, (settings, patch)) in enumerate(runnable.items()):
             x = step(f"diagnose: crawl, {name}, round {r + 1}", crawl, court, cases, f"diag-{i}",
                      settings=settings, patch=patch)
