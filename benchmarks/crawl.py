@@ -18,67 +18,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-import psutil
-
 from casescraper.browser.driver import kill_marked, runs_root
-from casescraper.browser.procmem import tree_pss_mb
 
 from .stats import summarize
+from .watch import MemoryWatch
 
 ROOT = Path(__file__).resolve().parent.parent
-STALL_SECONDS = 60
-
-
-def browser_pss_mb(crawl_pid: int) -> Optional[float]:
-    """PSS of the crawl's chromedriver trees (its child processes), not of Python."""
-    try:
-        drivers = [c for c in psutil.Process(crawl_pid).children() if "chromedriver" in c.name()]
-    except psutil.NoSuchProcess:
-        return None
-    sizes = [tree_pss_mb(d.pid) for d in drivers]
-    return round(sum(s for s in sizes if s), 1) if drivers else None
-
-
-class MemoryWatch(threading.Thread):
-    """Samples browser PSS when the court's search count passes each mark, and stops a
-    crawl that sends no search for STALL_SECONDS (a browser that cannot start, say).
-
-    Search number m+1 arriving means m cases are complete and the (m+1)-th is in the
-    browser; the last mark is sampled when the last search arrives (the browser quits
-    right after it), so it reads "after N-1 cases" and says so.
-    """
-
-    def __init__(self, court, proc: subprocess.Popen, marks: tuple[int, ...], cases: int):
-        super().__init__(daemon=True, name="memory-watch")
-        self.court, self.proc, self.cases = court, proc, cases
-        self.base = court.query_count  # searches this court served before the crawl
-        self.marks = sorted(set(m for m in marks if 0 < m <= cases))
-        self.samples: list[dict[str, Any]] = []
-        self.stalled = ""
-        self.stop_event = threading.Event()
-
-    def run(self) -> None:
-        pending = list(self.marks)
-        seen, seen_at = -1, time.monotonic()
-        while not self.stop_event.is_set() and self.proc.poll() is None:
-            searches = self.court.query_count - self.base
-            if searches != seen:
-                seen, seen_at = searches, time.monotonic()
-            elif searches < self.cases and time.monotonic() - seen_at > STALL_SECONDS:
-                self.stalled = f"no search for {STALL_SECONDS} s after {searches} searches"
-                self.proc.send_signal(signal.SIGTERM)
-                return
-            if pending and searches >= min(pending[0] + 1, self.cases):
-                mark = pending.pop(0)
-                self.samples.append({"mark": mark, "after_cases": searches - 1,
-                                     "pss_mb": browser_pss_mb(self.proc.pid)})
-                continue
-            self.stop_event.wait(0.005 if pending else 0.5)
 
 
 def crawl(court, cases: int, label: str, settings: Optional[dict[str, Any]] = None,
@@ -130,7 +79,7 @@ def crawl(court, cases: int, label: str, settings: Optional[dict[str, Any]] = No
             shutil.copytree(scratch, keep_output, dirs_exist_ok=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return analyse(record, cases, started, wall, watch.samples, stderr)
+    return {**analyse(record, cases, started, wall, watch.samples, stderr), **watch.figures()}
 
 
 def analyse(record: dict[str, Any], cases: int, started: float, wall: float,
@@ -175,6 +124,8 @@ def analyse(record: dict[str, Any], cases: int, started: float, wall: float,
         "reason": record.get("reason"),
         "process_wall_s": round(wall, 2),
         "startup_s": round(starts[0] - started, 2) if starts else None,
+        # with start-up: every case over the process's whole wall time (browser start included)
+        "cases_per_s_with_startup": round(len(rows) / wall, 2) if wall else None,
         "max_stall_ms": round(1000 * record.get("max_stall", 0.0), 1),
         "query_to_response": summarize(browser_side),
         "segments": segments,

@@ -2,7 +2,7 @@
 
     python -m benchmarks.crawl_runner OUT.json [--profile PROF] [--patch VARIANT] -a K=V -s K=V ...
 
-Same project settings and components as `scrapy crawl` (like tests/crawl_runner.py).
+Same project settings and components as `scrapy crawl` (casescraper.harness, as tests/crawl_runner.py).
 It records, per search (canary re-searches included): when its query started (the middleware's meta), when the browser
 thread took it up, ran its in-page script and let it go, when the response reached the
 engine and when its item left the pipeline; the reactor's worst stall (a
@@ -25,9 +25,9 @@ from collections import defaultdict
 
 from scrapy import signals
 
-# The tests' runner pieces: the process as `scrapy crawl` builds it, the WebDriver command
-# hook, the reactor-stall heartbeat and close reason, the crawl and its written record.
-from tests.crawl_runner import prepare, run, watch_crawl, watch_webdriver
+# The process as `scrapy crawl` builds it, the WebDriver command hook, the reactor-stall
+# heartbeat and close reason, the crawl and its written record (shared with the tests).
+from casescraper.harness import prepare, run, watch_crawl, watch_webdriver
 
 
 def count_webdriver_commands(record: dict) -> None:

@@ -29,8 +29,8 @@ from .stats import summarize
 # Proposed edits of the page object's case script (CourtFilesPage.case_script), measured
 # as edited copies (casescraper itself is not touched). An edit that no longer applies (the page object changed) is
 # skipped and reported, not an error.
-SHOWN = ("const shown = el => !!el && getComputedStyle(el).display !== 'none' && "
-         "el.getClientRects().length > 0;")
+SHOWN = ("const shown = el => !!el && getComputedStyle(el).display !== 'none'\n"
+         "  && getComputedStyle(el).visibility !== 'hidden' && el.getClientRects().length > 0;")
 EDITS = {
     # No layout for any wait: the elements waited on are shown/hidden by their display.
     # Not adopted: jQuery UI hides the parties dialog's wrapper, not #dialog itself.
@@ -70,6 +70,13 @@ CRAWL_VARIANTS = {  # name: (settings, CASE_SCRIPT variant)
     "shown() by computed display only (not adopted)": ({}, PROPOSED),
 }
 CRAWL_ROUNDS = 2  # interleaved, so a change of load hits every variant alike
+
+
+def crawl_plan() -> tuple[dict[str, tuple[dict[str, Any], str]], list[str]]:
+    """(CRAWL_VARIANTS that can run, names of those whose script edit no longer applies):
+    a stale proposal is reported and skipped, never a failed crawl."""
+    runnable = {name: v for name, v in CRAWL_VARIANTS.items() if not v[1] or v[1] in VARIANTS}
+    return runnable, [name for name in CRAWL_VARIANTS if name not in runnable]
 
 
 def _install(driver, script: str, sel: dict, slot: str) -> None:

@@ -13,6 +13,8 @@ RUNS = (  # key, label, per-case sample
     ("floor", "4. floor: one script per case, with parties", "cases"),
     ("floor_no_parties", "4b. floor without parties", "cases"),
     ("floor_devtools", "4c. floor with parties, one DevTools call per case", "cases"),
+    ("peer_tuned", "5. scrapy-playwright, tuned (one page reused)", "cases"),
+    ("peer_idiomatic", "6. scrapy-playwright, idiomatic (a page per case)", "cases"),
 )
 
 
@@ -67,7 +69,7 @@ def markdown(r: dict[str, Any]) -> str:
         x = runs.get(key)
         if not x:
             continue
-        n = f"{x['n']}" + (" (sample)" if sample == "slow" else "")
+        n = f"{x['n']}" + (" (sample)" if sample == "slow" else "") + ("" if x.get("valid", True) else " **invalid**")
         lines.append(f"| {label} | {n} | {_f(x['cases_per_s'], 2)} | {_f(x['median_ms'])} | "
                      f"{_f(x['p90_ms'])} | {_f(x['mean_ms'])} |")
     c = runs["casescraper"]
@@ -96,6 +98,7 @@ def markdown(r: dict[str, Any]) -> str:
         holds = "-" if target is None else f"{_ok(med, target, at_most)} / {_ok(mean, target, at_most)}"
         lines.append(f"| {label} | {_f(med, 2)} | {_f(mean, 2)} | {goal} | {holds} |")
 
+    lines += peers(r)
     p = r.get("pipeline_writes")
     if p:
         share = ratio(p["mean_ms"], c["mean_ms"])
@@ -187,7 +190,10 @@ def markdown(r: dict[str, Any]) -> str:
                 for name, v in seg.items():
                     lines.append(f"| {name} | {_f(v['median_ms'])} | {_f(v['mean_ms'])} |")
         if d.get("skipped_variants"):
-            lines += ["", "Edits that no longer apply to page.py (skipped): " + ", ".join(d["skipped_variants"])]
+            lines += ["", "Edits that no longer apply to page_scripts.py (skipped): " + ", ".join(d["skipped_variants"])]
+        if d.get("crawl_variants_skipped"):
+            lines += ["", "Crawl variants skipped (their edit no longer applies): "
+                      + ", ".join(d["crawl_variants_skipped"])]
         lines += ["", f"Parsing a capture: {d['parse_ms']} ms. Scrapy's per-response check of the "
                   f"callback's source (WARN_ON_GENERATOR_RETURN_VALUE): {d['generator_check_ms']} ms. One memory check (Browser.memory_mb, "
                   f"every 25 cases, on its own thread beside the next case): {d['memory_check_ms']} ms. Crawl under "
@@ -198,6 +204,81 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| `{row['function']}` | {row['calls_per_case']} | {row['own_ms_per_case']} | "
                          f"{row['cum_ms_per_case']} |")
     return "\n".join(lines) + "\n"
+
+
+def _median(xs: list[float]) -> Optional[float]:
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return round(xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2, 2)
+
+
+def peers(r: dict[str, Any]) -> list[str]:
+    """casescraper against scrapy-playwright, round by round; where the tuned peer's time goes."""
+    rounds = r.get("rounds") or []
+    lines = ["", "## casescraper and scrapy-playwright, interleaved rounds", ""]
+    if r.get("peers_skipped"):
+        lines += [f"Runs 5 and 6 skipped: {r['peers_skipped']}.", ""]
+    if not rounds:
+        return lines
+    lines += ["Steady cases/s: from the first case's start (browser and page set up) to the last "
+              "case's end; with start-up: every case over the process's wall time. CPU: the whole "
+              "process tree (crawl, driver, browser) from the first search to the last, per case. "
+              "PSS at the last search. A peer with a record different from the court's dump is "
+              "invalid and not timed.", "",
+              "| round | run | valid | cases/s steady | with start-up | median ms | CPU ms/case | "
+              "driver PSS MiB | browser PSS MiB |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    names = {"casescraper": "1. casescraper", "tuned": "5. tuned", "idiomatic": "6. idiomatic"}
+    for i, one in enumerate(rounds, 1):
+        for key, x in one.items():
+            pss = x.get("pss_at_last_mb") or {}
+            lines.append(f"| {i} | {names[key]} | {'yes' if x.get('valid', True) else '**no**'} | "
+                         f"{_f(x['cases_per_s'], 2)} | {_f(x.get('cases_per_s_with_startup'), 2)} | "
+                         f"{_f(x['median_ms'])} | {_f(x.get('cpu_ms_per_case'))} | {_f(pss.get('driver'))} | "
+                         f"{_f(pss.get('browser'))} |")
+    if not any(len(one) > 1 for one in rounds):
+        return lines + hosts(r)
+    lines += ["", "| round | casescraper / tuned, cases/s | casescraper / idiomatic, cases/s | "
+              "casescraper CPU / tuned CPU | casescraper CPU / idiomatic CPU |", "|---|---:|---:|---:|---:|"]
+    speed: dict[str, list] = {"tuned": [], "idiomatic": []}
+    cpu: dict[str, list] = {"tuned": [], "idiomatic": []}
+    for i, one in enumerate(rounds, 1):
+        c = one["casescraper"]
+        for style in speed:
+            x = one.get(style)
+            ok = x is not None and x.get("valid")
+            speed[style].append(ratio(c["cases_per_s"], x["cases_per_s"]) if ok else None)
+            cpu[style].append(ratio(c.get("cpu_ms_per_case"), x.get("cpu_ms_per_case")) if ok else None)
+        lines.append(f"| {i} | {_f(speed['tuned'][-1], 2)} | {_f(speed['idiomatic'][-1], 2)} | "
+                     f"{_f(cpu['tuned'][-1], 2)} | {_f(cpu['idiomatic'][-1], 2)} |")
+    s_t, c_t = _median(speed["tuned"]), _median(cpu["tuned"])
+    lines.append(f"| **median** | **{_f(s_t, 2)}** | {_f(_median(speed['idiomatic']), 2)} | **{_f(c_t, 2)}** | "
+                 f"{_f(_median(cpu['idiomatic']), 2)} |")
+    lines += ["", f"Targets: casescraper / tuned >= 5x in steady cases/s: {_ok(s_t, 5, False)}; "
+              f"casescraper's CPU per case <= 1/4 of the tuned peer's: {_ok(c_t, 0.25, True)}."]
+    tuned = next((one["tuned"] for one in rounds if one.get("tuned", {}).get("steps")), None)
+    if tuned:
+        c = rounds[0]["casescraper"]
+        call = c.get("segments", {}).get("in-page script (one DevTools Runtime.evaluate)", {})
+        lines += ["", "Where the tuned peer's time goes (one Playwright call or more per step, each a "
+                  "round trip to the node driver and on to the browser; found cases only past "
+                  "\"find the row\"), next to casescraper's one in-page call per case:", "",
+                  "| step | median ms | mean ms |", "|---|---:|---:|"]
+        for name, x in tuned["steps"].items():
+            lines.append(f"| tuned: {name} | {_f(x['median_ms'])} | {_f(x['mean_ms'])} |")
+        lines.append(f"| casescraper: the whole case in one in-page call | {_f(call.get('median_ms'))} | "
+                     f"{_f(call.get('mean_ms'))} |")
+    return lines + hosts(r)
+
+
+def hosts(r: dict[str, Any]) -> list[str]:
+    h = r.get("hosts")
+    if not h:
+        return []
+    return ["", "## Many hosts", "",
+            "Not available in this checkout (benchmarks/hosts.py missing)." if not h.get("available")
+            else "; ".join(f"{k}: {v}" for k, v in h.items() if k not in ("available", "load_after"))]
 
 
 def diagnose_variants(d: dict[str, Any]) -> list[str]:

@@ -1,18 +1,21 @@
 """The benchmark suite, one command:
 
-    python -m benchmarks.run --cases 300 [--slow-cases 20] [--long] [--no-diagnose]
-        [--real-page [DIR]]
+    python -m benchmarks.run --cases 300 [--slow-cases 20] [--rounds 2] [--long] [--no-diagnose]
+        [--no-peers] [--hosts N] [--real-page [DIR]]
 
 Starts one demo court (zero latency, in this process) and runs, on IMM-1-25 .. IMM-N-25:
 1. casescraper (`scrapy crawl cases` in a subprocess, delays off, real pipeline);
+5./6. the peer a Scrapy user would pick, scrapy-playwright, tuned and idiomatic
+   (benchmarks.peer_spiders), interleaved with run 1 over --rounds rounds, each peer's
+   records checked against the court's dump;
 2. a new browser per case;  3. a reload per case;  (sample of --slow-cases numbers)
 4. the floor: one execute_async_script per case, with and without the parties dialog,
    and (4c) the same script called by one DevTools Runtime.evaluate, casescraper's transport;
-then the pipeline's writes (fsync on), memory, the reactor's worst stall and (unless
---no-diagnose) where casescraper's time goes. Prints a table and writes JSON and
-Markdown to benchmarks/results/<timestamp>.{json,md}. See benchmarks/README.md.
---real-page: the court serves the real page's vendor assets (benchmarks.realpage), so
-every run loads a page as heavy as the real one.
+then the pipeline's writes (fsync on), memory, the reactor's worst stall, (unless
+--no-diagnose) where casescraper's time goes and (--hosts N) the many-hosts run. Prints
+a table and writes JSON and Markdown to benchmarks/results/<timestamp>.{json,md}. See
+benchmarks/README.md. --real-page: the court serves the real page's vendor assets
+(benchmarks.realpage), so every run loads a page as heavy as the real one.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import signal
 import sys
 import time
 from datetime import datetime, timezone
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from casescraper.frontier import casenumbers
 from casescraper.democourt import DemoCourt, Knobs
 
-from . import browsers, diagnose, realpage
+from . import browsers, diagnose, peer, realpage
 from .crawl import crawl
 from .pipeline_writes import measure as measure_writes
 from .report import markdown
@@ -92,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long", action="store_true",
                     help=f"also crawl {LONG_CASES} cases with recycling off and on, and the floor, for memory")
     ap.add_argument("--no-diagnose", action="store_true", help="skip the where-does-time-go runs")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="rounds of casescraper and the peers, interleaved (default 2)")
+    ap.add_argument("--no-peers", action="store_true", help="skip the scrapy-playwright runs (5 and 6)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="check that the suite runs, fast: one round everywhere, samples of 2, 20 writes, "
+                    "two diagnosis crawls (the figures mean nothing)")
+    ap.add_argument("--hosts", type=int, default=0, metavar="N",
+                    help="also run the many-hosts job with N workers (benchmarks.hosts, when present)")
+    ap.add_argument("--hosts-delay", type=float, default=0.5, metavar="S",
+                    help="each worker's delay between queries in the many-hosts run (default 0.5 s)")
     ap.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
                     help="before each run, wait (up to 15 min) until the 1-min load average is below LOAD")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
@@ -99,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="DIR", help="serve the real page's vendor assets from DIR (default "
                     "benchmarks/.vendor, fetched with npm if missing): every run loads the heavy page")
     args = ap.parse_args(argv)
-    if args.cases < 2 or args.slow_cases < 1:
-        ap.error("--cases must be >= 2 and --slow-cases >= 1")
+    if args.cases < 2 or args.slow_cases < 1 or args.rounds < 1 or args.hosts < 0 or args.hosts_delay < 0:
+        ap.error("--cases must be >= 2, --slow-cases and --rounds >= 1, --hosts and --hosts-delay >= 0")
+    if args.smoke:
+        args.rounds, args.slow_cases, args.writes = 1, min(args.slow_cases, 2), min(args.writes, 20)
     vendor: list[dict[str, Any]] = []
     if args.real_page is not None:
         try:
@@ -138,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
             "vendor_dir": str(args.real_page) if vendor else None,
             "vendor_files": len(vendor), "vendor_bytes": sum(e["bytes"] for e in vendor),
         }
-        runs["casescraper"] = step(f"1. casescraper, {args.cases} cases", crawl, court, args.cases, "crawl",
-                                   memory_marks=memory_marks)
+        why_not = "--no-peers" if args.no_peers else peer.unavailable()
+        if why_not:
+            print(f"runs 5 and 6 (scrapy-playwright) skipped: {why_not}", flush=True)
+        result["peers_skipped"] = why_not
+        result["rounds"] = interleaved(court, cases, args.rounds, memory_marks, peers=not why_not)
+        first = result["rounds"][0]
+        runs["casescraper"] = first["casescraper"]
+        for style in ("tuned", "idiomatic"):
+            if style in first:
+                runs[f"peer_{style}"] = first[style]
         floor_memory: dict[str, Any] = {}
         runs["floor"] = step("4. floor with parties", browsers.floor, url, cases, True,
                              memory_marks, floor_memory)
@@ -159,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
             diag = step("diagnose: page object alone, script variants", diagnose.page_object, url, cases)
             diag["profiled_crawl_per_case_ms"] = profiled["median_ms"]
             diag["reactor_top_functions"] = diagnose.top_functions(prof, profiled["completed"] or 1)
-            diag["crawl_variants"] = crawl_variants(court, args.cases)
+            diag["crawl_variants"] = crawl_variants(court, args.cases, args.smoke)
+            diag["crawl_variants_skipped"] = diagnose.crawl_plan()[1]
             result["diagnosis"] = diag
+        if args.hosts:
+            result["hosts"] = step(f"many hosts: {args.hosts} workers, {args.cases} cases", many_hosts,
+                                   args.hosts, args.cases, args.hosts_delay)
         if args.long:
             result["long"] = {}
             long_runs(court, url, result["long"])
@@ -177,18 +205,53 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def crawl_variants(court: DemoCourt, cases: int) -> dict[str, Any]:
+def interleaved(court: DemoCourt, cases: list[str], rounds: int, memory_marks: tuple[int, ...],
+                peers: bool) -> list[dict[str, Any]]:
+    """Run 1 and the peers (5 tuned, 6 idiomatic) in turn, A B C A B C, so that a change of
+    the machine's load shows as a change between rounds, not as a difference between runs.
+    Memory marks are sampled in the first round only."""
+    out = []
+    for r in range(rounds):
+        one = {"casescraper": step(f"round {r + 1}: 1. casescraper, {len(cases)} cases", crawl, court,
+                                   len(cases), f"crawl-{r}", memory_marks=memory_marks if r == 0 else ())}
+        for style in ("tuned", "idiomatic") if peers else ():
+            one[style] = step(f"round {r + 1}: {peer.STYLES[style]}, {len(cases)} cases",
+                              peer.peer, court, cases, style)
+            if not one[style]["valid"]:
+                print(f"    INVALID, not timed: {one[style]['wrong_count']} wrong records, e.g. "
+                      f"{'; '.join(one[style]['wrong'][:2]) or one[style]['reason']}", flush=True)
+        out.append(one)
+    return out
+
+
+def many_hosts(workers: int, cases: int, delay: float) -> dict[str, Any]:
+    """The many-hosts job (benchmarks.hosts, from the Redis work queue) when it is there."""
+    if find_spec("benchmarks.hosts") is None:
+        print("    many hosts: not available (benchmarks/hosts.py is not in this checkout)", flush=True)
+        return {"available": False}
+    from .hosts import run_hosts  # lazy: it needs the queue's dependencies
+
+    return {"available": True, "workers": workers, "delay_s": delay, **run_hosts(workers, cases, delay)}
+
+
+def crawl_variants(court: DemoCourt, cases: int, smoke: bool = False) -> dict[str, Any]:
     """diagnose.CRAWL_VARIANTS, interleaved over CRAWL_ROUNDS; keeps each one's best round
-    (by median) and every round's median."""
+    (by median) and every round's median. `smoke`: one round, of the first variant and those
+    with a script edit (each code path once)."""
     out: dict[str, Any] = {}
-    for r in range(diagnose.CRAWL_ROUNDS):
-        for i, (name, (settings, patch)) in enumerate(diagnose.CRAWL_VARIANTS.items()):
+    runnable, skipped = diagnose.crawl_plan()
+    for name in skipped:
+        print(f"    skipped: crawl variant {name!r}: its script edit no longer applies to page_scripts.py")
+    if smoke:
+        runnable = {k: v for i, (k, v) in enumerate(runnable.items()) if i == 0 or v[1]}
+    for r in range(1 if smoke else diagnose.CRAWL_ROUNDS):
+        for i, (name, (settings, patch)) in enumerate(runnable.items()):
             x = step(f"diagnose: crawl, {name}, round {r + 1}", crawl, court, cases, f"diag-{i}",
                      settings=settings, patch=patch)
-            rounds = out.get(name, {}).get("round_medians_ms", []) + [x["median_ms"]]
+            medians = out.get(name, {}).get("round_medians_ms", []) + [x["median_ms"]]
             if name not in out or x["median_ms"] < out[name]["median_ms"]:
                 out[name] = x
-            out[name]["round_medians_ms"] = rounds
+            out[name]["round_medians_ms"] = medians
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +16,8 @@ import pytest
 
 from casescraper.frontier import casenumbers
 from casescraper.democourt import records
+# Re-exported: the tests compare crawled records with the dump through it.
+from casescraper.harness import strip_run_fields  # noqa: F401
 
 from .conftest import ROOT
 
@@ -96,18 +97,6 @@ def saved_files(out: Path) -> dict[str, dict]:
 def expected(year: int, last_number: int, numbers: range, seed: int = 0) -> dict[str, dict]:
     wanted = {casenumbers.format("IMM", n, year) for n in numbers}
     return {r["case_number"]: r for r in records(year, last_number, seed) if r["case_number"] in wanted}
-
-
-def strip_run_fields(record: dict) -> dict:
-    """The case data of a crawled record, comparable with the demo dump: no run fields, and
-    document urls without the demo court's origin (its port changes with every crawl)."""
-    out = {k: v for k, v in record.items() if k not in ("scraped_at", "source_url", "file_path")}
-    out["docket_entries"] = [
-        {**e, "document": {**e["document"], "url": re.sub(r"^https?://[^/]+", "", e["document"]["url"])}}
-        if (e.get("document") or {}).get("url") else e
-        for e in out.get("docket_entries", [])
-    ]
-    return out
 
 
 def ledger_lines(out: Path, year: int = 2025) -> list[dict]:

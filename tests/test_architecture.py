@@ -183,6 +183,8 @@ ROOMS = {
     "casescraper.stopping": ("selenium", "pyarrow", "redis"),
     "casescraper.exporters": ("selenium", "pyarrow", "redis"),
     "casescraper.contracts": ("selenium", "pyarrow", "redis"),
+    # the crawl process with hooks to watch it, for the tests' and benchmarks' runners
+    "casescraper.harness": ("pyarrow", "redis"),
     # shared plain modules: settings, errors, items, signals' names, the command line
     "casescraper.settings": HEAVY,
     "casescraper.config": HEAVY,
