@@ -76,6 +76,10 @@ def _time_zone(v: Any) -> bool:
     return True
 
 
+def _worker_id(v: str) -> bool:
+    return len(v) <= 100 and v.isprintable() and not any(c.isspace() for c in v)
+
+
 SPECS: dict[str, Spec] = {
     # --- output and export
     "CASESCRAPER_OUTPUT_DIR": Spec(
@@ -133,6 +137,17 @@ SPECS: dict[str, Spec] = {
         "at most 40 letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
     "CASESCRAPER_PROGRESS_INTERVAL": Spec(
         float, 60.0, "progress_interval", _nonneg, "a number of seconds >= 0 (0 turns it off)"),
+    # --- many hosts, one job (-a queue=NAME)
+    # Not checked here: an error line would echo the password; the queue checks the URL and
+    # names it with the password hidden (queue.job.redacted).
+    "CASESCRAPER_QUEUE_URL": Spec(
+        str, "", "queue_url", None, "a Redis URL, redis://[:password@]host:port/db, or empty"),
+    "CASESCRAPER_WORKER_ID": Spec(
+        str, "", "worker_id", lambda v: v == "" or _worker_id(v),
+        "at most 100 printable characters without spaces (empty: host name and process id)"),
+    "CASESCRAPER_QUEUE_LEASE_SECONDS": Spec(
+        float, 120.0, "queue_lease_seconds", _positive, "a number of seconds > 0"),
+    "CASESCRAPER_QUEUE_BLOCK_SIZE": Spec(int, 50, "queue_block_size", _positive, "an integer >= 1"),
 }
 
 

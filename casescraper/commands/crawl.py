@@ -54,6 +54,8 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "output_unusable": (9, "the output directory is in the way (a symlink leading out, a file "
                            "where a directory must be)"),
     "start_error": (10, "the spider failed while planning its requests (the log has the error)"),
+    "queue_unreachable": (12, "the job's queue (Redis) stopped answering: check CASESCRAPER_QUEUE_URL; "
+                              "the task in hand goes to another worker"),
 }
 EXIT_DID_NOT_START = 1  # the one `casescraper: error:` line; nothing was crawled
 EXIT_OTHER = 11  # any other close reason, no close reason at all, or a forced stop

@@ -77,6 +77,7 @@ class QueueFrontier:
         self._todo: Iterator[str] = iter(())
         self._finder: Optional[EndFinder] = None
         self._asking: Optional[str] = None
+        self._told: Optional[tuple[int, bool]] = None  # an answer for the end search
         self._resumes: dict[int, Resume] = {}
         self._lost = False  # the lease lapsed and another worker took the task
         self._incomplete = False  # a number of the task has no line in our ledger
@@ -123,7 +124,8 @@ class QueueFrontier:
             return
         self._asking = None
         if self._finder is not None and status not in UNKNOWN:
-            self._finder.tell(casenumbers.parse(case).n, status != "no_results")
+            # Told in next(): the search's next step may read the job (Redis), off the reactor.
+            self._told = (casenumbers.parse(case).n, status != "no_results")
 
     def recorded(self, case: str, status: str, lost: bool = False) -> None:
         """`case`'s ledger line is written (lost: it could not be). Any thread; no Redis."""
@@ -163,7 +165,7 @@ class QueueFrontier:
         with self._task_lock:
             self.task = task
             self._lost = self._incomplete = self._flushed_once = False
-        self._asking, self._finder = None, None
+        self._asking, self._finder, self._told = None, None, None
         again = f" (delivered {task.deliveries} times: taken over)" if task.deliveries > 1 else ""
         self._notice("log", message=f"worker {self.worker} took {task.describe()}{again}")
         if task.kind == "end":
@@ -201,6 +203,9 @@ class QueueFrontier:
         task = self.task
         assert task is not None
         if self._finder is not None:
+            if self._told is not None:
+                self._finder.tell(*self._told)
+                self._told = None
             n = self._finder.ask()
             if n is None:
                 self._end_found(task, self._finder)
