@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from casescraper.errors import CasescraperError, printable
+from casescraper.errors import CasescraperError, printable, shown
 from casescraper.frontier import casenumbers
 from casescraper.items import FAILED, FOUND
 from casescraper.queue.tasks import Task
@@ -113,7 +113,7 @@ class Job:
 
     def __init__(self, url: str, name: str, client: Any = None):
         if not valid_job_name(name):
-            raise QueueError(f"job name {printable(name, 80)} is invalid: use 1-64 letters, digits, "
+            raise QueueError(f"job name {shown(name, 80)} is invalid: use 1-64 letters, digits, "
                              "'.', '_' or '-'")
         self.url, self.name = url, name
         self.shown = redacted(url)
