@@ -100,3 +100,16 @@ def test_a_worker_without_a_usable_queue_stops_before_any_browser(redis_server, 
         assert done.stderr.startswith("casescraper: error:") and says in done.stderr, done.stderr[-2000:]
         assert done.stderr.count("\n") == 1 and "xyzzy42" not in done.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_demo_worker_refuses_an_output_dir_of_real_data(redis_server, tmp_path):
+    from casescraper.store.ledger import Ledger, Site
+
+    Job(redis_server.url, "j").create("IMM", "t", 50)
+    real = Ledger(str(tmp_path / "out"), Site("real", "www.fct-cf.ca"))
+    real.record("IMM-1-24", "no_results", run_id="r", year=2024)
+    real.close()
+    done = crawl_refused(tmp_path, ["-a", "queue=j", "-a", "site=demo"],
+                         {"CASESCRAPER_QUEUE_URL": redis_server.url})
+    assert done.returncode == 1 and "holds lines of site real" in done.stderr, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1

@@ -158,9 +158,11 @@ class CasesSpider(scrapy.Spider):
             open_job(self, options)  # the queue answers and the job exists, or one line
         if not build_component_list(settings.getwithbase("ITEM_PIPELINES")):
             return  # `scrapy parse`, `scrapy check`: nothing is written, no site to refuse
+        ledger = Ledger(options.output_dir)
+        # A queue worker's years come from its tasks: every year its output dir holds.
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
-                 else set(self.years))
-        Ledger(options.output_dir).refuse_other_site(years, self.ledger_site)
+                 else set(self.years) or set(ledger.years()))
+        ledger.refuse_other_site(years, self.ledger_site)
 
     # --- requests ------------------------------------------------------------------
 
