@@ -56,3 +56,13 @@ def redis_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def isolated_config(tmp_path, monkeypatch):
+    """An empty config file of the test's own: the checkout's config.toml is never read."""
+    path = tmp_path / "config.toml"
+    path.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CASESCRAPER_CONFIG", str(path))
+    monkeypatch.delenv("CASESCRAPER_QUEUE_URL", raising=False)
+    return path

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,10 +15,10 @@ from casescraper.queue.job import Job
 
 from .conftest import ROOT
 from .e2e import ENV, free_port, settings_args
-from .redis_server import needs_redis, redis_server  # noqa: F401 (the fixture)
+from .redis_server import isolated_config, needs_redis, redis_server  # noqa: F401 (fixtures)
 from .test_merge import RECORDS, crawl
 
-pytestmark = needs_redis
+pytestmark = [needs_redis, pytest.mark.usefixtures("isolated_config")]
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -57,7 +58,6 @@ def test_enqueue_twice_adds_nothing_and_status_shows_it(redis_server, capsys, mo
     (["queue", "status", "--queue-url", "{url}", "--job", "nojob"], "job nojob has no tasks"),
 ])
 def test_each_mistake_is_one_line_without_the_password(redis_server, capsys, monkeypatch, argv, says):
-    monkeypatch.delenv("CASESCRAPER_QUEUE_URL", raising=False)
     values = {"url": redis_server.url, "wrong": redis_server.url.replace(redis_server.password, "xyzzy42"),
               "closed": f"redis://:xyzzy42@127.0.0.1:{free_port()}/0"}
     code, out, err = run(capsys, *[a.format(**values) for a in argv])
@@ -87,7 +87,8 @@ def test_retry_failed_and_from_gaps_queue_the_numbers_again(redis_server, capsys
 
 def crawl_refused(tmp_path, args: list[str], settings: dict) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "cases", *args, *settings_args(tmp_path / "out", **settings)]
-    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+    env = {**ENV, "CASESCRAPER_CONFIG": os.environ["CASESCRAPER_CONFIG"]}  # isolated_config
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_a_worker_without_a_usable_queue_stops_before_any_browser(redis_server, tmp_path):

@@ -14,15 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from casescraper.__main__ import main as casescraper_main
 from casescraper.browser.driver import kill_marked, runs_root
 
 from .conftest import ROOT
 from .e2e import ENV, expected, our_processes, saved_files, settings_args, spider_args, strip_run_fields
 from .e2e import needs_browser
-from .redis_server import needs_redis, redis_server  # noqa: F401 (the fixture)
+from .redis_server import isolated_config, needs_redis, redis_server  # noqa: F401 (fixtures)
 
-pytestmark = [needs_browser, needs_redis]
+pytestmark = [needs_browser, needs_redis, pytest.mark.usefixtures("isolated_config")]
 
 YEAR = 2025
 LEASE = 4  # seconds: a killed worker's task goes to another one after this
@@ -33,10 +35,11 @@ class Worker:
     """`scrapy crawl cases -a queue=job1 ...`; with `report`, the same crawl through
     tests/crawl_runner.py, which also records when each query started."""
 
-    def __init__(self, tmp: Path, name: str, url: str, last: int, report: bool = False, **settings):
+    def __init__(self, tmp: Path, name: str, url: str, last: int, report: bool = False,
+                 knobs: dict | None = None, **settings):
         self.name, self.out, self.run_id = name, tmp / name, f"{name}-run"
         self.report = tmp / f"{name}.json" if report else None
-        args = {"queue": "job1", "site": "demo", "demo_last_number": last, "demo_fade_ms": 0}
+        args = {"queue": "job1", "site": "demo", "demo_last_number": last, "demo_fade_ms": 0, **(knobs or {})}
         pairs = {"CASESCRAPER_QUEUE_URL": url, "CASESCRAPER_WORKER_ID": name, "CASESCRAPER_RUN_ID": self.run_id,
                  "CASESCRAPER_QUEUE_LEASE_SECONDS": LEASE, "DOWNLOAD_DELAY": DELAY,
                  "RANDOMIZE_DOWNLOAD_DELAY": False, **settings}
@@ -44,7 +47,8 @@ class Worker:
         cmd = [sys.executable, "-m", *crawl, *spider_args(**args), *settings_args(self.out, **pairs)]
         self.log = tmp / f"{name}.log"
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=log,
+            env = {**ENV, "CASESCRAPER_CONFIG": os.environ["CASESCRAPER_CONFIG"]}  # isolated_config
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
                                          start_new_session=True)
 
     def lines(self) -> list[dict]:
@@ -179,3 +183,28 @@ def test_the_worker_holding_the_end_search_killed(redis_server, tmp_path, capsys
     state = status(redis_server.url, capsys)
     assert (state["waiting"], state["pending"]) == (0, 0)
     assert state["ends"] == {str(YEAR): max(int(c.split("-")[1]) for c in expected(YEAR, last, range(1, last + 1)))}
+
+
+def test_a_blocked_worker_stops_without_ack_and_the_next_one_goes_on(redis_server, tmp_path, capsys,
+                                                                      monkeypatch):
+    last = 8
+    monkeypatch.setenv("CASESCRAPER_QUEUE_BLOCK_SIZE", "8")
+    enqueue(redis_server.url, "--years", str(YEAR), "--end", str(last))
+    blocked = Worker(tmp_path, "w1", redis_server.url, last, knobs={"demo_forbid_after": 3})
+    try:
+        log = blocked.finish()
+    finally:
+        blocked.stop()
+    assert blocked.proc.returncode == 3 and "crawl closed: blocked, exit status 3" in log, log[-3000:]
+    state = status(redis_server.url, capsys)
+    assert (state["done"], state["pending"]) == (0, 1), "not acknowledged"
+    assert state["pending_tasks"][0]["idle_seconds"] > LEASE, "given back: it looks lapsed at once"
+    assert len(blocked.lines()) >= 3
+    other = Worker(tmp_path, "w2", redis_server.url, last)
+    try:
+        log = other.finish()
+    finally:
+        other.stop()
+    assert other.proc.returncode == 0 and "crawl closed: finished" in log, log[-3000:]
+    assert_exactly_the_demo_records(merged(tmp_path, [blocked, other]), last, range(1, last + 1))
+    assert status(redis_server.url, capsys)["done"] == 1

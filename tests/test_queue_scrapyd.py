@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from casescraper.__main__ import main as casescraper_main
 
 from .e2e import expected, saved_files, strip_run_fields
-from .redis_server import needs_redis, redis_server  # noqa: F401 (the fixture)
+from .redis_server import isolated_config, needs_redis, redis_server  # noqa: F401 (fixtures)
 from .test_scrapyd import marked_processes, server  # noqa: F401 (the module's Scrapyd)
 
-pytestmark = needs_redis
+pytestmark = [needs_redis, pytest.mark.usefixtures("isolated_config")]
 
 LAST, END = 30, 20
 

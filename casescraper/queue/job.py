@@ -111,14 +111,14 @@ class Outstanding:
 class Job:
     """One job of the queue at `url` (redis://[:password@]host:port/db)."""
 
-    def __init__(self, url: str, name: str, client: Any = None):
+    def __init__(self, url: str, name: str):
         if not valid_job_name(name):
             raise QueueError(f"job name {shown(name, 80)} is invalid: use 1-64 letters, digits, "
                              "'.', '_' or '-'")
         self.url, self.name = url, name
         self.shown = redacted(url)
         try:
-            self.r = client or redis.Redis.from_url(
+            self.r = redis.Redis.from_url(
                 url, decode_responses=True, socket_connect_timeout=10, socket_timeout=30,
                 health_check_interval=30)
         except ValueError as exc:

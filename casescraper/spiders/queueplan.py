@@ -48,8 +48,11 @@ def open_job(spider: "CasesSpider", options: Any) -> None:
     if options.dry_run:
         raise ConfigError("CASESCRAPER_DRY_RUN cannot be combined with -a queue: a worker's ledger "
                           "lines are what the job counts as done")
-    from casescraper.queue.job import Job
-
+    try:
+        from casescraper.queue.job import Job
+    except ImportError:
+        raise ConfigError("redis-py is not installed, which -a queue needs: pip install redis (or "
+                          "pip install 'casescraper[queue]')") from None
     job = Job(options.queue_url, spider.arguments.queue)
     meta = job.check()
     spider.queue_job, spider.queue_meta = job, meta

@@ -74,6 +74,15 @@ def _without_changes(line: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in line.items() if k != "changes"}
 
 
+def _raw_time(text: bytes) -> str:
+    """A ledger line's time as it sorts ("" for a line that is not a JSON object with one)."""
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return _NO_TIME
+    return _sort_time(line) if isinstance(line, dict) else _NO_TIME
+
+
 def _encode(line: dict[str, Any]) -> bytes:
     return (json.dumps(line, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
@@ -190,10 +199,8 @@ class Merge:
             rows: list[tuple[str, int, bytes]] = []
             when = _NO_TIME
             for index, text in enumerate(raw.splitlines(keepends=True)):
-                try:
-                    when = _sort_time(json.loads(text)) or when
-                except ValueError:
-                    pass  # a torn or foreign line stays where it is, after the line before it
+                # A torn or foreign line stays where it is: after the line before it.
+                when = _raw_time(text) or when
                 rows.append((when, index, text if text.endswith(b"\n") else text + b"\n"))
             rows += [(t, len(rows) + i, _encode(line)) for i, (t, line) in enumerate(lines)]
             rows.sort(key=lambda row: (row[0], row[1]))
