@@ -35,6 +35,13 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 say "Chromium and chromedriver: ok"
 
+# 2b. redis-server: the work queue of a job run on many hosts (README "Many hosts"); the
+# tests start one of their own on a free port. Debian's package also starts a service
+# bound to localhost: stop it (systemctl disable --now redis-server) if you do not use it.
+if ! command -v redis-server >/dev/null; then
+  apt_install redis-server
+fi
+
 # 3. The virtual environment. Debian ships venv's pip bootstrap (ensurepip) apart, in
 # python3-venv; without it `python3 -m venv` fails half-way, so it is installed first.
 if ! { [ -x .venv/bin/python ] && version_ok .venv/bin/python && .venv/bin/python -m pip --version >/dev/null 2>&1; }; then

@@ -28,6 +28,11 @@ DELEGATED = {
     "report": ("casescraper.tools.report", "coverage of one year or several: saved, no results, failed, "
                                      "gaps, recent changes"),
     "changes": ("casescraper.tools.changes", "what changed in cases asked again, newest first, from the ledger"),
+    "merge": ("casescraper.tools.merge", "join output dirs copied from several hosts into one; --gaps: "
+                                         "numbers no host settled"),
+    "enqueue": ("casescraper.queue.enqueue", "add a job's tasks to its Redis queue (many hosts, one job)"),
+    "queue": ("casescraper.queue.cli", "a job's state in its queue (status), or queue its failures again "
+                                       "(retry-failed)"),
 }
 
 

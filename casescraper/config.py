@@ -87,6 +87,10 @@ def _time_zone(v: Any) -> bool:
     return True
 
 
+def _worker_id(v: str) -> bool:
+    return len(v) <= 100 and v.isprintable() and not any(c.isspace() for c in v)
+
+
 DAY = 86400.0
 SPECS: dict[str, Spec] = {
     # --- output and export
@@ -138,6 +142,16 @@ SPECS: dict[str, Spec] = {
         str, "", "run_id", lambda v: v == "" or valid_run_id(v),
         "at most 40 letters, digits, '.', '_' or '-' (empty: Scrapyd's job id or a timestamp)"),
     "CASESCRAPER_PROGRESS_INTERVAL": _number(float, 60.0, "progress_interval", 0, DAY, off="0 turns it off"),
+    # --- many hosts, one job (-a queue=NAME)
+    # Not checked here: an error line would echo the password; the queue checks the URL and
+    # names it with the password hidden (queue.job.redacted).
+    "CASESCRAPER_QUEUE_URL": Spec(
+        str, "", "queue_url", None, "a Redis URL, redis://[:password@]host:port/db, or empty"),
+    "CASESCRAPER_WORKER_ID": Spec(
+        str, "", "worker_id", lambda v: v == "" or _worker_id(v),
+        "at most 100 printable characters without spaces (empty: host name and process id)"),
+    "CASESCRAPER_QUEUE_LEASE_SECONDS": _number(float, 120.0, "queue_lease_seconds", 1, DAY),
+    "CASESCRAPER_QUEUE_BLOCK_SIZE": _number(int, 50, "queue_block_size", 1, 100000),
 }
 # Scrapy's own settings that matter here, with their bounds (checked at start-up, as ours).
 # The crawl sends one query at a time (each waits for the previous answer): more

@@ -67,7 +67,7 @@ class RunManifest:
         self.started_at: Optional[datetime] = None
         # What the spider published (a spider that publishes nothing: no arguments).
         self.run: dict[str, Any] = {"arguments": {}, "years": [], "requested_first": None,
-                                    "requested_last": None, "site": None}
+                                    "requested_last": None, "site": None, "queue": None}
         self.searched: dict[int, dict[str, Any]] = {}  # year -> last_file, probes_above_end
         # (case_number, status, error) per number recorded, in order.
         self.recorded: list[tuple[str, str, Optional[str]]] = []
@@ -94,9 +94,10 @@ class RunManifest:
         self.started_at = _utc_now()
 
     def run_started(self, arguments: dict[str, Any], years: list[int], requested_first: Optional[int],
-                    requested_last: Optional[int], site: Any = None, **_: Any) -> None:
+                    requested_last: Optional[int], site: Any = None, queue: Optional[dict[str, str]] = None,
+                    **_: Any) -> None:
         self.run = {"arguments": dict(arguments), "years": list(years), "requested_first": requested_first,
-                    "requested_last": requested_last, "site": site}
+                    "requested_last": requested_last, "site": site, "queue": queue}
 
     def year_searched(self, year: int, last_file: Optional[str], probes_above_end: list[str],
                       **_: Any) -> None:
@@ -150,6 +151,8 @@ class RunManifest:
             "run_id": self.run_id,
             **(site.fields() if site is not None else {}),  # site, site_host: which site answered
             "arguments": self.run["arguments"],
+            # A queue worker's job and worker id (never the queue's URL: it may hold a password).
+            **({"queue": dict(self.run["queue"])} if self.run["queue"] else {}),
             "requested_first": self.run["requested_first"],
             "requested_last": self.run["requested_last"],
             "started_at": self.started_at.isoformat() if self.started_at else None,
@@ -231,7 +234,9 @@ class RunManifest:
                 line = self.summary(part, whole=False) if reached else "not reached (the run stopped before)"
                 logger.info("run %s, %s: %s", m["run_id"], year, line, extra=SUMMARY)
             total = f"{len(years)} years ({years_label(int(y) for y in years)}): {total}"
-        logger.info("run %s: %s", m["run_id"], total, extra=SUMMARY)
+        queue = m.get("queue")
+        who = f"{m['run_id']} (job {queue['job']}, worker {queue['worker']})" if queue else m["run_id"]
+        logger.info("run %s: %s", who, total, extra=SUMMARY)
 
     async def spider_closed(self, reason: str) -> None:
         if self.started_at is None:

@@ -80,6 +80,11 @@ class Options:
     rest_every: int
     run_id: str
     progress_interval: float
+    # --- many hosts, one job
+    queue_url: str
+    worker_id: str
+    queue_lease_seconds: float
+    queue_block_size: int
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Options":

@@ -26,7 +26,7 @@ case_recorded = object()
 #
 # Sent once, before the first request: arguments (dict, as given), years (list of int,
 # ascending; [] for case/cases_file), requested_first (int), requested_last (int or None),
-# site (ledger.Site: which site answers).
+# site (ledger.Site: which site answers), queue (a queue worker's {"job", "worker"}, else None).
 run_started = object()
 # Sent when a year's end search is over: year, last_file (the year's last file, or None),
 # probes_above_end (the numbers asked above it: probes, not cases of the year).

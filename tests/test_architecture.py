@@ -170,6 +170,8 @@ ROOMS = {
     "casescraper.tools.datacard": ("scrapy", "twisted", "selenium", "redis"),
     "casescraper.tools.doctor": ("scrapy", "twisted", "pyarrow", "redis"),
     "casescraper.democourt": HEAVY,
+    # many hosts, one job: the only room that may load redis (and only when a queue is used)
+    "casescraper.queue": ("scrapy", "twisted", "selenium", "pyarrow"),
     # the Scrapy side, where Scrapy users look for it
     "casescraper.spiders": ("selenium", "pyarrow", "redis"),
     "casescraper.spiders.arguments": HEAVY,

@@ -13,6 +13,13 @@ def test_a_year_run_and_its_defaults():
     assert a.demo_court_args["year"] == 2025 and a.demo_court_args["knobs"].fade_ms == 0
 
 
+def test_a_queue_worker_takes_what_to_ask_from_its_job():
+    a = parse_arguments({"queue": " job-1 ", "site": "demo", "demo_last_number": "30"})
+    assert (a.queue, a.years, a.explicit, a.site) == ("job-1", [], None, "demo")
+    assert a.demo_court_args["last_number"] == 30
+    assert parse_arguments({"year": "2025"}).queue is None
+
+
 def test_explicit_cases_are_normalised_and_deduplicated(tmp_path):
     listed = tmp_path / "cases.txt"
     listed.write_text("# watch list\nimm-3-25\nIMM-3-25\n\nIMM-12-24\n", encoding="utf-8")
@@ -40,6 +47,15 @@ def test_explicit_cases_are_normalised_and_deduplicated(tmp_path):
     ({"years": "2023,,2024"}, "argument years"),
     ({"years": "1970-1972"}, "years 1971 to"),
     ({"years": "abc"}, "use YYYY, YYYY-YYYY or a comma-separated list"),
+    ({"queue": "job1", "year": "2025"}, "argument queue excludes year: the job's tasks say which years"),
+    ({"queue": "job1", "years": "2024-2025"}, "argument queue excludes years"),
+    ({"queue": "job1", "case": "IMM-1-25"}, "argument queue excludes case:"),
+    ({"queue": "job1", "cases_file": "x.txt"}, "argument queue excludes cases_file"),
+    ({"queue": "job1", "shard": "1/2"}, "argument queue excludes shard: the workers of a job share"),
+    ({"queue": "job1", "end": "9"}, "argument queue excludes end"),
+    ({"queue": "job1", "dry_run": "1"}, "argument queue excludes dry_run"),
+    ({"queue": "a b"}, "argument queue='a b' is invalid: use -a queue=NAME"),
+    ({"queue": "job1", "demo_seed": "1"}, "need -a site=demo"),
 ])
 def test_each_mistake_is_one_line_naming_it(kwargs, says):
     with pytest.raises(ConfigError) as caught:

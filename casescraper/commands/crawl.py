@@ -59,6 +59,8 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
                          "pausing as it asked: wait, and raise DOWNLOAD_DELAY"),
     "clock_skew": (13, "this machine's clock is off the portal's by more than "
                        "CASESCRAPER_MAX_CLOCK_SKEW: set it right (NTP)"),
+    "queue_unreachable": (15, "the job's queue (Redis) stopped answering: check CASESCRAPER_QUEUE_URL; "
+                              "the task in hand goes to another worker"),
 }
 EXIT_DID_NOT_START = 1  # the one `casescraper: error:` line; nothing was crawled
 EXIT_OTHER = 11  # any other close reason, no close reason at all, or a forced stop

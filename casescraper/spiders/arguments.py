@@ -27,8 +27,26 @@ CHECK_ARGUMENTS = {"site": "demo", "case": "IMM-3-25"}
 ARGUMENTS = frozenset({
     "year", "years", "prefix", "court", "start", "end", "max_cases", "case", "cases_file",
     "site", "dry_run", "force_overwrite", "shard", "refresh", "retry_failed_only",
-    "probe_only", "_job",
+    "probe_only", "queue", "_job",
 })
+# With queue=NAME the job's tasks say what to ask: these arguments would be ignored.
+QUEUE_EXCLUDES = {
+    "year": "the job's tasks say which years (give them to enqueue --years)",
+    "years": "the job's tasks say which years (give them to enqueue --years)",
+    "case": "the job's tasks say which numbers (queue them with enqueue --from-gaps or a new job)",
+    "cases_file": "the job's tasks say which numbers (queue them with enqueue --from-gaps or a new job)",
+    "shard": "the workers of a job share its tasks (start more workers instead)",
+    "start": "the job's tasks say which numbers (give it to enqueue --start)",
+    "end": "the job's tasks say which numbers (give it to enqueue --end)",
+    "max_cases": "the job's tasks say which numbers (give enqueue --end)",
+    "prefix": "the job says which prefix (give it to enqueue --prefix)",
+    "court": "the job says which court (give it to enqueue --court)",
+    "probe_only": "an end search is a task of the job (enqueue without --end)",
+    "retry_failed_only": "use python -m casescraper queue retry-failed for the job",
+    "refresh": "a job asks each number once (enqueue a new job to ask again)",
+    "dry_run": "a worker's ledger lines are what the job counts as done",
+}
+QUEUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Every demo court knob is a demo_* argument (democourt needs no Scrapy: safe to import).
 DEMO_ARGUMENTS = frozenset({"demo_last_number", "demo_seed"} | {f"demo_{name}" for name in Knobs.names()})
 
@@ -51,6 +69,7 @@ class RunArguments:
     refresh: bool = False
     retry_failed_only: bool = False
     probe_only: bool = False
+    queue: Optional[str] = None  # the job's name: its tasks say what to ask (queue/)
     job: str = ""  # Scrapyd's job id (`_job`)
     run_args: dict[str, Any] = field(default_factory=dict)  # as given, for the run manifest
     demo_court_args: dict[str, Any] = field(default_factory=dict)  # DemoCourt(**...)
@@ -83,6 +102,8 @@ def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
         )
     a = RunArguments(run_args={k: v for k, v in kwargs.items() if not k.startswith("_")},
                      job=str(kwargs.get("_job", "")))
+    if "queue" in kwargs:
+        return _queue_worker(a, kwargs)
     a.prefix = str(kwargs.get("prefix", "IMM")).strip().upper()
     if not casenumbers.PREFIX_RE.match(a.prefix):
         raise ConfigError(f"argument prefix={shown(a.prefix)} is invalid: use -a prefix=IMM (1-5 letters)")
@@ -110,6 +131,27 @@ def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
     a.probe_only = bool_arg("probe_only", kwargs.get("probe_only", "0"))
     if a.probe_only and (a.explicit is not None or a.end_n is not None):
         raise ConfigError("argument probe_only=1 finds a year's end: it cannot be combined with end, max_cases, case or cases_file")
+    a.demo_court_args = _demo_court_args(a)
+    return a
+
+
+def _queue_worker(a: RunArguments, kwargs: dict[str, Any]) -> RunArguments:
+    """queue=NAME: a worker of a job; the job says prefix, court, years and numbers."""
+    for name in QUEUE_EXCLUDES:
+        if name in kwargs:
+            raise ConfigError(f"argument queue excludes {name}: {QUEUE_EXCLUDES[name]}")
+    a.queue = str(kwargs["queue"]).strip()
+    if not QUEUE_NAME.fullmatch(a.queue):
+        raise ConfigError(f"argument queue={shown(kwargs['queue'])} is invalid: use -a queue=NAME "
+                          "(1-64 letters, digits, '.', '_' or '-')")
+    a.site = str(kwargs.get("site", "real")).strip().lower()
+    if a.site not in SITES:
+        raise ConfigError(f"argument site={shown(a.site)} is invalid: use -a site=real or -a site=demo")
+    demo_args = set(kwargs) & DEMO_ARGUMENTS
+    if demo_args and a.site != "demo":
+        raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
+    if "force_overwrite" in kwargs:
+        a.force_overwrite = bool_arg("force_overwrite", kwargs["force_overwrite"])
     a.demo_court_args = _demo_court_args(a)
     return a
 
@@ -206,7 +248,9 @@ def _demo_court_args(a: RunArguments) -> dict[str, Any]:
     if a.site != "demo":
         return {}
     given = {k[len("demo_"):]: v for k, v in a.run_args.items() if k.startswith("demo_")}
-    args: dict[str, Any] = {"year": a.year or casenumbers.parse(a.explicit[0]).year}
+    # A queue worker's demo court serves each task's year as it comes (use_demo_year).
+    year = a.year or (casenumbers.parse(a.explicit[0]).year if a.explicit else casenumbers.last_year() - 1)
+    args: dict[str, Any] = {"year": year}
     if "last_number" in given:
         args["last_number"] = int_arg("demo_last_number", given.pop("last_number"), 1, "N with N >= 1")
     if "seed" in given:

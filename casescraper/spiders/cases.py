@@ -51,6 +51,7 @@ from casescraper.frontier.planning import Canary, Resume
 from casescraper.signals import case_outcome, plan_changed, run_started
 from casescraper.stopping import stop_crawl, stop_reason
 from casescraper.spiders.arguments import ARGUMENTS, DEMO_ARGUMENTS, HIGHEST, parse_arguments
+from casescraper.spiders.queueplan import open_job, queue_requests
 from casescraper.spiders.yearplan import Settled, year_requests
 
 # Parser notes become warnings and these stats.
@@ -117,6 +118,7 @@ class CasesSpider(scrapy.Spider):
         self.feed_note_given = False
         self.ledger_site: Optional[Site] = None  # set by settings_ready
         self.demo = None
+        self.worker_id = ""  # a queue worker's name in its job (-a queue: queueplan.open_job)
         self.site_url = ""  # set in _apply_site, once settings are known
         self._pending: Optional[str] = None  # the case asked and not yet answered
         self._waiting: Optional[asyncio.Future] = None
@@ -158,11 +160,15 @@ class CasesSpider(scrapy.Spider):
         # Called from inside the add-ons: Options.of(crawler) comes after; these values are its.
         options = Options.from_settings(settings)
         self.ledger_site = Site.of(self.site, options.site_url)
+        if self.arguments.queue is not None:
+            open_job(self, options)  # the queue answers and the job exists, or one line
         if not build_component_list(settings.getwithbase("ITEM_PIPELINES")):
             return  # `scrapy parse`, `scrapy check`: nothing is written, no site to refuse
+        ledger = Ledger(options.output_dir)
+        # A queue worker's years come from its tasks: every year its output dir holds.
         years = ({casenumbers.parse(c).year for c in self.explicit} if self.explicit is not None
-                 else set(self.years))
-        Ledger(options.output_dir).refuse_other_site(years, self.ledger_site)
+                 else set(self.years) or set(ledger.years()))
+        ledger.refuse_other_site(years, self.ledger_site)
         if not options.dry_run:  # one crawl per year and output dir (store/runlock.py)
             runlock.take(options.output_dir, years, options.run_id, (self.shard_index, self.shard_count))
 
@@ -178,7 +184,12 @@ class CasesSpider(scrapy.Spider):
         self.site_url = self._site_url()
         await self.crawler.signals.send_catch_log_async(
             signal=run_started, arguments=self.run_args, years=list(self.years),
-            requested_first=self.start_n, requested_last=self.end_n, site=self.ledger_site)
+            requested_first=self.start_n, requested_last=self.end_n, site=self.ledger_site,
+            queue={"job": self.arguments.queue, "worker": self.worker_id} if self.arguments.queue else None)
+        if self.arguments.queue is not None:
+            async for request in queue_requests(self):
+                yield request
+            return
         if self.explicit is not None:
             cases = [c for i, c in enumerate(self.explicit) if self.mine(i + 1)]
             self.set_planned(len(cases))
