@@ -30,9 +30,9 @@ from typing import Any, Optional
 
 from casescraper.errors import CasescraperError, OutputError, printable
 from casescraper.frontier import casenumbers
-from casescraper.items import FOUND
+from casescraper.items import FILED
 from casescraper.record import evidence, history
-from casescraper.store.fileops import makedirs_durable, open_regular, publish_new, replace_durably
+from casescraper.store.fileops import digest, makedirs_durable, open_regular, publish_new, replace_durably
 from casescraper.store.ledger import Ledger, Site, clashing
 from casescraper.store.ledger_lines import line_time
 from casescraper.store.storage import CaseStore, comparable, read_record
@@ -140,16 +140,30 @@ class Merge:
         new.sort(key=lambda item: (item[0], item[1]))
         # The latest file of each case in DIR, and when its line was written.
         latest = {line["case_number"]: (_sort_time(line), line.get("file_path")) for line in there
-                  if line["status"] in FOUND and line.get("file_path")}
+                  if line["status"] in FILED and line.get("file_path")}
         lines = [(when, self._line(src, line, latest, when)) for when, _, src, line in new]
         self._write_ledger(year, lines)
         self.result.lines_added += len(lines)
 
     def _line(self, src: str, line: dict[str, Any], latest: dict[str, tuple[str, Any]],
               when: str) -> dict[str, Any]:
-        """The line as DIR records it: its file is DIR's (copied, or an equal one there)."""
-        if line["status"] not in FOUND:
+        """The line as DIR records it: its file is DIR's (copied, or an equal one there),
+        with that file's SHA-256 and size (the source's describe the source's file)."""
+        if line["status"] not in FILED:
             return line
+        out = self._placed(src, line, latest, when)
+        out.pop("sha256", None)
+        out.pop("size", None)
+        found = digest(self.ledger.file_of(out["file_path"]) or "") if out.get("file_path") else None
+        if found is not None:
+            out["sha256"], out["size"] = found
+        if line["status"] == "incomplete":  # its parts are still missing, wherever it is kept
+            out["status"] = "incomplete"
+            out.pop("changes", None)
+        return out
+
+    def _placed(self, src: str, line: dict[str, Any], latest: dict[str, tuple[str, Any]],
+                when: str) -> dict[str, Any]:
         case = line["case_number"]
         source_file = Ledger(src).file_of(line.get("file_path"))
         record = read_record(source_file) if source_file else None
