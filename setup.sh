@@ -39,8 +39,10 @@ say "Chromium and chromedriver: ok"
 # tests start one of their own on a free port. Debian's package also starts a service
 # bound to localhost: stop it (systemctl disable --now redis-server) if you do not use it.
 if ! command -v redis-server >/dev/null; then
+  say "installing redis-server with apt-get"
   apt_install redis-server
 fi
+say "redis-server: ok"
 
 # 3. The virtual environment. Debian ships venv's pip bootstrap (ensurepip) apart, in
 # python3-venv; without it `python3 -m venv` fails half-way, so it is installed first.
