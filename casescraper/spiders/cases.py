@@ -36,12 +36,6 @@ from casescraper.spiders.writes import WriteGate
 from casescraper.stopping import stop_crawl, stop_reason
 from casescraper.store.ledger import Ledger, Site
 
-# Parser notes become warnings and these stats.
-NOTE_STATS = {
-    "unknown_label": "casescraper/parse/unknown_label",
-    "disagree": "casescraper/fidelity/disagree",
-    "parties_unavailable": "casescraper/parties/unavailable",
-}
 # Failures after which the middleware closes the crawl (with this reason): ask no more.
 STOPPING = {Blocked: "blocked", LayoutChanged: "layout_changed", RestartsExhausted: "driver_restarts_exhausted"}
 
@@ -188,9 +182,7 @@ class CasesSpider(scrapy.Spider):
         except BaseException:
             self.writes.release(writing, saved=True)
             raise
-        for note in parsed.notes:
-            self.crawler.stats.inc_value(NOTE_STATS.get(note.kind, f"casescraper/parse/{note.kind}"))
-            self.logger.warning("%s: %s", case, note.message)
+        self.notices.parse_notes(case, parsed.notes)
         kept = evidence.build(case_number=case, captured_at=capture["captured_at"], source_url=response.url,
                               court=self.court, answers=answers, html=response.text, timezone=zone)
         yield CaseItem(**parsed.record, source_url=response.url, scraped_at=capture["captured_at"],

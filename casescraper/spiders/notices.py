@@ -1,6 +1,6 @@
 """What the `cases` spider publishes: the frontier's notices as log lines, stats and the
-signals later stages learn the run from (year_searched, plan_changed), and the outcomes of
-numbers that produced no record (case_outcome, awaited: the ledger).
+signals later stages learn the run from (year_searched, plan_changed), the outcomes of
+numbers that produced no record (case_outcome, awaited: the ledger), the parser's notes.
 """
 
 from __future__ import annotations
@@ -9,6 +9,13 @@ from typing import Any, Callable, Optional
 
 from casescraper.frontier import steps
 from casescraper.signals import case_outcome, plan_changed, year_searched
+
+# Parser notes become warnings and these stats.
+NOTE_STATS = {
+    "unknown_label": "casescraper/parse/unknown_label",
+    "disagree": "casescraper/fidelity/disagree",
+    "parties_unavailable": "casescraper/parties/unavailable",
+}
 
 
 class Publisher:
@@ -28,6 +35,12 @@ class Publisher:
         await self.crawler.signals.send_catch_log_async(
             signal=case_outcome, case_number=case, status=status, error=error,
             diagnostics=diagnostics, spider=self.spider)
+
+    def parse_notes(self, case: str, notes: list[Any]) -> None:
+        """What the parser noted about `case`'s page: warnings and stats."""
+        for note in notes:
+            self.crawler.stats.inc_value(NOTE_STATS.get(note.kind, f"casescraper/parse/{note.kind}"))
+            self.logger.warning("%s: %s", case, note.message)
 
     def set_planned(self, planned: Optional[int]) -> None:
         """The queries for numbers this run plans (None while a year's end is searched)."""
