@@ -19,7 +19,6 @@ from scrapy.contracts import Contract
 from scrapy.exceptions import ContractFail
 
 from casescraper.frontier import casenumbers
-from casescraper.democourt import DemoCourt
 from casescraper.items import RECORD_FIELDS, CaseItem
 
 RUN_FIELDS = ("source_url", "scraped_at", "file_path")
@@ -34,13 +33,9 @@ class DemoCaseContract(Contract):
 
     def adjust_request_args(self, args: dict[str, Any]) -> dict[str, Any]:
         case = casenumbers.parse(self.args[0])
-        spider = self.spider
-        if spider.demo is None:
-            court_args = dict(spider.demo_court_args) if spider.site == "demo" else {}
-            spider.demo = DemoCourt(**{**court_args, "year": case.year})
-            spider.demo.start()
-        args["url"] = f"{spider.demo.url}#{case}"
-        args["meta"] = {"casescraper": {"case": str(case), "court": spider.court, "canary": False}}
+        court = self.spider.portal.demo or self.spider.portal.demo_court(case.year)
+        args["url"] = f"{court.url}#{case}"
+        args["meta"] = {"casescraper": {"case": str(case), "court": self.spider.court, "canary": False}}
         return args
 
 
@@ -55,7 +50,7 @@ class DemoRecordContract(Contract):
         items = [x for x in output if isinstance(x, CaseItem)]
         if len(items) != 1:
             raise ContractFail(f"expected one case record, got {len(items)}")
-        item, court = items[0], self.spider.demo
+        item, court = items[0], self.spider.portal.demo
         number = casenumbers.parse(item.case_number)
         want = court.record(number.n)  # as served, knobs (day, grow) included
         if want is None:

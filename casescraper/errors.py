@@ -134,3 +134,12 @@ class UnsafeCaseNumber(CasescraperError):
 
 class SuffixLimitReached(CasescraperError):
     """Every allowed `-N` suffix for a case file name on that day is taken."""
+
+
+class FrontierError(CasescraperError):
+    """The frontier was told something it did not ask: an answer for a number that is not
+    the one outstanding, a second answer, or a status it does not know."""
+
+
+class QueueError(CasescraperError):
+    """The queue cannot be used: unreachable, refused, or the job is not what it should be."""

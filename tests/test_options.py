@@ -143,7 +143,7 @@ def test_what_the_spider_sets_before_the_freeze_is_seen(tmp_path, monkeypatch):
 # project (it builds Options from settings itself).
 MAY_READ = {"config.py", "options.py", "middleware_settings.py"}
 # Functions that run before the settings are final, when no Options can exist yet.
-BEFORE_FINAL = {("spiders/cases.py", "_apply_site")}
+BEFORE_FINAL = {("spiders/site.py", "apply_site")}
 
 
 def raw_reads(source: str, path: str = "x.py") -> list[tuple[int, str]]:

@@ -19,52 +19,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Callable, Iterator, Optional
 
 from casescraper.frontier import casenumbers
 from casescraper.frontier.planning import EndFinder, Facts, Resume
+from casescraper.frontier.steps import Ask, Done, Log, Notice, Step, Wait, YearSearched
 from casescraper.queue.job import Job, QueueError
 from casescraper.queue.tasks import Task, blocks
 
 logger = logging.getLogger(__name__)
 
 # A failed query says nothing about the number: the end search asks it again.
-UNKNOWN = ("driver_error", "blocked")
-
-
-@dataclass(frozen=True)
-class Ask:
-    case: str
-    canary: bool = False
-    year: int = 0
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Nothing to ask now: `seconds` (0: once the records in flight are written)."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Done:
-    reason: str
-
-
-Step = Union[Ask, Wait, Done]
-
-
-@dataclass
-class Notice:
-    """Something the worker learnt that the crawl publishes: `year_searched` (year,
-    last_file, probes_above_end) or `log` (message)."""
-
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+UNKNOWN = ("driver_error", "bad_answer", "blocked")
 
 
 class QueueFrontier:
+    blocking = True  # next() and release() reach Redis: the adapter calls them off the reactor
+
     def __init__(self, job: Job, worker: str, *, facts: Callable[[int, str], Facts], prefix: str,
                  block_size: int, lease_seconds: float, gap: int, highest: int = casenumbers.HIGHEST_N,
                  poll_seconds: Optional[float] = None):
@@ -137,9 +108,15 @@ class QueueFrontier:
                 self._outbox.append((case, status))
 
     def stop(self, reason: str) -> None:
-        """The crawl ends: outcomes made known, the task in hand given back (unacknowledged)."""
+        """The crawl is stopping: next() says Done(reason). Any thread; no Redis (release()
+        gives the task back)."""
         self._stopped = self._stopped or reason
         self._wake.set()
+
+    def release(self, reason: str) -> None:
+        """The crawl ends: outcomes made known, the task in hand given back (unacknowledged).
+        Reaches Redis: off the reactor."""
+        self.stop(reason)
         try:
             self._flush()
             with self._task_lock:
@@ -167,7 +144,7 @@ class QueueFrontier:
             self._lost = self._incomplete = self._flushed_once = False
         self._asking, self._finder, self._told = None, None, None
         again = f" (delivered {task.deliveries} times: taken over)" if task.deliveries > 1 else ""
-        self._notice("log", message=f"worker {self.worker} took {task.describe()}{again}")
+        self._notice(Log(f"worker {self.worker} took {task.describe()}{again}"))
         if task.kind == "end":
             resume = self._resume(task.year)
 
@@ -195,8 +172,8 @@ class QueueFrontier:
         if mine:  # settled here before, not yet known job-wide (a kill between the two)
             self.job.settle(mine)
         if len(todo) < len(cases):
-            self._notice("log", message=f"{task.describe()}: {len(cases) - len(todo)} numbers already "
-                                        f"settled, asking {len(todo)}")
+            self._notice(Log(f"{task.describe()}: {len(cases) - len(todo)} numbers already settled, "
+                             f"asking {len(todo)}"))
         self._todo = iter(todo)
 
     def _step(self) -> Optional[Ask]:
@@ -226,14 +203,14 @@ class QueueFrontier:
         end = finder.last if finder.last is not None else task.start - 1
         last_file = casenumbers.format(task.prefix, end, task.year) if end >= task.start else None
         probes = [casenumbers.format(task.prefix, n, task.year) for n in finder.asked if n > end]
-        self._notice("year_searched", year=task.year, last_file=last_file, probes_above_end=probes)
+        self._notice(YearSearched(task.year, last_file, tuple(probes), finder.queries))
         self._flush()  # the numbers the search asked are settled before the blocks go out
         if last_file is None:
             return
         added = self.job.add(blocks(task.prefix, task.year, task.start, end, self.block_size))
         self.job.found_end(task.year, end)
-        self._notice("log", message=f"the last file of {task.year} is {last_file} ({finder.queries} "
-                                    f"queries); {added} blocks added to job {self.job.name}")
+        self._notice(Log(f"the last file of {task.year} is {last_file} ({finder.queries} queries); "
+                         f"{added} blocks added to job {self.job.name}"))
 
     def _end_task(self) -> None:
         self._flush()
@@ -241,11 +218,11 @@ class QueueFrontier:
             task, self.task = self.task, None
             if task is None or self._lost:
                 if task is not None:
-                    self._notice("log", message=f"{task.describe()}: lease lost to another worker")
+                    self._notice(Log(f"{task.describe()}: lease lost to another worker"))
                 return
             if self._incomplete or self._unrecorded:
                 self.job.give_back(self.worker, task)
-                self._notice("log", message=f"{task.describe()}: given back (a ledger line is missing)")
+                self._notice(Log(f"{task.describe()}: given back (a ledger line is missing)"))
             else:
                 self.job.ack(self.worker, task)
         with self._lock:
@@ -262,9 +239,9 @@ class QueueFrontier:
                     self._outbox[:0] = out  # kept for the next try
                 raise
 
-    def _notice(self, kind: str, **data: Any) -> None:
+    def _notice(self, notice: Notice) -> None:
         with self._lock:
-            self._notices.append(Notice(kind, data))
+            self._notices.append(notice)
 
     # --- the lease's keep-alive
     def _keep_alive(self) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from casescraper.errors import CasescraperError, printable, shown
+from casescraper.errors import QueueError, printable, shown
 from casescraper.frontier import casenumbers
 from casescraper.items import FAILED, FOUND
 from casescraper.queue.tasks import Task
@@ -71,10 +71,6 @@ elseif redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
 end
 return 1
 """
-
-
-class QueueError(CasescraperError):
-    """The queue cannot be used: unreachable, refused, or the job is not what it should be."""
 
 
 def redacted(url: str) -> str:

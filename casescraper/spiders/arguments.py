@@ -10,9 +10,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from casescraper.frontier import casenumbers
+from casescraper.frontier.planning import Facts
+from casescraper.frontier.run import Frontier
 from casescraper.config import FALSE_WORDS, TRUE_WORDS
 from casescraper.democourt import Knobs
 from casescraper.errors import ConfigError, printable, shown
@@ -73,6 +75,16 @@ class RunArguments:
     job: str = ""  # Scrapyd's job id (`_job`)
     run_args: dict[str, Any] = field(default_factory=dict)  # as given, for the run manifest
     demo_court_args: dict[str, Any] = field(default_factory=dict)  # DemoCourt(**...)
+
+    def frontier(self, options: Any, facts: Callable[[int], Facts]) -> Frontier:
+        """The frontier these arguments ask for, with the crawl's Options and `facts(year)`
+        (what earlier runs settled: the ledger's)."""
+        return Frontier(
+            facts=facts, boundary_gap=options.boundary_gap, canary_every=options.canary_every,
+            max_consecutive_failures=options.max_consecutive_failures, prefix=self.prefix,
+            years=self.years, cases=self.explicit, start=self.start_n, end=self.end_n,
+            shard_index=self.shard_index, shard_count=self.shard_count, refresh=self.refresh,
+            retry_failed_only=self.retry_failed_only, probe_only=self.probe_only)
 
 
 def int_arg(name: str, value: Any, minimum: int, form: str) -> int:
