@@ -9,7 +9,8 @@ import time
 import pytest
 
 from casescraper.frontier.planning import Facts
-from casescraper.queue.frontier import Ask, Done, QueueFrontier, Wait
+from casescraper.frontier.steps import Ask, Done, Wait, YearSearched
+from casescraper.queue.frontier import QueueFrontier
 from casescraper.queue.job import Job, QueueError, redacted
 from casescraper.queue.tasks import Task, blocks, number_tasks, year_tasks
 
@@ -167,7 +168,7 @@ def test_an_end_search_adds_the_years_blocks_and_the_worker_finishes(redis_serve
     try:
         asked, done = drive(front, lambda n: n <= 23 and n != 7)
     finally:
-        front.stop("finished")
+        front.release("finished")
     assert done == Done("finished")
     numbers = sorted(int(c.split("-")[1]) for c in asked)
     assert [n for n in numbers if n <= 26] == list(range(1, 27)), "every number to the end and the gap above"
@@ -175,8 +176,8 @@ def test_an_end_search_adds_the_years_blocks_and_the_worker_finishes(redis_serve
     state = job.status()
     assert state["ends"] == {"2025": 23} and (state["pending"], state["waiting"]) == (0, 0)
     assert state["done"] == 1 + 3  # the end search and the blocks 1-10, 11-20, 21-23
-    notices = [n for n in front.notices() if n.kind == "year_searched"]
-    assert notices[0].data["last_file"] == "IMM-23-25"
+    notices = [n for n in front.notices() if isinstance(n, YearSearched)]
+    assert notices[0].last_file == "IMM-23-25"
 
 
 def test_numbers_settled_elsewhere_or_in_the_own_ledger_are_not_asked(redis_server):
@@ -191,7 +192,7 @@ def test_numbers_settled_elsewhere_or_in_the_own_ledger_are_not_asked(redis_serv
     try:
         asked, _ = drive(front, lambda n: True)
     finally:
-        front.stop("finished")
+        front.release("finished")
     assert asked == ["IMM-1-25", "IMM-4-25", "IMM-7-25", "IMM-9-25", "IMM-10-25"]
     assert job.settled(["IMM-5-25", "IMM-6-25"]) == {"IMM-5-25": "saved", "IMM-6-25": "no_results"}
 
@@ -212,7 +213,7 @@ def test_a_task_is_acked_only_once_its_lines_are_written(redis_server):
         assert front.next() == Done("finished")
         assert job.status()["done"] == 1
     finally:
-        front.stop("finished")
+        front.release("finished")
 
 
 def test_a_lost_ledger_line_or_a_stop_gives_the_task_back(redis_server):
@@ -230,18 +231,18 @@ def test_a_lost_ledger_line_or_a_stop_gives_the_task_back(redis_server):
     assert front.next() == Ask("IMM-1-25", False, 2025)
     state = job.status()
     assert state["done"] == 0 and state["pending"] == 1
-    front.stop("write_failures")
+    front.release("write_failures")
     other = frontier(job, "w2")
     try:
         asked, _ = drive(other, lambda n: True)
     finally:
-        other.stop("finished")
+        other.release("finished")
     assert asked == ["IMM-1-25"], "what w1 settled job-wide is not asked again"
 
     job.add(blocks("IMM", 2025, 11, 13, 10))
     front = frontier(job, "w3")
     assert front.next() == Ask("IMM-11-25", False, 2025)
-    front.stop("blocked")  # no ack: another IP may go on at once
+    front.release("blocked")  # no ack: another IP may go on at once
     assert job.status()["done"] == 1
     assert job.lease("w4", 60_000).id == "block/IMM/2025/11-13"
 
@@ -257,7 +258,7 @@ def test_a_lease_kept_alive_is_not_taken_and_a_dead_one_is(redis_server):
         start = time.monotonic()
         while time.monotonic() - start < 6:
             assert isinstance(other.next(), Wait)
-        other.stop("finished")
+        other.release("finished")
     finally:
         alive._wake.set()  # w1 "dies": its keep-alive stops, nothing is given back
         alive._keeper.join()
@@ -265,5 +266,5 @@ def test_a_lease_kept_alive_is_not_taken_and_a_dead_one_is(redis_server):
     try:
         asked, done = drive(taker, lambda n: True)
     finally:
-        taker.stop("finished")
+        taker.release("finished")
     assert asked == ["IMM-1-25", "IMM-2-25", "IMM-3-25"] and done == Done("finished")
