@@ -174,7 +174,7 @@ def test_dry_run_and_force_overwrite_arguments(tmp_path):
     "settings, names",
     [
         ({"CASESCRAPER_WRITE_RETRIES": "abc"}, "CASESCRAPER_WRITE_RETRIES"),
-        ({"CASESCRAPER_WRITE_RETRIES": "-1"}, "expected an integer >= 1"),
+        ({"CASESCRAPER_WRITE_RETRIES": "-1"}, "expected an integer from 1 to 100"),
         ({"CASESCRAPER_SITE_URL": "ftp://x"}, "CASESCRAPER_SITE_URL"),
     ],
 )
