@@ -130,10 +130,10 @@ def test_an_answer_resets_the_failure_count(tmp_path):
 
 def test_a_failed_canary_is_no_ledger_line_and_is_asked_again(tmp_path):
     (tmp_path / "json" / "2025").mkdir(parents=True)
-    (tmp_path / "json" / "2025" / "IMM-1-25.json").write_text("{}")
+    (tmp_path / "json" / "2025" / "IMM-1-25-20250101.json").write_text('{"case_number": "IMM-1-25"}')
     (tmp_path / "ledger").mkdir()
     (tmp_path / "ledger" / "2025.jsonl").write_text(json.dumps(
-        {"case_number": "IMM-1-25", "status": "saved", "file_path": "json/2025/IMM-1-25.json"}) + "\n")
+        {"case_number": "IMM-1-25", "status": "saved", "file_path": "json/2025/IMM-1-25-20250101.json"}) + "\n")
     spider = make_spider(tmp_path, {"CASESCRAPER_CANARY_EVERY": 3}, year=2025, start=2, end=7)
     seen = []
     spider.crawler.signals.connect(lambda case_number, status, **_: seen.append(case_number),

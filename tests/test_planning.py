@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 import random
 
@@ -68,11 +70,11 @@ def _ledger(tmp_path, rows):
     for case, status, has_file in rows:
         line = {"case_number": case, "status": status, "file_path": None}
         if status in FOUND:
-            line["file_path"] = f"json/2025/{case}.json"
+            line["file_path"] = f"json/2025/{case}-20250101.json"
             if has_file:
                 path = tmp_path / line["file_path"]
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text("{}")
+                path.write_text(json.dumps({"case_number": case}))
         latest[case] = line
     return latest
 

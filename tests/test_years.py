@@ -60,14 +60,16 @@ def test_a_year_that_is_over_is_not_probed_again(tmp_path):
     # 2023's end was found in 2025: "no data" above IMM-2-23 then is final. 2023 is asked
     # nothing; the numbers of a run before the year was over are not final.
     (tmp_path / "ledger").mkdir()
-    (tmp_path / "json").mkdir()
-    (tmp_path / "json" / "a.json").write_text("{}")
+    for case in ("IMM-1-22", "IMM-1-23"):  # each saved case's file, named and holding it
+        path = tmp_path / "json" / f"20{case[-2:]}" / f"{case}-20250101.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"case_number": case}))
     after, before = "2025-01-10T00:00:00+00:00", "2022-12-01T00:00:00+00:00"
     (tmp_path / "ledger" / "2023.jsonl").write_text(
-        json.dumps({"case_number": "IMM-1-23", "status": "saved", "file_path": "json/a.json"}) + "\n"
+        json.dumps({"case_number": "IMM-1-23", "status": "saved", "file_path": "json/2023/IMM-1-23-20250101.json"}) + "\n"
         + "".join(line(f"IMM-{n}-23", "no_results", after) for n in (2, 3, 4)))
     (tmp_path / "ledger" / "2022.jsonl").write_text(
-        json.dumps({"case_number": "IMM-1-22", "status": "saved", "file_path": "json/a.json"}) + "\n"
+        json.dumps({"case_number": "IMM-1-22", "status": "saved", "file_path": "json/2022/IMM-1-22-20250101.json"}) + "\n"
         + "".join(line(f"IMM-{n}-22", "no_results", before) for n in (2, 3, 4)))
     spider = make_spider(tmp_path, {"CASESCRAPER_BOUNDARY_GAP": 2}, years="2022-2023")
     asked = drive(spider, lambda n: canary_found)
