@@ -8,8 +8,10 @@ written as a competent user writes it from its documentation, on the same page.
 - tuned (`peer_tuned`): one request for the page, set up once by page methods; its
   callback reuses that one page for every case: `fill`, `click`, `wait_for`.
 
-Both wait for the portal's answers with `page.expect_response` (the parser needs their
-JSON, as casescraper's capture carries it) and read the page with casescraper's parser,
+Both keep the portal's answers (the parser needs their JSON, as casescraper's capture
+carries it: the search answer holds the codes the page does not show): the tuned one with
+`page.expect_response`, the idiomatic one, whose page methods submit the search, with a
+`playwright_page_event_handlers` response handler and read the page with casescraper's parser,
 so what differs is the driving: many Playwright calls, each a round trip to the node
 driver and on to the browser, against casescraper's one in-page call per case. One
 query at a time (CONCURRENT_REQUESTS=1), as casescraper asks. Each case is one item:
@@ -18,8 +20,10 @@ its number, its record (None when not found), start and end times and step timin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, AsyncIterator, Optional
+from urllib.parse import parse_qs, urlsplit
 
 import scrapy
 from scrapy_playwright.page import PageMethod
@@ -60,18 +64,21 @@ class Steps:
         self.t = now
 
 
-async def search(page, case: str, steps: Steps) -> None:
-    """Type the number, submit, wait for the portal's answer and the table it builds."""
+async def search(page, case: str, steps: Steps) -> dict[str, Any]:
+    """Type the number, submit, wait for the portal's answer and the table it builds; the
+    search answer."""
     await page.fill(NUMBER, case)
     steps.mark("fill the number")
-    async with page.expect_response(_endpoint("proceedingQueriesAddInfo")):
+    async with page.expect_response(_endpoint("proceedingQueriesAddInfo")) as searched:
         await page.click(SUBMIT)
+    answer = await _answer(await searched.value)
     steps.mark("click Submit, wait for the search answer")
     await page.wait_for_selector(LOADING, state="hidden")
     steps.mark("wait for the results table")
+    return answer
 
 
-async def read_case(page, case: str, steps: Steps) -> Optional[dict[str, Any]]:
+async def read_case(page, case: str, steps: Steps, searched: dict[str, Any]) -> Optional[dict[str, Any]]:
     """After a search: the case's row (the one showing the number), Parties (the dialog and
     its answer), More (the details modal and its two answers); the page's HTML parsed to
     the record. None when the number has no file."""
@@ -96,7 +103,7 @@ async def read_case(page, case: str, steps: Steps) -> Optional[dict[str, Any]]:
     await modal.wait_for(state="visible")
     steps.mark("click More, wait for its answers and the modal")
     html = await page.content()
-    answers = [await _answer(await info.value) for info in (parties, docket, related)]
+    answers = [searched, *[await _answer(await info.value) for info in (parties, docket, related)]]
     steps.mark("read the page and the answers")
     await page.click("#ModalForm button.close")
     await modal.wait_for(state="hidden")
@@ -128,11 +135,24 @@ class IdiomaticPeer(_PeerSpider):
 
     name = "peer_idiomatic"
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.searched: dict[str, asyncio.Future] = {}  # page url + case -> its search answer
+
+    async def keep_search_answer(self, response) -> None:
+        """The page's response handler: the search answer the page methods waited for."""
+        if _endpoint("proceedingQueriesAddInfo")(response):
+            case = parse_qs(urlsplit(response.url).query).get("courtnumber", [""])[0].strip().upper()
+            future = self.searched.setdefault(case, asyncio.get_running_loop().create_future())
+            if not future.done():
+                future.set_result(await _answer(response))
+
     def request(self, i: int) -> scrapy.Request:
         case = self.cases[i]
         return scrapy.Request(self.url, callback=self.parse_case, errback=self.close_page,
                               dont_filter=True, cb_kwargs={"i": i}, meta={
                                   "playwright": True, "playwright_include_page": True,
+                                  "playwright_page_event_handlers": {"response": "keep_search_answer"},
                                   "playwright_page_methods": [
                                       PageMethod("click", TAB),
                                       PageMethod("select_option", COURT_SELECT, COURT),
@@ -148,7 +168,8 @@ class IdiomaticPeer(_PeerSpider):
         page = response.meta["playwright_page"]
         case, steps = self.cases[i], Steps()
         try:
-            record = await read_case(page, case, steps)
+            searched = self.searched.setdefault(case, asyncio.get_running_loop().create_future())
+            record = await read_case(page, case, steps, await asyncio.wait_for(searched, 60))
         finally:
             await page.close()
         # The case started when its request reached the downloader (set by the runner).
@@ -173,7 +194,7 @@ class TunedPeer(_PeerSpider):
         try:
             for case in self.cases:
                 started, steps = time.time(), Steps()
-                await search(page, case, steps)
-                yield _item(case, await read_case(page, case, steps), started, steps)
+                searched = await search(page, case, steps)
+                yield _item(case, await read_case(page, case, steps, searched), started, steps)
         finally:
             await page.close()

@@ -113,7 +113,7 @@ def _portal_only(answers: list[dict], origin: str) -> None:
     for a in answers:
         url = urlsplit(a["url"])
         assert f"{url.scheme}://{url.netloc}" == origin and url.path.startswith("/CourtFilesAndDecisions/"), a
-        assert set(a) == {"endpoint", "url", "status", "body"} and a["endpoint"] == url.path.rsplit("/", 1)[-1]
+        assert set(a) == {"endpoint", "url", "status", "body", "date"} and a["endpoint"] == url.path.rsplit("/", 1)[-1]
 
 
 @pytest.mark.parametrize("knobs", [

@@ -90,5 +90,5 @@ def test_a_bad_value_is_one_line(tmp_path):
     run = crawl(home, "http://127.0.0.1:9/", "-s", "CASESCRAPER_SCRIPT_TIMEOUT=soon")
     errors = [line for line in run.stderr.splitlines() if " ERROR: " in line]
     assert len(errors) == 1 and errors[0].endswith(
-        'casescraper: error: CASESCRAPER_SCRIPT_TIMEOUT = "soon": expected a number of seconds > 0')
+        'casescraper: error: CASESCRAPER_SCRIPT_TIMEOUT = "soon": expected a number of seconds from 1 to 3600')
     assert "Traceback" not in run.stderr and "Spider closed (bad_settings)" in run.stderr
