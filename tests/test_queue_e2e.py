@@ -65,9 +65,12 @@ class Worker:
             time.sleep(0.05)
 
     def kill9(self) -> None:
-        """kill -9 the worker's process group: the crawl, chromedriver and Chromium."""
+        """kill -9 the worker and its browser, as a host that dies takes both: the crawl's
+        process group, then chromedriver's and Chromium's (their own session, found by the
+        run's marker)."""
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
+        kill_marked(str(runs_root() / self.run_id))
         deadline = time.monotonic() + 30
         while our_processes(self.run_id):
             assert time.monotonic() < deadline, "the killed worker's browser outlived it"
