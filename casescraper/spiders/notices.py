@@ -1,7 +1,7 @@
 """What the `cases` spider publishes: the frontier's notices as log lines, stats and the
-signals later stages learn the run from (year_searched, plan_changed), what a failed query
-settles (failed_query), the outcomes of
-numbers that produced no record (case_outcome, awaited: the ledger), the parser's notes.
+signals later stages learn the run from (year_searched, plan_changed), the outcomes of
+numbers that produced no record (case_outcome, awaited: the ledger), the parser's notes;
+and what a failed query settles (failed_query).
 """
 
 from __future__ import annotations
