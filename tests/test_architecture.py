@@ -6,7 +6,7 @@ or inside a function (a lazy import hides a cycle from Python, not from a reader
 A package's `__init__` is the module named like the package; importing a module below
 it is not counted as importing the package (Python runs the `__init__` first, but a
 package that gathers its modules' names is no circle). Imports under `if TYPE_CHECKING:`
-are not counted either: they name types for annotations and never run.
+count too: a circle that only type hints close is still two modules that need each other.
 """
 
 import ast
@@ -62,18 +62,8 @@ def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
 
 
 def _statements(node: ast.AST):
-    """Every node below `node`, except what is under `if TYPE_CHECKING:`."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _type_checking(child.test):
-            yield from (n for other in child.orelse for n in [other, *_statements(other)])
-            continue
-        yield child
-        yield from _statements(child)
-
-
-def _type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    """Every node below `node` (under `if TYPE_CHECKING:` too)."""
+    return ast.walk(node)
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -145,7 +135,7 @@ def test_the_scan_sees_imports_of_every_form(tmp_path):
     graph = import_graph(pkg)
     assert graph == {"casescraper": set(), "casescraper.a": {"casescraper.b"},
                      "casescraper.b": {"casescraper.sub.c"}, "casescraper.sub": {"casescraper.sub.c"},
-                     "casescraper.sub.c": {"casescraper.a", "casescraper.d"}, "casescraper.d": set()}
+                     "casescraper.sub.c": {"casescraper.a", "casescraper.d"}, "casescraper.d": {"casescraper.a"}}
     assert cycles(graph) == [["casescraper.a", "casescraper.b", "casescraper.sub.c", "casescraper.a"]]
     assert cycles({"x": {"y"}, "y": set()}) == []
 

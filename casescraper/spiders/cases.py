@@ -20,10 +20,7 @@ import scrapy
 from scrapy import signals
 from scrapy.http import Response
 
-from casescraper.errors import (
-    BadAnswer, Blocked, BrowserError, ClockSkew, ConfigError, FrontierError, LayoutChanged, ParseError,
-    QueueError, RateLimited, RestartsExhausted,
-)
+from casescraper.errors import ConfigError, FrontierError, ParseError
 from casescraper.exporters import CASE_FEED_SETTINGS
 from casescraper.frontier import steps
 from casescraper.frontier.run import Frontier
@@ -33,16 +30,11 @@ from casescraper.record import evidence, parser
 from casescraper.signals import run_started
 from casescraper.spiders import site
 from casescraper.spiders.arguments import ARGUMENTS, DEMO_ARGUMENTS, parse_arguments
-from casescraper.spiders.notices import Publisher
-from casescraper.spiders.queueplan import QueueWorker, open_job
+from casescraper.spiders.notices import Publisher, failed_query
+from casescraper.spiders.sources import QueueWorker, frontier_for, next_step, open_job
 from casescraper.spiders.writes import WriteGate
 from casescraper.stopping import stop_crawl, stop_reason
-from casescraper.store.ledger import Ledger, Site
-
-# Failures after which the middleware closes the crawl (with this reason): ask no more.
-STOPPING = {Blocked: "blocked", LayoutChanged: "layout_changed", RestartsExhausted: "driver_restarts_exhausted",
-            RateLimited: "rate_limited", ClockSkew: "clock_skew"}
-
+from casescraper.store.ledger import Site
 
 class CasesSpider(scrapy.Spider):
     name = "cases"
@@ -103,13 +95,9 @@ class CasesSpider(scrapy.Spider):
             signal=run_started, arguments=self.run_args, years=list(a.years),
             requested_first=a.start_n, requested_last=a.end_n, site=self.ledger_site,
             queue={"job": job.name, "worker": job.worker} if job else None)
-        if job is not None:
-            self.queue = QueueWorker(self.crawler, job, options)
-            frontier = self.frontier = self.queue.frontier
-        else:
-            frontier = self.frontier = a.frontier(
-                options, facts=lambda year: Ledger(options.output_dir).facts(year, a.prefix))
-        step = await self._next()
+        frontier, self.queue = frontier_for(self.crawler, a, options, job)
+        self.frontier = frontier
+        step = await next_step(frontier, self.logger)
         while True:
             await self.notices.publish(frontier.notices())
             if isinstance(step, steps.Done):
@@ -120,7 +108,7 @@ class CasesSpider(scrapy.Spider):
                 await self.writes.written()  # a queue's task: its records in flight reach the ledger
                 await asyncio.sleep(step.seconds)  # another worker holds work: it may lapse
                 self._stopping()
-                step = await self._next()
+                step = await next_step(frontier, self.logger)
                 continue
             if self.queue is not None and step.year:
                 self.portal.year_started(step.year)  # a job's tasks may change year at any step
@@ -133,21 +121,9 @@ class CasesSpider(scrapy.Spider):
                 await self._waiting
                 self._waiting = None
             self._stopping()
-            step = await self._next()
+            step = await next_step(frontier, self.logger)
         if step.reason != "finished" and stop_reason(self.crawler) is None:
             stop_crawl(self.crawler, step.reason)
-
-    async def _next(self) -> steps.Step:
-        """The frontier's next step; one that reaches a queue is asked off the reactor."""
-        if not getattr(self.frontier, "blocking", False):
-            return self.frontier.next()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(None, self.frontier.next)
-        except QueueError as exc:
-            self.logger.error("casescraper: error: %s; stopping (queue_unreachable): the task in hand "
-                              "goes to another worker once its lease lapses", exc)
-            self.frontier.stop("queue_unreachable")
-            return steps.Done("queue_unreachable")
 
     def _stopping(self) -> bool:
         """True once the crawl is closing, whoever asked (stopping.stop_crawl)."""
@@ -228,9 +204,7 @@ class CasesSpider(scrapy.Spider):
     async def case_failed(self, failure) -> None:
         meta = failure.request.meta["casescraper"]
         case, exc = meta["case"], failure.value
-        status = ("blocked" if isinstance(exc, (Blocked, RateLimited)) else
-                  "bad_answer" if isinstance(exc, BadAnswer) else "driver_error")
-        detail = str(exc) if isinstance(exc, BrowserError) else f"{type(exc).__name__}: {exc}"
+        status, detail, stopping = failed_query(exc)
         self.notices.last_error = f"{case}: {detail}" if not detail.startswith(case) else detail
         if meta.get("canary"):
             # A canary is a health check, not a case: its failure is no ledger line (the
@@ -238,7 +212,6 @@ class CasesSpider(scrapy.Spider):
             self.crawler.stats.inc_value("casescraper/canaries/errors")
         else:
             await self.notices.outcome(case, status, error=detail, diagnostics=getattr(exc, "diagnostics", None))
-        stopping = next((reason for kind, reason in STOPPING.items() if isinstance(exc, kind)), None)
         if stopping is not None and self.frontier is not None:
             self.frontier.stop(stopping)  # the middleware is closing the crawl
         self._answer(case, status)

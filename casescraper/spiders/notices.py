@@ -1,12 +1,16 @@
 """What the `cases` spider publishes: the frontier's notices as log lines, stats and the
 signals later stages learn the run from (year_searched, plan_changed), the outcomes of
-numbers that produced no record (case_outcome, awaited: the ledger), the parser's notes.
+numbers that produced no record (case_outcome, awaited: the ledger), the parser's notes;
+and what a failed query settles (failed_query).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from casescraper.errors import (
+    BadAnswer, Blocked, BrowserError, ClockSkew, LayoutChanged, RateLimited, RestartsExhausted,
+)
 from casescraper.frontier import steps
 from casescraper.signals import case_outcome, plan_changed, year_searched
 
@@ -17,6 +21,20 @@ NOTE_STATS = {
     "parties_unavailable": "casescraper/parties/unavailable",
     "related_unavailable": "casescraper/related/unavailable",
 }
+
+# Failures after which the middleware closes the crawl (with this reason): ask no more.
+STOPPING = {Blocked: "blocked", LayoutChanged: "layout_changed", RestartsExhausted: "driver_restarts_exhausted",
+            RateLimited: "rate_limited", ClockSkew: "clock_skew"}
+
+
+def failed_query(exc: BaseException) -> tuple[str, str, Optional[str]]:
+    """What a query that failed with `exc` settles: (status, detail for the ledger, the
+    close reason when the middleware is closing the crawl because of it, else None)."""
+    status = ("blocked" if isinstance(exc, (Blocked, RateLimited)) else
+              "bad_answer" if isinstance(exc, BadAnswer) else "driver_error")
+    detail = str(exc) if isinstance(exc, BrowserError) else f"{type(exc).__name__}: {exc}"
+    stopping = next((reason for kind, reason in STOPPING.items() if isinstance(exc, kind)), None)
+    return status, detail, stopping
 
 
 class Publisher:

@@ -1,6 +1,7 @@
-"""A queue worker's frontier (`-a queue=NAME`): what to ask comes from the job's tasks.
+"""Where the `cases` spider's questions come from: the run's own Frontier (its arguments'
+years or list), or with `-a queue=NAME` the job's tasks, shared with other workers.
 
-The Scrapy side of queue.frontier.QueueFrontier, guarded by frontier.guard.Guard (the
+For a queue worker this is the Scrapy side of queue.frontier.QueueFrontier, guarded by frontier.guard.Guard (the
 breaker and the canary of any run): the spider drives it as it drives a year's Frontier,
 calling next() off the reactor (it reaches Redis). The pipeline's case_recorded tells it
 which numbers have their ledger line (a task is acknowledged only then); at the close the
@@ -18,12 +19,13 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from scrapy import signals
 
 from casescraper import signals as our_signals
 from casescraper.errors import ConfigError, QueueError
+from casescraper.frontier import steps
 from casescraper.frontier.guard import Guard
 from casescraper.store.ledger import Ledger
 
@@ -98,3 +100,27 @@ class QueueWorker:
             # The lease lapses by itself: another worker takes the task after it.
             logger.error("casescraper: error: %s; the task in hand goes to another worker once "
                          "its lease lapses", exc)
+
+
+def frontier_for(crawler: Any, arguments: Any, options: Any,
+                 queue: Optional[QueueJob]) -> tuple[Any, Optional[QueueWorker]]:
+    """The crawl's frontier, and its queue worker when it has one (kept by the spider)."""
+    if queue is not None:
+        worker = QueueWorker(crawler, queue, options)
+        return worker.frontier, worker
+    facts = Ledger(options.output_dir).facts
+    return arguments.frontier(options, facts=lambda year: facts(year, arguments.prefix)), None
+
+
+async def next_step(frontier: Any, log: logging.Logger) -> steps.Step:
+    """The frontier's next step; one that reaches a queue is asked off the reactor, and a
+    queue that stops answering ends the run (queue_unreachable)."""
+    if not getattr(frontier, "blocking", False):
+        return frontier.next()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, frontier.next)
+    except QueueError as exc:
+        log.error("casescraper: error: %s; stopping (queue_unreachable): the task in hand goes to "
+                  "another worker once its lease lapses", exc)
+        frontier.stop("queue_unreachable")
+        return steps.Done("queue_unreachable")
