@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from casescraper.errors import FrontierError, shown
-from casescraper.frontier.planning import Canary
+from casescraper.frontier.planning import Breaker, Canary
 from casescraper.frontier.steps import (
     ANSWERED, UNKNOWN, Ask, CanaryFailed, CanaryPassed, Done, Notice, Step, Unreachable,
 )
@@ -30,13 +30,10 @@ from casescraper.frontier.steps import (
 class Guard:
     def __init__(self, inner: Any, *, max_consecutive_failures: int, canary_every: int,
                  boundary_gap: int):
-        if max_consecutive_failures < 1:
-            raise FrontierError(f"max_consecutive_failures={max_consecutive_failures}: use 1 or more")
+        self.breaker = Breaker(max_consecutive_failures, ANSWERED, UNKNOWN)
         self.inner = inner
         self.blocking = getattr(inner, "blocking", False)
-        self.max_consecutive_failures = max_consecutive_failures
         self.canary_every, self.gap = canary_every, boundary_gap
-        self.failures_in_a_row = 0
         self._canaries: dict[Optional[int], Canary] = {}  # per year: found numbers are per year
         self._check: Optional[Ask] = None  # a canary question due before the next case
         self._asked: Optional[Ask] = None  # the question outstanding
@@ -89,12 +86,8 @@ class Guard:
         return notices
 
     def _count(self, status: str) -> None:
-        if status in ANSWERED:
-            self.failures_in_a_row = 0
-        elif status in UNKNOWN:
-            self.failures_in_a_row += 1
-        if self.failures_in_a_row >= self.max_consecutive_failures and self._done is None:
-            self._notices.append(Unreachable(self.failures_in_a_row))
+        if self.breaker.count(status) and self._done is None:
+            self._notices.append(Unreachable(self.breaker.in_a_row))
             self.stop("portal_unreachable")
 
     def _verdict(self, case: str, status: str, canary: Canary) -> None:

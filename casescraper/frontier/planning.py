@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Generator, Optional
 
+from casescraper.errors import FrontierError
+
 
 @dataclass
 class Facts:
@@ -161,6 +163,25 @@ class EndFinder:
                 self.last = lo
                 return
             lo = beyond
+
+
+class Breaker:
+    """Counts queries in a row that got no answer (`unknown` statuses); an answer (one of
+    `answered`) starts the count again. `count()` is True once `limit` are reached: the
+    portal is unreachable, and the run ends."""
+
+    def __init__(self, limit: int, answered: frozenset, unknown: frozenset):
+        if limit < 1:
+            raise FrontierError(f"max_consecutive_failures={limit}: use 1 or more")
+        self.limit, self.answered, self.unknown = limit, answered, unknown
+        self.in_a_row = 0
+
+    def count(self, status: str) -> bool:
+        if status in self.answered:
+            self.in_a_row = 0
+        elif status in self.unknown:
+            self.in_a_row += 1
+        return self.in_a_row >= self.limit
 
 
 class Canary:

@@ -22,7 +22,7 @@ from typing import Callable, Generator, Iterable, Optional
 
 from casescraper.errors import FrontierError, shown
 from casescraper.frontier import casenumbers
-from casescraper.frontier.planning import Canary, Facts
+from casescraper.frontier.planning import Breaker, Canary, Facts
 from casescraper.frontier.steps import (
     ANSWERED, STATUSES, UNKNOWN, Ask, CanaryFailed, CanaryPassed, Done, Notice, Planned, Step,
     Unreachable, Wait, YearStarted,
@@ -52,18 +52,15 @@ class Frontier:
                  highest: int = casenumbers.HIGHEST_N):
         if not 1 <= shard_index <= shard_count:
             raise FrontierError(f"shard {shard_index}/{shard_count}: use 1 <= index <= count")
-        if max_consecutive_failures < 1:
-            raise FrontierError(f"max_consecutive_failures={max_consecutive_failures}: use 1 or more")
+        self.breaker = Breaker(max_consecutive_failures, ANSWERED, UNKNOWN)
         self.scope = Scope(prefix=prefix, start=start, end=end, shard_index=shard_index,
                            shard_count=shard_count, refresh=refresh,
                            retry_failed_only=retry_failed_only, probe_only=probe_only,
                            boundary_gap=boundary_gap, canary_every=canary_every, highest=highest)
         self.years = tuple(years)
         self.cases = None if cases is None else [self._checked(c) for c in cases]
-        self.max_consecutive_failures = max_consecutive_failures
         self._facts = facts
         self.asks = 0  # queries for numbers handed out (canaries apart)
-        self.failures_in_a_row = 0
         self._steps = self._run()
         self._asked: Optional[Ask] = None  # the last question handed out
         self._status: Optional[str] = None  # its answer, once settled
@@ -148,12 +145,8 @@ class Frontier:
         return status
 
     def _count(self, status: str) -> None:
-        if status in ANSWERED:
-            self.failures_in_a_row = 0
-        elif status in UNKNOWN:
-            self.failures_in_a_row += 1
-        if self.failures_in_a_row >= self.max_consecutive_failures:
-            self.tell(Unreachable(self.failures_in_a_row))
+        if self.breaker.count(status):
+            self.tell(Unreachable(self.breaker.in_a_row))
             raise _Halt("portal_unreachable")
 
     def _verdict(self, case: str, status: str, canary: Canary) -> None:

@@ -124,12 +124,7 @@ def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
         raise ConfigError(
             f"argument court={shown(a.court)} is invalid: use -a court=t (Federal Court), a (Appeal) or b (both)"
         )
-    a.site = str(kwargs.get("site", "real")).strip().lower()
-    if a.site not in SITES:
-        raise ConfigError(f"argument site={shown(a.site)} is invalid: use -a site=real or -a site=demo")
-    demo_args = set(kwargs) & DEMO_ARGUMENTS
-    if demo_args and a.site != "demo":
-        raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
+    a.site = _site(kwargs)
     if "dry_run" in kwargs:
         a.dry_run = bool_arg("dry_run", kwargs["dry_run"])
     if "force_overwrite" in kwargs:
@@ -147,6 +142,17 @@ def parse_arguments(kwargs: dict[str, Any]) -> RunArguments:
     return a
 
 
+def _site(kwargs: dict[str, Any]) -> str:
+    """The site asked (real or demo); demo_* arguments only with the demo court."""
+    site = str(kwargs.get("site", "real")).strip().lower()
+    if site not in SITES:
+        raise ConfigError(f"argument site={shown(site)} is invalid: use -a site=real or -a site=demo")
+    demo_args = set(kwargs) & DEMO_ARGUMENTS
+    if demo_args and site != "demo":
+        raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
+    return site
+
+
 def _queue_worker(a: RunArguments, kwargs: dict[str, Any]) -> RunArguments:
     """queue=NAME: a worker of a job; the job says prefix, court, years and numbers."""
     for name in QUEUE_EXCLUDES:
@@ -156,12 +162,7 @@ def _queue_worker(a: RunArguments, kwargs: dict[str, Any]) -> RunArguments:
     if not QUEUE_NAME.fullmatch(a.queue):
         raise ConfigError(f"argument queue={shown(kwargs['queue'])} is invalid: use -a queue=NAME "
                           "(1-64 letters, digits, '.', '_' or '-')")
-    a.site = str(kwargs.get("site", "real")).strip().lower()
-    if a.site not in SITES:
-        raise ConfigError(f"argument site={shown(a.site)} is invalid: use -a site=real or -a site=demo")
-    demo_args = set(kwargs) & DEMO_ARGUMENTS
-    if demo_args and a.site != "demo":
-        raise ConfigError(f"argument(s) {', '.join(sorted(demo_args))} need -a site=demo")
+    a.site = _site(kwargs)
     if "force_overwrite" in kwargs:
         a.force_overwrite = bool_arg("force_overwrite", kwargs["force_overwrite"])
     a.demo_court_args = _demo_court_args(a)
