@@ -83,10 +83,11 @@ def test_setup_says_what_it_is_doing(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stderr == "", run.stderr
     lines = run.stdout.splitlines()
-    assert all(line.startswith("setup.sh: ") for line in lines) and len(lines) == 5, lines
+    assert all(line.startswith("setup.sh: ") for line in lines) and len(lines) == 6, lines
     assert lines[0].endswith(f"({sys.executable}): ok") and lines[1] == "setup.sh: Chromium and chromedriver: ok"
-    assert lines[2:4] == ["setup.sh: virtual environment .venv: ok", "setup.sh: Python packages: ok"]
-    assert lines[4] == ("setup.sh: ready: run .venv/bin/python -m scrapy crawl cases -a site=demo "
+    assert lines[2:5] == ["setup.sh: redis-server: ok", "setup.sh: virtual environment .venv: ok",
+                          "setup.sh: Python packages: ok"]
+    assert lines[5] == ("setup.sh: ready: run .venv/bin/python -m scrapy crawl cases -a site=demo "
                         "-a year=2025 -a max_cases=50")
 
 
