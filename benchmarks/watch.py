@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import psutil
 
-from casescraper.browser.procmem import MiB, tree_pss_mb
+from casescraper.browser.procmem import MiB, tree, tree_pss_mb
 
 STALL_SECONDS = 60
 
@@ -47,10 +47,8 @@ def driver_browser_pss_mb(crawl_pid: int) -> Optional[dict[str, float]]:
 def tree_cpu_s(root_pid: int) -> Optional[float]:
     """CPU seconds (user + system) of a process and its live descendants, with what their
     ended children had used (a closed page's renderer counts, once its parent reaped it)."""
-    try:
-        root = psutil.Process(root_pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    procs = tree(root_pid)
+    if procs is None:
         return None
     total = 0.0
     for proc in procs:

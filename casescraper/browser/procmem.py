@@ -14,13 +14,20 @@ import psutil
 MiB = 1024 * 1024
 
 
+def tree(root_pid: int) -> Optional[list[psutil.Process]]:
+    """A process and all its descendants; None when the root is gone."""
+    try:
+        root = psutil.Process(root_pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return None
+
+
 def tree_pss_mb(root_pid: int) -> Optional[float]:
     """PSS of a process and all its descendants, in MiB; None when the root is gone.
     A descendant that ends (or cannot be read) while being summed counts for nothing."""
-    try:
-        root = psutil.Process(root_pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    procs = tree(root_pid)
+    if procs is None:
         return None
     total = 0
     for proc in procs:
