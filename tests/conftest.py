@@ -68,3 +68,21 @@ def fct_page():
         return path.read_text(encoding="utf-8")
 
     return load
+
+
+@pytest.fixture
+def detail(fct_page):
+    """The real details page, parsed as a document to change one detail at a time."""
+    import lxml.html
+
+    return lxml.html.document_fromstring(fct_page("detail.html"))
+
+
+@pytest.fixture
+def original(detail):
+    """The record the unchanged page reads as."""
+    import lxml.html
+
+    from casescraper.record import parser
+
+    return parser.read_case(lxml.html.tostring(detail, encoding="unicode")).record

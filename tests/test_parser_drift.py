@@ -22,16 +22,6 @@ from .test_parser_variants import DATES, STYLE, SUMMARY_6, docket, html, label, 
 NUMBER = "IMM-12334-25"
 
 
-@pytest.fixture
-def detail(fct_page):
-    return lxml.html.document_fromstring(fct_page("detail.html"))
-
-
-@pytest.fixture
-def original(detail):
-    return parser.read_case(html(detail)).record
-
-
 def frag(markup: str):
     return lxml.html.fragment_fromstring(markup)
 

@@ -27,16 +27,6 @@ DATES = ["2025-10-29", "2025-10-03", "2025-07-17", "2025-06-16", "2025-06-05", "
 OFFICES = ["Ottawa", "Ottawa", "Ottawa", "Toronto", "Toronto", "Toronto"]
 
 
-@pytest.fixture
-def detail(fct_page):
-    return lxml.html.document_fromstring(fct_page("detail.html"))
-
-
-@pytest.fixture
-def original(detail):
-    return parser.read_case(html(detail)).record
-
-
 def html(doc) -> str:
     return lxml.html.tostring(doc, encoding="unicode")
 
